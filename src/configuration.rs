@@ -1,0 +1,180 @@
+//! Settings from environment variables (a `.env` file is loaded first by the binary).
+//! Every variable, its default and its meaning is listed in `.env.example`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub source: DatabaseSource,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseSource {
+    /// `DATABASE_URL` is set: an existing database.
+    Url(PgConnectOptions),
+    /// No `DATABASE_URL`: a private cluster started from the installed server binaries.
+    Embedded {
+        dir: PathBuf,
+        bin_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub bind_addr: SocketAddr,
+    pub tls: Option<TlsSettings>,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let source = match var("DATABASE_URL") {
+            Some(url) => DatabaseSource::Url(parse_database_url(&url)?),
+            None => DatabaseSource::Embedded {
+                dir: var("EMBEDDED_PG_DIR")
+                    .unwrap_or_else(|| ".data/postgres".into())
+                    .into(),
+                bin_dir: var("PG_BIN_DIR").map(PathBuf::from),
+            },
+        };
+        let tls = match (var("TLS_CERT_PATH"), var("TLS_KEY_PATH")) {
+            (Some(cert), Some(key)) => Some(TlsSettings {
+                cert_path: cert.into(),
+                key_path: key.into(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => return Err(missing_pair("TLS_KEY_PATH", "TLS_CERT_PATH")),
+            (None, Some(_)) => return Err(missing_pair("TLS_CERT_PATH", "TLS_KEY_PATH")),
+        };
+        Ok(Settings {
+            database: DatabaseSettings {
+                source,
+                max_connections: parse(&var, "DATABASE_MAX_CONNECTIONS", 10)?,
+            },
+            http: HttpSettings {
+                bind_addr: parse(&var, "BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+                tls,
+                max_body_bytes: parse(&var, "MAX_BODY_BYTES", 1024 * 1024)?,
+            },
+        })
+    }
+}
+
+fn parse<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match var(variable) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|e| ConfigError {
+            variable,
+            problem: format!("has an invalid value {value:?}: {e}"),
+        }),
+    }
+}
+
+fn parse_database_url(url: &str) -> Result<PgConnectOptions, ConfigError> {
+    let problem = |detail: String| ConfigError {
+        variable: "DATABASE_URL",
+        problem: format!(
+            "is not a PostgreSQL URL (postgres://user:password@host:port/database): {detail}"
+        ),
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(problem(
+            "the scheme must be postgres:// or postgresql://".into(),
+        ));
+    }
+    PgConnectOptions::from_str(url).map_err(|e| problem(e.to_string()))
+}
+
+fn missing_pair(missing: &'static str, present: &str) -> ConfigError {
+    ConfigError {
+        variable: missing,
+        problem: format!("must be set together with {present} (HTTPS needs both)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_use_the_embedded_cluster_on_localhost_8080() {
+        let s = settings(&[]).unwrap();
+        assert!(
+            matches!(s.database.source, DatabaseSource::Embedded { ref dir, .. } if dir == &PathBuf::from(".data/postgres"))
+        );
+        assert_eq!(s.http.bind_addr.to_string(), "127.0.0.1:8080");
+        assert!(s.http.tls.is_none());
+    }
+
+    #[test]
+    fn database_url_selects_an_existing_database() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:p@db.example:5433/shop")]).unwrap();
+        assert!(matches!(s.database.source, DatabaseSource::Url(_)));
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let err = settings(&[("BIND_ADDR", "not-an-address")]).unwrap_err();
+        assert_eq!(err.variable, "BIND_ADDR");
+        let err = settings(&[("MAX_BODY_BYTES", "-3")]).unwrap_err();
+        assert_eq!(err.variable, "MAX_BODY_BYTES");
+        let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn tls_needs_both_certificate_and_key() {
+        let err = settings(&[("TLS_CERT_PATH", "cert.pem")]).unwrap_err();
+        assert_eq!(err.variable, "TLS_KEY_PATH");
+        let s = settings(&[("TLS_CERT_PATH", "c.pem"), ("TLS_KEY_PATH", "k.pem")]).unwrap();
+        assert!(s.http.tls.is_some());
+    }
+}

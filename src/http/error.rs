@@ -1,0 +1,190 @@
+//! The one error envelope of the contract (§1), for handler errors and for the errors the
+//! framework produces on its own (unknown route, wrong method, oversize body, bad query).
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    ConfigurationError,
+    UpstreamError,
+    Internal,
+}
+
+/// `{"success": false, "error": {"code", "message"}}`
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"success": false, "error": {"code": "BAD_REQUEST", "message": "pageSize: must be between 1 and 1000"}}))]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    pub success: bool,
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// A human sentence naming the field or the cause.
+    pub message: String,
+}
+
+/// Every error a handler can answer with. Messages are shown to clients, so they never hold
+/// SQL, secrets or internals; `Internal` keeps its cause for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Configuration(String),
+    #[error("{0}")]
+    Upstream(String),
+    #[error("{message}")]
+    Unavailable { message: String },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(error.into())
+    }
+
+    fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::Configuration(_) => ErrorCode::ConfigurationError,
+            ApiError::Upstream(_) => ErrorCode::UpstreamError,
+            ApiError::Unavailable { .. } | ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Configuration(_) => StatusCode::BAD_REQUEST,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            ApiError::Internal(cause) => {
+                log::error!("internal error: {cause:#}");
+                "An internal error occurred; the details are in the server log.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        envelope(self.status_code(), self.code(), message)
+    }
+}
+
+pub fn envelope(status: StatusCode, code: ErrorCode, message: String) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorEnvelope {
+        success: false,
+        error: ErrorBody { code, message },
+    })
+}
+
+/// Middleware hook: any error response that is not already our JSON envelope (the framework's
+/// plain-text 404/405/413/400 answers, or a bare status from a library) is rewritten into it.
+pub fn envelope_framework_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .response()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let request = res.request();
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => (
+            ErrorCode::NotFound,
+            format!("No endpoint at {}; see /docs for the API.", request.path()),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            format!(
+                "Method {} is not allowed on {}.",
+                request.method(),
+                request.path()
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            "The request body is larger than this server accepts.".to_owned(),
+        ),
+        StatusCode::UNAUTHORIZED => (
+            ErrorCode::Unauthorized,
+            "Authentication required.".to_owned(),
+        ),
+        StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "Access denied.".to_owned()),
+        s if s.is_client_error() => (
+            ErrorCode::BadRequest,
+            res.response()
+                .error()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| format!("The request was refused ({s}).")),
+        ),
+        _ => {
+            if let Some(error) = res.response().error() {
+                log::error!("internal error: {error}");
+            }
+            (
+                ErrorCode::Internal,
+                "An internal error occurred; the details are in the server log.".to_owned(),
+            )
+        }
+    };
+    let (req, original) = res.into_parts();
+    let mut replaced = envelope(status, code, message);
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    replaced.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let res: ServiceResponse<BoxBody> = ServiceResponse::new(req, replaced);
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
+}

@@ -1,0 +1,7 @@
+//! HTTP plumbing shared by every integration: errors, extractors, probes, the API spec, TLS.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod tls;

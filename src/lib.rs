@@ -1,0 +1,11 @@
+//! shopbridge: connects a shop's PostgreSQL database to the marketing platforms around it.
+//!
+//! - [`http`] and [`db`]: plumbing shared by every integration.
+//! - [`demo`]: deterministic demo data.
+//! - [`startup`]: the HTTP application, [`configuration`]: settings from the environment.
+
+pub mod configuration;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod startup;

@@ -1,0 +1,76 @@
+//! Builds the HTTP application and runs it until SIGINT/SIGTERM (graceful shutdown).
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::configuration::HttpSettings;
+use crate::http::error::envelope_framework_errors;
+use crate::http::openapi::ApiDoc;
+use crate::http::{health, tls};
+
+pub struct Application {
+    port: u16,
+    https: bool,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and prepares the server.
+    pub fn build(settings: &HttpSettings, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind_addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let tls = settings.tls.as_ref().map(tls::server_config).transpose()?;
+        let https = tls.is_some();
+        let pool = web::Data::new(pool);
+        let max_body_bytes = settings.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(envelope_framework_errors))
+                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .app_data(web::PayloadConfig::new(max_body_bytes))
+                .app_data(pool.clone())
+                .configure(health::routes)
+                .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                .default_service(web::to(HttpResponse::NotFound))
+        })
+        .shutdown_timeout(30);
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        }
+        .run();
+        Ok(Application {
+            port,
+            https,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Swagger UI lives under `/docs/`; its relative asset paths need the trailing slash.
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}

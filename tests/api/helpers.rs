@@ -1,0 +1,201 @@
+//! Test harness: the real application on port 0, against a fresh database per test.
+//!
+//! With `DATABASE_URL` set, test databases are created on that server. Without it, the
+//! harness starts one private cluster for the whole run (the same embedded cluster code
+//! `serve` uses, in a temporary directory) and stops and removes it when the run ends.
+//! Every test database is a copy of one template migrated once per run.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use reqwest::Client;
+use serde_json::Value;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use shopbridge::configuration::{DatabaseSettings, DatabaseSource, HttpSettings, Settings};
+use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use shopbridge::db::{self, MIGRATOR};
+use shopbridge::startup::Application;
+
+struct TestServer {
+    /// Options for the maintenance database; test databases differ only in name.
+    admin: PgConnectOptions,
+    template: String,
+}
+
+static SERVER: OnceCell<TestServer> = OnceCell::const_new();
+/// The run's private cluster, taken and stopped at process exit.
+static CLUSTER: Mutex<Option<(EmbeddedPostgres, PathBuf)>> = Mutex::new(None);
+
+extern "C" fn stop_cluster_at_exit() {
+    let cluster = CLUSTER.lock().ok().and_then(|mut c| c.take());
+    if let Some((cluster, dir)) = cluster {
+        cluster.stop();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+async fn server() -> &'static TestServer {
+    SERVER
+        .get_or_init(|| async {
+            let _ = env_logger::builder().is_test(true).try_init();
+            let admin = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+                Some(url) => PgConnectOptions::from_str(&url).expect("DATABASE_URL is valid"),
+                None => start_private_cluster().await,
+            };
+            let template = format!("shopbridge_template_{}", Uuid::new_v4().simple());
+            create_database(&admin, &template, None).await;
+            let pool = db::pool(admin.clone().database(&template), 2)
+                .await
+                .unwrap();
+            MIGRATOR
+                .run(&pool)
+                .await
+                .expect("migrations apply to the template");
+            pool.close().await;
+            TestServer { admin, template }
+        })
+        .await
+}
+
+async fn start_private_cluster() -> PgConnectOptions {
+    // Under the system temp dir: it must be reachable by the unprivileged cluster user.
+    let dir = tempfile::Builder::new()
+        .prefix("shopbridge-test-pg-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let cluster = EmbeddedPostgres::start(EmbeddedOptions {
+        dir: dir.clone(),
+        bin_dir: None,
+        ephemeral: true,
+    })
+    .await
+    .expect("the test PostgreSQL cluster starts");
+    let admin = cluster.connect_options("postgres");
+    *CLUSTER.lock().unwrap() = Some((cluster, dir));
+    // SAFETY: registers a plain function with no arguments; it runs once at exit.
+    unsafe {
+        nix::libc::atexit(stop_cluster_at_exit);
+    }
+    admin
+}
+
+async fn create_database(admin: &PgConnectOptions, name: &str, template: Option<&str>) {
+    let mut conn = admin
+        .connect()
+        .await
+        .expect("connect to the maintenance database");
+    let sql = match template {
+        Some(template) => format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#),
+        None => format!(r#"CREATE DATABASE "{name}""#),
+    };
+    sqlx::query(&sql)
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    conn.close().await.unwrap();
+}
+
+/// Connection options for a new, empty database (no migrations).
+pub async fn fresh_empty_database() -> PgConnectOptions {
+    let server = server().await;
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    create_database(&server.admin, &name, None).await;
+    server.admin.clone().database(&name)
+}
+
+/// Connection options for a new database with every migration applied.
+pub async fn fresh_database() -> PgConnectOptions {
+    let server = server().await;
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    create_database(&server.admin, &name, Some(&server.template)).await;
+    server.admin.clone().database(&name)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub pool: PgPool,
+    pub client: Client,
+    pub db: PgConnectOptions,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// Default test settings: port 0 on loopback, the given database.
+pub fn test_settings(db: PgConnectOptions) -> Settings {
+    Settings {
+        database: DatabaseSettings {
+            source: DatabaseSource::Url(db),
+            max_connections: 5,
+        },
+        http: HttpSettings {
+            bind_addr: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+            max_body_bytes: 64 * 1024,
+        },
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(fresh_database().await, |_| {}).await
+}
+
+/// The application against `db`, with `customize` applied to the test settings.
+pub async fn spawn_app_on(db: PgConnectOptions, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(db.clone());
+    customize(&mut settings);
+    let pool = db::pool(db.clone(), settings.database.max_connections)
+        .await
+        .unwrap();
+    let app = Application::build(&settings.http, pool.clone()).expect("application builds");
+    let port = app.port();
+    let scheme = if app.is_https() { "https" } else { "http" };
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("{scheme}://localhost:{port}"),
+        port,
+        pool,
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+    }
+}
+
+/// Asserts the contract's error envelope with `code`, and returns its message.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers().get("content-type").cloned();
+    let body = response.text().await.unwrap();
+    assert!(
+        content_type.is_some_and(|v| v.to_str().unwrap().starts_with("application/json")),
+        "JSON error body expected, got: {body}"
+    );
+    let json: Value = serde_json::from_str(&body).expect("error body is JSON");
+    assert_eq!(json["success"], Value::Bool(false), "{body}");
+    assert_eq!(json["error"]["code"], code, "{body}");
+    let message = json["error"]["message"]
+        .as_str()
+        .expect("message is a string");
+    assert!(!message.is_empty());
+    message.to_owned()
+}

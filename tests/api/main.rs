@@ -1,0 +1,10 @@
+//! Integration tests: one binary, so one PostgreSQL cluster serves the whole run.
+
+mod demo_seed;
+mod embedded_postgres;
+mod errors;
+mod health;
+mod helpers;
+mod openapi;
+mod schema_triggers;
+mod tls;
