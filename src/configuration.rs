@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
+use crate::rfmcube::auth::ApiKeys;
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {variable} {problem}")]
 pub struct ConfigError {
@@ -18,6 +20,13 @@ pub struct ConfigError {
 pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
+    pub rfmcube: RfmcubeSettings,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RfmcubeSettings {
+    /// Keys Rfmcube may present in `api-key`; none configured refuses every request.
+    pub api_keys: ApiKeys,
 }
 
 #[derive(Debug, Clone)]
@@ -29,7 +38,7 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone)]
 pub enum DatabaseSource {
     /// `DATABASE_URL` is set: an existing database.
-    Url(PgConnectOptions),
+    Url(Box<PgConnectOptions>),
     /// No `DATABASE_URL`: a private cluster started from the installed server binaries.
     Embedded {
         dir: PathBuf,
@@ -60,7 +69,7 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let source = match var("DATABASE_URL") {
-            Some(url) => DatabaseSource::Url(parse_database_url(&url)?),
+            Some(url) => DatabaseSource::Url(Box::new(parse_database_url(&url)?)),
             None => DatabaseSource::Embedded {
                 dir: var("EMBEDDED_PG_DIR")
                     .unwrap_or_else(|| ".data/postgres".into())
@@ -86,6 +95,9 @@ impl Settings {
                 bind_addr: parse(&var, "BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
                 tls,
                 max_body_bytes: parse(&var, "MAX_BODY_BYTES", 1024 * 1024)?,
+            },
+            rfmcube: RfmcubeSettings {
+                api_keys: ApiKeys::parse(&var("RFMCUBE_API_KEYS").unwrap_or_default()),
             },
         })
     }

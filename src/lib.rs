@@ -1,5 +1,6 @@
 //! shopbridge: connects a shop's PostgreSQL database to the marketing platforms around it.
 //!
+//! - [`rfmcube`]: the pull webservice Rfmcube crawls every night.
 //! - [`http`] and [`db`]: plumbing shared by every integration.
 //! - [`demo`]: deterministic demo data.
 //! - [`startup`]: the HTTP application, [`configuration`]: settings from the environment.
@@ -8,4 +9,5 @@ pub mod configuration;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod rfmcube;
 pub mod startup;

@@ -7,7 +7,12 @@ use shopbridge::configuration::Settings;
 use shopbridge::db::Database;
 use shopbridge::demo::{self, DemoSize};
 use shopbridge::http::openapi;
+use shopbridge::rfmcube::auth::ApiKeys;
 use shopbridge::startup::Application;
+
+/// Accepted by `serve --demo` when no Rfmcube keys are configured, so the README's curl
+/// examples work at once.
+const DEMO_API_KEY: &str = "demo-key";
 
 /// Connects a shop's PostgreSQL database to Rfmcube and Routee-Waymore.
 ///
@@ -96,7 +101,14 @@ async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result
     if demo && demo::shop_counts(&db.pool).await? == (0, 0) {
         seed(db, demo::SMALL).await?;
     }
-    let app = Application::build(&settings.http, db.pool.clone())?;
+    let mut settings = settings.clone();
+    if demo && settings.rfmcube.api_keys.is_empty() {
+        log::warn!(
+            "demo mode: RFMCUBE_API_KEYS is unset, so the api-key `{DEMO_API_KEY}` is accepted"
+        );
+        settings.rfmcube.api_keys = ApiKeys::parse(DEMO_API_KEY);
+    }
+    let app = Application::build(&settings, db.pool.clone())?;
     let scheme = if app.is_https() { "https" } else { "http" };
     let addr = settings.http.bind_addr;
     log::info!(

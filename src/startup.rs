@@ -10,10 +10,11 @@ use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::configuration::HttpSettings;
+use crate::configuration::Settings;
 use crate::http::error::envelope_framework_errors;
 use crate::http::openapi::ApiDoc;
 use crate::http::{health, tls};
+use crate::rfmcube::{self, cursor::CursorKeys};
 
 pub struct Application {
     port: u16,
@@ -23,7 +24,13 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free port) and prepares the server.
-    pub fn build(settings: &HttpSettings, pool: PgPool) -> anyhow::Result<Self> {
+    pub fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let cursor_keys = web::Data::new(CursorKeys::new(pool.clone()));
+        let api_keys = web::Data::new(settings.rfmcube.api_keys.clone());
+        if api_keys.is_empty() {
+            log::warn!("RFMCUBE_API_KEYS is empty: /rfmcube endpoints refuse every request");
+        }
+        let settings = &settings.http;
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
@@ -37,7 +44,10 @@ impl Application {
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(pool.clone())
+                .app_data(cursor_keys.clone())
+                .app_data(api_keys.clone())
                 .configure(health::routes)
+                .configure(rfmcube::routes)
                 .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .default_service(web::to(HttpResponse::NotFound))

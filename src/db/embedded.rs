@@ -144,6 +144,11 @@ impl EmbeddedPostgres {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_err("duplicating log handle"))?)
             .stderr(log);
+        // Per-statement statistics (pg_stat_statements): what a page or a batch costs the
+        // database itself, for tests and benchmarks. Loaded when the server ships it.
+        if bin_dir.join("../lib/pg_stat_statements.so").is_file() {
+            command.args(["-c", "shared_preload_libraries=pg_stat_statements"]);
+        }
         if options.ephemeral {
             command.args([
                 "-c",

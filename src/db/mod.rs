@@ -36,7 +36,7 @@ pub struct Database {
 impl Database {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
         let (options, embedded) = match &settings.source {
-            DatabaseSource::Url(options) => (options.clone(), None),
+            DatabaseSource::Url(options) => ((**options).clone(), None),
             DatabaseSource::Embedded { dir, bin_dir } => {
                 let cluster = EmbeddedPostgres::start(EmbeddedOptions {
                     dir: dir.clone(),

@@ -154,7 +154,7 @@ ANALYZE seed_catalog, seed_places, products, product_options;
 
 INSERT INTO customers (id, email, firstname, lastname, phone, birthday, created_at, updated_at)
 SELECT g,
-       lower(first || '.' || last || '.' || g || '@example.com'),
+       lower(replace(first || '.' || last, ' ', '') || '.' || g || '@example.com'),
        first,
        last,
        '+30 69' || lpad((pg_temp.h(g, 20) % 100000000)::text, 8, '0'),

@@ -30,14 +30,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let body = body.await?;
-            if !is_json {
+            if !is_json && !body.trim_ascii().is_empty() {
                 return Err(
                     ApiError::BadRequest("Content-Type must be application/json.".into()).into(),
                 );
             }
-            let deserializer = &mut serde_json::Deserializer::from_slice(&body);
-            let value = serde_path_to_error::deserialize(deserializer)
+            // Every field optional: an empty body means all defaults.
+            let body: &[u8] = if body.trim_ascii().is_empty() {
+                b"{}"
+            } else {
+                &body
+            };
+            let mut deserializer = serde_json::Deserializer::from_slice(body);
+            let value = serde_path_to_error::deserialize(&mut deserializer)
                 .map_err(|e| ApiError::BadRequest(describe(e.path(), e.inner())))?;
+            deserializer
+                .end()
+                .map_err(|e| ApiError::BadRequest(format!("Invalid request: {e}.")))?;
             Ok(ApiJson(value))
         })
     }

@@ -1,9 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations. `openapi/openapi.json` is
 //! this document, committed; `shopbridge openapi > openapi/openapi.json` rewrites it.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use super::{error, health};
+use crate::rfmcube;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,11 +15,38 @@ use super::{error, health};
                        Routee-Waymore (push). Every error answers with the envelope \
                        `{\"success\": false, \"error\": {\"code\", \"message\"}}`."
     ),
-    paths(health::healthz, health::readyz),
+    paths(
+        health::healthz,
+        health::readyz,
+        rfmcube::post_customers,
+        rfmcube::get_customers,
+        rfmcube::post_orders,
+        rfmcube::get_orders,
+    ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
-    tags((name = "health", description = "Liveness and readiness probes")),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "health", description = "Liveness and readiness probes"),
+        (name = "rfmcube", description = "The pull webservice Rfmcube crawls every night: \
+            customers and orders in date windows, paged by offset or by cursor"),
+    ),
 )]
 pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                rfmcube::auth::HEADER,
+                "A key from RFMCUBE_API_KEYS, as typed into Rfmcube's connector.",
+            ))),
+        );
+    }
+}
 
 /// The spec as committed in `openapi/openapi.json` (pretty-printed, trailing newline).
 pub fn spec_json() -> String {

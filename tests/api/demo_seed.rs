@@ -130,8 +130,7 @@ async fn seed_refuses_a_shop_that_has_data_and_changes_nothing() {
     let before = fingerprint(&pool).await;
     let error = demo::seed(&pool, SIZE)
         .await
-        .err()
-        .expect("second seed fails");
+        .expect_err("second seed fails");
     assert!(
         matches!(
             error,

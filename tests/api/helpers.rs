@@ -16,7 +16,14 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use shopbridge::configuration::{DatabaseSettings, DatabaseSource, HttpSettings, Settings};
+use shopbridge::configuration::{
+    DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings,
+};
+use shopbridge::rfmcube::auth::ApiKeys;
+
+/// Keys the test app accepts for Rfmcube: two, as during a key rotation.
+pub const API_KEY: &str = "test-key-current";
+pub const OLD_API_KEY: &str = "test-key-previous";
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use shopbridge::db::{self, MIGRATOR};
 use shopbridge::startup::Application;
@@ -122,7 +129,6 @@ pub struct TestApp {
     pub port: u16,
     pub pool: PgPool,
     pub client: Client,
-    pub db: PgConnectOptions,
 }
 
 impl TestApp {
@@ -143,13 +149,16 @@ impl TestApp {
 pub fn test_settings(db: PgConnectOptions) -> Settings {
     Settings {
         database: DatabaseSettings {
-            source: DatabaseSource::Url(db),
+            source: DatabaseSource::Url(Box::new(db)),
             max_connections: 5,
         },
         http: HttpSettings {
             bind_addr: "127.0.0.1:0".parse().unwrap(),
             tls: None,
             max_body_bytes: 64 * 1024,
+        },
+        rfmcube: RfmcubeSettings {
+            api_keys: ApiKeys::parse(&format!("{API_KEY},{OLD_API_KEY}")),
         },
     }
 }
@@ -165,7 +174,7 @@ pub async fn spawn_app_on(db: PgConnectOptions, customize: impl FnOnce(&mut Sett
     let pool = db::pool(db.clone(), settings.database.max_connections)
         .await
         .unwrap();
-    let app = Application::build(&settings.http, pool.clone()).expect("application builds");
+    let app = Application::build(&settings, pool.clone()).expect("application builds");
     let port = app.port();
     let scheme = if app.is_https() { "https" } else { "http" };
     tokio::spawn(app.run_until_stopped());
@@ -177,7 +186,6 @@ pub async fn spawn_app_on(db: PgConnectOptions, customize: impl FnOnce(&mut Sett
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        db,
     }
 }
 

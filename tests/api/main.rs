@@ -6,5 +6,6 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod rfmcube;
 mod schema_triggers;
 mod tls;

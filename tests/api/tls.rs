@@ -38,13 +38,14 @@ async fn serves_https_when_a_certificate_is_configured() {
 
 #[tokio::test]
 async fn a_missing_certificate_file_is_a_clear_startup_error() {
-    let mut settings = test_settings(fresh_database().await);
+    let db = fresh_database().await;
+    let mut settings = test_settings(db.clone());
     settings.http.tls = Some(TlsSettings {
         cert_path: "/nonexistent/cert.pem".into(),
         key_path: "/nonexistent/key.pem".into(),
     });
-    let pool = sqlx::PgPool::connect_lazy_with(fresh_database().await);
-    let error = Application::build(&settings.http, pool)
+    let pool = sqlx::PgPool::connect_with(db).await.unwrap();
+    let error = Application::build(&settings, pool)
         .err()
         .expect("build fails");
     assert!(error.to_string().contains("TLS_CERT_PATH"), "{error}");

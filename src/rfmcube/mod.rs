@@ -1,0 +1,199 @@
+//! The Rfmcube pull webservice (contract §2): Rfmcube crawls customers and orders every
+//! night in narrow date windows, page after page, while the shop keeps writing.
+
+pub mod auth;
+pub mod cursor;
+pub mod customers;
+pub mod orders;
+mod page;
+pub mod request;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::{ApiJson, ApiQuery};
+use auth::RfmcubeClient;
+use cursor::CursorKeys;
+use request::{CrawlRequest, Entity};
+
+pub use customers::Customer;
+pub use orders::{Delivery, Order, OrderItem};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/rfmcube/customers")
+            .route(web::get().to(get_customers))
+            .route(web::post().to(post_customers)),
+    )
+    .service(
+        web::resource("/rfmcube/orders")
+            .route(web::get().to(get_orders))
+            .route(web::post().to(post_orders)),
+    );
+}
+
+/// One page of customers.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomersPage {
+    #[schema(value_type = Vec<Customer>)]
+    pub customers: Box<RawValue>,
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
+/// One page of orders.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdersPage {
+    #[schema(value_type = Vec<Order>)]
+    pub orders: Box<RawValue>,
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Paging {
+    #[schema(example = 1)]
+    pub page: u32,
+    #[schema(example = 100)]
+    pub page_size: u32,
+    /// Rows in the whole window.
+    #[schema(example = 1234)]
+    pub total: i64,
+    #[schema(example = 13)]
+    pub total_pages: i64,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+async fn page(
+    pool: &PgPool,
+    keys: &CursorKeys,
+    entity: Entity,
+    request: CrawlRequest,
+) -> Result<(Box<RawValue>, Paging), ApiError> {
+    let key = keys.get().await?;
+    let request = request.parse(entity, key)?;
+    let page = page::fetch(pool, &request).await?;
+    let paging = Paging {
+        page: page.page,
+        page_size: page.page_size,
+        total: page.total,
+        total_pages: page.total_pages,
+        next_cursor: page.next.as_ref().map(|c| key.encode(c)),
+    };
+    Ok((page.rows, paging))
+}
+
+async fn customers(
+    pool: web::Data<PgPool>,
+    keys: web::Data<CursorKeys>,
+    request: CrawlRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (customers, paging) = page(&pool, &keys, Entity::Customers, request).await?;
+    Ok(HttpResponse::Ok().json(CustomersPage { customers, paging }))
+}
+
+async fn orders(
+    pool: web::Data<PgPool>,
+    keys: web::Data<CursorKeys>,
+    request: CrawlRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (orders, paging) = page(&pool, &keys, Entity::Orders, request).await?;
+    Ok(HttpResponse::Ok().json(OrdersPage { orders, paging }))
+}
+
+/// Customers whose `dateField` falls in [`from`, `to`), ordered by (`dateField`, id).
+#[utoipa::path(
+    post,
+    path = "/rfmcube/customers",
+    tag = "rfmcube",
+    request_body(content = CrawlRequest, example = json!({"from": "2025-03-01T00:00:00Z", "to": "2025-03-02T00:00:00Z", "dateField": "updatedAt", "pageSize": 100})),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = CustomersPage),
+        (status = 400, description = "Invalid field (the message names it)", body = ErrorEnvelope),
+        (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
+    )
+)]
+pub async fn post_customers(
+    _: RfmcubeClient,
+    pool: web::Data<PgPool>,
+    keys: web::Data<CursorKeys>,
+    ApiJson(request): ApiJson<CrawlRequest>,
+) -> Result<HttpResponse, ApiError> {
+    customers(pool, keys, request).await
+}
+
+/// The same as `POST /rfmcube/customers`, with the fields as query parameters.
+#[utoipa::path(
+    get,
+    path = "/rfmcube/customers",
+    tag = "rfmcube",
+    params(CrawlRequest),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = CustomersPage),
+        (status = 400, description = "Invalid parameter (the message names it)", body = ErrorEnvelope),
+        (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
+    )
+)]
+pub async fn get_customers(
+    _: RfmcubeClient,
+    pool: web::Data<PgPool>,
+    keys: web::Data<CursorKeys>,
+    ApiQuery(request): ApiQuery<CrawlRequest>,
+) -> Result<HttpResponse, ApiError> {
+    customers(pool, keys, request).await
+}
+
+/// Orders whose `dateField` falls in [`from`, `to`), with their items, ordered by
+/// (`dateField`, id). An order's `updatedAt` moves when its items change.
+#[utoipa::path(
+    post,
+    path = "/rfmcube/orders",
+    tag = "rfmcube",
+    request_body(content = CrawlRequest, example = json!({"from": "2025-03-01T00:00:00Z", "to": "2025-03-02T00:00:00Z", "dateField": "updatedAt", "pageSize": 100})),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = OrdersPage),
+        (status = 400, description = "Invalid field (the message names it)", body = ErrorEnvelope),
+        (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
+    )
+)]
+pub async fn post_orders(
+    _: RfmcubeClient,
+    pool: web::Data<PgPool>,
+    keys: web::Data<CursorKeys>,
+    ApiJson(request): ApiJson<CrawlRequest>,
+) -> Result<HttpResponse, ApiError> {
+    orders(pool, keys, request).await
+}
+
+/// The same as `POST /rfmcube/orders`, with the fields as query parameters.
+#[utoipa::path(
+    get,
+    path = "/rfmcube/orders",
+    tag = "rfmcube",
+    params(CrawlRequest),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = OrdersPage),
+        (status = 400, description = "Invalid parameter (the message names it)", body = ErrorEnvelope),
+        (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
+    )
+)]
+pub async fn get_orders(
+    _: RfmcubeClient,
+    pool: web::Data<PgPool>,
+    keys: web::Data<CursorKeys>,
+    ApiQuery(request): ApiQuery<CrawlRequest>,
+) -> Result<HttpResponse, ApiError> {
+    orders(pool, keys, request).await
+}

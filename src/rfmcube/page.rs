@@ -1,0 +1,165 @@
+//! One SQL statement per page, whatever the page size: the window's exact count, the page's
+//! rows as JSON (built by PostgreSQL), and the key of the last row for the next cursor.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+
+use super::cursor::Cursor;
+use super::request::{DateField, Entity, PageRequest, Paging};
+use super::{customers, orders};
+
+/// `base` is the page plus one row (to learn whether another page follows), in key order.
+/// Parameters: $1 from, $2 upper bound, $3 page size, then $4 offset (offset paging) or
+/// $4/$5 the last key returned (keyset paging).
+const PAGE_SQL: &str = r#"
+WITH base AS (
+    SELECT t.*
+    FROM {table} t
+    WHERE t.{date_column} >= $1 AND t.{date_column} < $2 {after}
+    ORDER BY t.{date_column}, t.id
+    LIMIT $3 + 1 {offset}
+),
+{ctes}
+page_rows AS ({rows}),
+kept AS (
+    SELECT * FROM page_rows ORDER BY key, id LIMIT $3
+)
+SELECT (SELECT count(*) FROM {table} WHERE {date_column} >= $1 AND {date_column} < $2) AS total,
+       now() AS snapshot,
+       (SELECT count(*) FROM base) > $3 AS has_more,
+       last.key AS last_key,
+       last.id AS last_id,
+       coalesce((SELECT json_agg(obj ORDER BY key, id) FROM kept), '[]'::json)::text AS rows
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT key, id FROM kept ORDER BY key DESC, id DESC LIMIT 1) last ON true
+"#;
+
+/// What distinguishes one page statement from another.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Variant {
+    entity: Entity,
+    field: DateField,
+    keyset: bool,
+}
+
+impl Variant {
+    fn sql(self) -> String {
+        let (table, ctes, rows) = match self.entity {
+            Entity::Customers => ("customers", "", customers::ROWS_SQL),
+            Entity::Orders => ("orders", orders::CTES_SQL, orders::ROWS_SQL),
+        };
+        let (after, offset) = if self.keyset {
+            ("AND (t.{date_column}, t.id) > ($4, $5)", "")
+        } else {
+            ("", "OFFSET $4")
+        };
+        PAGE_SQL
+            .replace("{ctes}", ctes)
+            .replace("{rows}", rows)
+            .replace("{after}", after)
+            .replace("{offset}", offset)
+            .replace("{table}", table)
+            .replace("{date_column}", self.field.column())
+    }
+
+    /// Every variant's statement, built once.
+    fn statement(self) -> &'static str {
+        static STATEMENTS: LazyLock<HashMap<Variant, String>> = LazyLock::new(|| {
+            let mut all = HashMap::new();
+            for entity in [Entity::Customers, Entity::Orders] {
+                for field in [DateField::UpdatedAt, DateField::CreatedAt] {
+                    for keyset in [false, true] {
+                        let variant = Variant {
+                            entity,
+                            field,
+                            keyset,
+                        };
+                        all.insert(variant, variant.sql());
+                    }
+                }
+            }
+            all
+        });
+        &STATEMENTS[&self]
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    total: i64,
+    snapshot: DateTime<Utc>,
+    has_more: bool,
+    last_key: Option<DateTime<Utc>>,
+    last_id: Option<i64>,
+    rows: String,
+}
+
+/// A page as the endpoint answers it.
+pub struct Page {
+    pub rows: Box<RawValue>,
+    pub page: u32,
+    pub page_size: u32,
+    pub total: i64,
+    pub total_pages: i64,
+    pub next: Option<Cursor>,
+}
+
+pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::Error> {
+    let window = request.window;
+    let size = i64::from(request.page_size);
+    let variant = Variant {
+        entity: request.entity,
+        field: window.field,
+        keyset: matches!(request.paging, Paging::After(_)),
+    };
+    let query = sqlx::query_as::<_, PageRow>(variant.statement());
+    let (query, upper, page) = match &request.paging {
+        Paging::Offset { page } => {
+            let offset = (i64::from(*page) - 1) * size;
+            (
+                query
+                    .bind(window.from)
+                    .bind(window.to)
+                    .bind(size)
+                    .bind(offset),
+                window.to,
+                *page,
+            )
+        }
+        Paging::After(cursor) => (
+            query
+                .bind(window.from)
+                .bind(cursor.upper)
+                .bind(size)
+                .bind(cursor.after.0)
+                .bind(cursor.after.1),
+            cursor.upper,
+            cursor.page,
+        ),
+    };
+    let row = query.fetch_one(pool).await?;
+    let next = match (row.has_more, row.last_key, row.last_id) {
+        (true, Some(key), Some(id)) => Some(Cursor {
+            entity: request.entity,
+            window,
+            upper: upper.min(row.snapshot),
+            after: (key, id),
+            page: page + 1,
+        }),
+        _ => None,
+    };
+    let rows = RawValue::from_string(row.rows)
+        .map_err(|e| sqlx::Error::Decode(format!("page JSON from the database: {e}").into()))?;
+    Ok(Page {
+        rows,
+        page,
+        page_size: request.page_size,
+        total: row.total,
+        total_pages: (row.total + size - 1) / size,
+        next,
+    })
+}
