@@ -39,9 +39,10 @@ pub struct DatabaseSettings {
 pub enum DatabaseSource {
     /// `DATABASE_URL` is set: an existing database.
     Url(Box<PgConnectOptions>),
-    /// No `DATABASE_URL`: a private cluster started from the installed server binaries.
+    /// No `DATABASE_URL`: a private cluster started from the installed server binaries,
+    /// in `dir` (`EMBEDDED_PG_DIR`) or, when that is unset, the default place.
     Embedded {
-        dir: PathBuf,
+        dir: Option<PathBuf>,
         bin_dir: Option<PathBuf>,
     },
 }
@@ -71,9 +72,7 @@ impl Settings {
         let source = match var("DATABASE_URL") {
             Some(url) => DatabaseSource::Url(Box::new(parse_database_url(&url)?)),
             None => DatabaseSource::Embedded {
-                dir: var("EMBEDDED_PG_DIR")
-                    .unwrap_or_else(|| ".data/postgres".into())
-                    .into(),
+                dir: var("EMBEDDED_PG_DIR").map(PathBuf::from),
                 bin_dir: var("PG_BIN_DIR").map(PathBuf::from),
             },
         };
@@ -159,9 +158,10 @@ mod tests {
     #[test]
     fn defaults_use_the_embedded_cluster_on_localhost_8080() {
         let s = settings(&[]).unwrap();
-        assert!(
-            matches!(s.database.source, DatabaseSource::Embedded { ref dir, .. } if dir == &PathBuf::from(".data/postgres"))
-        );
+        assert!(matches!(
+            s.database.source,
+            DatabaseSource::Embedded { dir: None, .. }
+        ));
         assert_eq!(s.http.bind_addr.to_string(), "127.0.0.1:8080");
         assert!(s.http.tls.is_none());
     }

@@ -352,11 +352,17 @@ fn spawn_keeper(mut command: Command, run_as: Option<&User>) -> Result<Keeper, E
             loop {
                 match stop_rx.recv_timeout(Duration::from_millis(200)) {
                     Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if !matches!(child.try_wait(), Ok(None)) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => match child.try_wait() {
+                        Ok(None) => {}
+                        Ok(Some(status)) => {
+                            log::error!("embedded PostgreSQL exited on its own ({status})");
                             return;
                         }
-                    }
+                        Err(error) => {
+                            log::error!("embedded PostgreSQL cannot be watched: {error}");
+                            return;
+                        }
+                    },
                 }
             }
             let pid = Pid::from_raw(child.id() as i32);

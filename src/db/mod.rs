@@ -2,16 +2,22 @@
 
 pub mod embedded;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, PgPool};
 
 use crate::configuration::{DatabaseSettings, DatabaseSource};
 use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+const DEFAULT_EMBEDDED_DIR: &str = ".data/postgres";
+const ROOT_FALLBACK_DIR: &str = "/var/lib/shopbridge";
 
 /// The database name used inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "shopbridge";
@@ -38,12 +44,15 @@ impl Database {
         let (options, embedded) = match &settings.source {
             DatabaseSource::Url(options) => ((**options).clone(), None),
             DatabaseSource::Embedded { dir, bin_dir } => {
-                let cluster = EmbeddedPostgres::start(EmbeddedOptions {
-                    dir: dir.clone(),
+                let options = |dir: PathBuf| EmbeddedOptions {
+                    dir,
                     bin_dir: bin_dir.clone(),
                     ephemeral: false,
-                })
-                .await?;
+                };
+                let cluster = match dir {
+                    Some(dir) => EmbeddedPostgres::start(options(dir.clone())).await?,
+                    None => start_in_default_dir(options).await?,
+                };
                 log::info!(
                     "embedded PostgreSQL running on 127.0.0.1:{} (data in {})",
                     cluster.port(),
@@ -76,6 +85,36 @@ impl Database {
     }
 }
 
+/// The default data directory is `.data/postgres`. When shopbridge runs as root from a
+/// directory the unprivileged cluster user cannot reach (a clone under /root, say), the
+/// cluster goes to /var/lib/shopbridge/<hash of that path> instead, so the defaults work
+/// wherever the project lives.
+async fn start_in_default_dir(
+    options: impl Fn(PathBuf) -> EmbeddedOptions,
+) -> Result<EmbeddedPostgres, EmbeddedError> {
+    let preferred = PathBuf::from(DEFAULT_EMBEDDED_DIR);
+    match EmbeddedPostgres::start(options(preferred.clone())).await {
+        Err(EmbeddedError::Unreachable { dir, user, blocked }) => {
+            let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+            let fallback = Path::new(ROOT_FALLBACK_DIR).join(hex_prefix(&digest));
+            log::warn!(
+                "{} is not reachable by the `{user}` user ({} is closed to it); keeping the \
+                 embedded cluster in {} instead (set EMBEDDED_PG_DIR to choose)",
+                dir.display(),
+                blocked.display(),
+                fallback.display()
+            );
+            let _ = std::fs::remove_dir(&preferred);
+            EmbeddedPostgres::start(options(fallback)).await
+        }
+        other => other,
+    }
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Every session reports timestamps in UTC, whatever the server's or role's TimeZone.
 pub async fn pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
@@ -84,7 +123,8 @@ pub async fn pool(options: PgConnectOptions, max_connections: u32) -> Result<PgP
         .connect_with(
             options
                 .options([("TimeZone", "UTC")])
-                .application_name("shopbridge"),
+                .application_name("shopbridge")
+                .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(5)),
         )
         .await
 }
