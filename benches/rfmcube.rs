@@ -12,9 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use shopbridge::configuration::{
-    DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings,
-};
+use shopbridge::configuration::{DatabaseSettings, DatabaseSource, RfmcubeSettings, Settings};
 use shopbridge::db::Database;
 use shopbridge::demo::{self, DemoSize};
 use shopbridge::rfmcube::auth::ApiKeys;
@@ -165,19 +163,14 @@ async fn main() -> anyhow::Result<()> {
             bin_dir: None,
         },
     };
-    let settings = Settings {
-        database: DatabaseSettings {
-            source,
-            max_connections: 10,
-        },
-        http: HttpSettings {
-            bind_addr: "127.0.0.1:0".parse()?,
-            tls: None,
-            max_body_bytes: 1024 * 1024,
-        },
-        rfmcube: RfmcubeSettings {
-            api_keys: ApiKeys::parse(KEY),
-        },
+    let mut settings = Settings::from_lookup(|_| None)?;
+    settings.database = DatabaseSettings {
+        source,
+        max_connections: 10,
+    };
+    settings.http.bind_addr = "127.0.0.1:0".parse()?;
+    settings.rfmcube = RfmcubeSettings {
+        api_keys: ApiKeys::parse(KEY),
     };
     let db = Database::connect(&settings.database).await?;
     db.migrate().await?;

@@ -7,6 +7,9 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
+use std::time::Duration;
+
+use crate::http::auth::{AdminTokens, SecretSet};
 use crate::rfmcube::auth::ApiKeys;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,25 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub rfmcube: RfmcubeSettings,
+    pub waymore: WaymoreSettings,
+    /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
+    pub admin_tokens: AdminTokens,
+}
+
+#[derive(Debug, Clone)]
+pub struct WaymoreSettings {
+    pub auth_url: reqwest::Url,
+    pub data_url: reqwest::Url,
+    pub events_url: reqwest::Url,
+    /// Shown to shop owners without a Routee account.
+    pub signup_url: String,
+    /// The shop's domain, sent when authenticating (from `SHOP_URL`).
+    pub shop_domain: String,
+    /// Objects per mass-data request.
+    pub batch_size: u32,
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +120,42 @@ impl Settings {
             rfmcube: RfmcubeSettings {
                 api_keys: ApiKeys::parse(&var("RFMCUBE_API_KEYS").unwrap_or_default()),
             },
+            waymore: WaymoreSettings {
+                auth_url: url(
+                    &var,
+                    "WAYMORE_AUTH_URL",
+                    "https://waymore.routee.net/api/authenticate",
+                )?,
+                data_url: url(
+                    &var,
+                    "WAYMORE_DATA_URL",
+                    "https://idata.routee.net/api/data",
+                )?,
+                events_url: url(
+                    &var,
+                    "WAYMORE_EVENTS_URL",
+                    "https://idata.routee.net/api/event",
+                )?,
+                signup_url: var("WAYMORE_SIGNUP_URL")
+                    .unwrap_or_else(|| "https://www.routee.net/".into()),
+                shop_domain: url(&var, "SHOP_URL", "http://localhost")?
+                    .host_str()
+                    .unwrap_or("localhost")
+                    .to_owned(),
+                batch_size: match parse(&var, "WAYMORE_BATCH_SIZE", 100u32)? {
+                    0 => {
+                        return Err(ConfigError {
+                            variable: "WAYMORE_BATCH_SIZE",
+                            problem: "must be at least 1".into(),
+                        })
+                    }
+                    n => n,
+                },
+                timeout: Duration::from_secs(parse(&var, "WAYMORE_TIMEOUT_SECS", 30)?),
+                max_attempts: parse(&var, "WAYMORE_MAX_ATTEMPTS", 8u32)?.max(1),
+                retry_base: Duration::from_millis(parse(&var, "WAYMORE_RETRY_BASE_MS", 500)?),
+            },
+            admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
         })
     }
 }
@@ -133,6 +191,25 @@ fn parse_database_url(url: &str) -> Result<PgConnectOptions, ConfigError> {
         ));
     }
     PgConnectOptions::from_str(url).map_err(|e| problem(e.to_string()))
+}
+
+fn url(
+    var: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<reqwest::Url, ConfigError> {
+    let value = var(variable).unwrap_or_else(|| default.to_owned());
+    match reqwest::Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        Ok(_) => Err(ConfigError {
+            variable,
+            problem: format!("must be an http(s) URL, not {value:?}"),
+        }),
+        Err(e) => Err(ConfigError {
+            variable,
+            problem: format!("is not a URL ({e}): {value:?}"),
+        }),
+    }
 }
 
 fn missing_pair(missing: &'static str, present: &str) -> ConfigError {
@@ -180,6 +257,21 @@ mod tests {
         assert_eq!(err.variable, "MAX_BODY_BYTES");
         let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn waymore_urls_default_to_routee_and_must_be_http() {
+        let s = settings(&[("SHOP_URL", "https://shop.example.com/store")]).unwrap();
+        assert_eq!(
+            s.waymore.auth_url.as_str(),
+            "https://waymore.routee.net/api/authenticate"
+        );
+        assert_eq!(s.waymore.shop_domain, "shop.example.com");
+        assert_eq!(s.waymore.batch_size, 100);
+        let err = settings(&[("WAYMORE_DATA_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(err.variable, "WAYMORE_DATA_URL");
+        let err = settings(&[("WAYMORE_BATCH_SIZE", "0")]).unwrap_err();
+        assert_eq!(err.variable, "WAYMORE_BATCH_SIZE");
     }
 
     #[test]

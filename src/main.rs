@@ -8,7 +8,10 @@ use shopbridge::db::Database;
 use shopbridge::demo::{self, DemoSize};
 use shopbridge::http::openapi;
 use shopbridge::rfmcube::auth::ApiKeys;
-use shopbridge::startup::Application;
+use shopbridge::startup::{retry_policy, Application};
+use shopbridge::waymore::cli;
+use shopbridge::waymore::client::WaymoreClient;
+use shopbridge::waymore::export::Exporter;
 
 /// Accepted by `serve --demo` when no Rfmcube keys are configured, so the README's curl
 /// examples work at once.
@@ -43,6 +46,27 @@ enum Command {
     },
     /// Print the OpenAPI spec (the content of openapi/openapi.json).
     Openapi,
+    /// Routee-Waymore: connect, follow the mass export, disconnect.
+    Waymore {
+        #[command(subcommand)]
+        command: WaymoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WaymoreCommand {
+    /// Authenticate with Routee once (the password is asked for, or read from
+    /// WAYMORE_PASSWORD), keep the UUID, then send the shop's history.
+    Connect {
+        #[arg(long)]
+        username: String,
+    },
+    /// Connection and export progress.
+    Status,
+    /// Start a new export of the shop's history (or resume the failed one) and follow it.
+    Export,
+    /// Send Uninstall to Waymore and forget the UUID.
+    Disconnect,
 }
 
 #[derive(Subcommand)]
@@ -90,6 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(()) => seed(&db, DemoSize { customers, orders }).await,
             Err(error) => Err(error.into()),
         },
+        Command::Waymore { command } => waymore(&settings, &db, command).await,
         Command::Openapi => unreachable!("handled before connecting"),
     };
     db.close().await;
@@ -117,6 +142,29 @@ async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result
         app.port()
     );
     app.run_until_stopped().await.context("HTTP server failed")
+}
+
+async fn waymore(
+    settings: &Settings,
+    db: &Database,
+    command: WaymoreCommand,
+) -> anyhow::Result<()> {
+    db.migrate().await?;
+    let client = WaymoreClient::new(settings.waymore.clone());
+    let exporter = Exporter::new(
+        db.pool.clone(),
+        client.clone(),
+        retry_policy(&settings.waymore),
+    );
+    let pool = &db.pool;
+    match command {
+        WaymoreCommand::Connect { username } => {
+            cli::connect(pool, exporter, &client, &username).await
+        }
+        WaymoreCommand::Status => cli::status(pool, &client).await,
+        WaymoreCommand::Export => cli::export(pool, exporter, &client).await,
+        WaymoreCommand::Disconnect => cli::disconnect(pool, &client).await,
+    }
 }
 
 async fn seed(db: &Database, size: DemoSize) -> anyhow::Result<()> {

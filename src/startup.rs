@@ -10,16 +10,23 @@ use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::configuration::Settings;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::configuration::{Settings, WaymoreSettings};
 use crate::http::error::envelope_framework_errors;
 use crate::http::openapi::ApiDoc;
 use crate::http::{health, tls};
 use crate::rfmcube::{self, cursor::CursorKeys};
+use crate::waymore::client::WaymoreClient;
+use crate::waymore::export::{Exporter, RetryPolicy};
+use crate::waymore::{self, Waymore};
 
 pub struct Application {
     port: u16,
     https: bool,
     server: Server,
+    exporter: Arc<Exporter>,
 }
 
 impl Application {
@@ -30,6 +37,20 @@ impl Application {
         if api_keys.is_empty() {
             log::warn!("RFMCUBE_API_KEYS is empty: /rfmcube endpoints refuse every request");
         }
+        let admin_tokens = web::Data::new(settings.admin_tokens.clone());
+        if admin_tokens.0.is_empty() {
+            log::warn!("ADMIN_TOKEN is empty: /waymore admin endpoints refuse every request");
+        }
+        let client = WaymoreClient::new(settings.waymore.clone());
+        let exporter = Exporter::new(
+            pool.clone(),
+            client.clone(),
+            retry_policy(&settings.waymore),
+        );
+        let waymore = web::Data::new(Waymore {
+            client,
+            exporter: exporter.clone(),
+        });
         let settings = &settings.http;
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
@@ -46,8 +67,11 @@ impl Application {
                 .app_data(pool.clone())
                 .app_data(cursor_keys.clone())
                 .app_data(api_keys.clone())
+                .app_data(admin_tokens.clone())
+                .app_data(waymore.clone())
                 .configure(health::routes)
                 .configure(rfmcube::routes)
+                .configure(waymore::routes)
                 .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .default_service(web::to(HttpResponse::NotFound))
@@ -62,6 +86,7 @@ impl Application {
             port,
             https,
             server,
+            exporter,
         })
     }
 
@@ -73,8 +98,21 @@ impl Application {
         self.https
     }
 
+    /// Serves until SIGINT/SIGTERM, running the background workers alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        tokio::select! {
+            stopped = self.server => stopped,
+            () = self.exporter.run_worker() => Ok(()),
+        }
+    }
+}
+
+/// Retries back off from WAYMORE_RETRY_BASE_MS up to a minute between tries.
+pub fn retry_policy(settings: &WaymoreSettings) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: settings.max_attempts,
+        base: settings.retry_base,
+        cap: Duration::from_secs(60),
     }
 }
 

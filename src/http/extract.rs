@@ -41,6 +41,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             } else {
                 &body
             };
+            // Bodies are objects; serde would also read a struct from an array.
+            if body.trim_ascii_start().first() != Some(&b'{') {
+                return Err(ApiError::BadRequest(
+                    "Invalid request: the body must be a JSON object.".into(),
+                )
+                .into());
+            }
             let mut deserializer = serde_json::Deserializer::from_slice(body);
             let value = serde_path_to_error::deserialize(&mut deserializer)
                 .map_err(|e| ApiError::BadRequest(describe(e.path(), e.inner())))?;

@@ -1,11 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations. `openapi/openapi.json` is
 //! this document, committed; `shopbridge openapi > openapi/openapi.json` rewrites it.
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{error, health};
-use crate::rfmcube;
+use crate::{rfmcube, waymore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,11 +22,17 @@ use crate::rfmcube;
         rfmcube::get_customers,
         rfmcube::post_orders,
         rfmcube::get_orders,
+        waymore::connect,
+        waymore::status,
+        waymore::export,
+        waymore::disconnect,
     ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "waymore", description = "Routee-Waymore: connect once, send the shop's \
+            history in the background. Admin endpoints: Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "rfmcube", description = "The pull webservice Rfmcube crawls every night: \
             customers and orders in date windows, paged by offset or by cursor"),
     ),
@@ -44,6 +50,15 @@ impl Modify for SecuritySchemes {
                 rfmcube::auth::HEADER,
                 "A key from RFMCUBE_API_KEYS, as typed into Rfmcube's connector.",
             ))),
+        );
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("ADMIN_TOKEN"))
+                    .build(),
+            ),
         );
     }
 }

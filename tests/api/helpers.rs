@@ -17,13 +17,15 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use shopbridge::configuration::{
-    DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings,
+    DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings, WaymoreSettings,
 };
+use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::rfmcube::auth::ApiKeys;
 
 /// Keys the test app accepts for Rfmcube: two, as during a key rotation.
 pub const API_KEY: &str = "test-key-current";
 pub const OLD_API_KEY: &str = "test-key-previous";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use shopbridge::db::{self, MIGRATOR};
 use shopbridge::startup::Application;
@@ -145,7 +147,22 @@ impl TestApp {
     }
 }
 
-/// Default test settings: port 0 on loopback, the given database.
+/// Waymore at `base` (a fake on loopback), with short timeouts and retries for tests.
+pub fn waymore_settings(base: &str) -> WaymoreSettings {
+    WaymoreSettings {
+        auth_url: format!("{base}/api/authenticate").parse().unwrap(),
+        data_url: format!("{base}/api/data").parse().unwrap(),
+        events_url: format!("{base}/api/event").parse().unwrap(),
+        signup_url: "https://www.routee.net/".into(),
+        shop_domain: "shop.test".into(),
+        batch_size: 100,
+        timeout: std::time::Duration::from_millis(800),
+        max_attempts: 6,
+        retry_base: std::time::Duration::from_millis(10),
+    }
+}
+
+/// Default test settings: port 0 on loopback, the given database, Waymore nowhere.
 pub fn test_settings(db: PgConnectOptions) -> Settings {
     Settings {
         database: DatabaseSettings {
@@ -160,6 +177,8 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
         rfmcube: RfmcubeSettings {
             api_keys: ApiKeys::parse(&format!("{API_KEY},{OLD_API_KEY}")),
         },
+        waymore: waymore_settings("http://127.0.0.1:9"),
+        admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
     }
 }
 

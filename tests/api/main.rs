@@ -9,3 +9,4 @@ mod openapi;
 mod rfmcube;
 mod schema_triggers;
 mod tls;
+mod waymore;

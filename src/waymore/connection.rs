@@ -1,0 +1,137 @@
+//! The shop's link to its Waymore account: authenticate once, keep the UUID (it does not
+//! expire), never keep the password.
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+
+use super::client::{WaymoreClient, WaymoreError};
+use super::export::{self, StartError, Started};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Connection {
+    pub uuid: String,
+    pub username: String,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// `8e10…6314`: enough to recognise the UUID, not enough to use it.
+pub fn mask(uuid: &str) -> String {
+    let chars: Vec<char> = uuid.chars().collect();
+    if chars.len() <= 8 {
+        return "…".into();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+pub async fn current(pool: &PgPool) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as("SELECT uuid, username, connected_at FROM waymore_connection")
+        .fetch_optional(pool)
+        .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the shop is already connected to Waymore")]
+    AlreadyConnected,
+    /// Waymore answered without a UUID: its message, or a generic one.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Upstream(#[from] WaymoreError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Authenticates, stores the UUID and starts the mass export (in the background: the
+/// caller wakes the exporter).
+pub async fn connect(
+    pool: &PgPool,
+    client: &WaymoreClient,
+    username: &str,
+    password: &str,
+) -> Result<(Connection, Started), ConnectError> {
+    if current(pool).await?.is_some() {
+        return Err(ConnectError::AlreadyConnected);
+    }
+    let answer = client.authenticate(username, password).await?;
+    let uuid = match answer.uuid.filter(|u| !u.trim().is_empty()) {
+        Some(uuid) => uuid,
+        None => {
+            return Err(ConnectError::Refused(answer.message.unwrap_or_else(|| {
+                "Waymore did not accept the credentials".into()
+            })))
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let stored: Option<Connection> = sqlx::query_as(
+        "INSERT INTO waymore_connection (uuid, username) VALUES ($1, $2)
+         ON CONFLICT (singleton) DO NOTHING
+         RETURNING uuid, username, connected_at",
+    )
+    .bind(uuid.trim())
+    .bind(username)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let connection = stored.ok_or(ConnectError::AlreadyConnected)?;
+    let started = match export::start_in(&mut tx, client.settings().batch_size).await {
+        Ok(started) => started,
+        // Disconnecting cancels unfinished exports, so one left over is resumed.
+        Err(StartError::AlreadyRunning(export_id)) => Started {
+            export_id,
+            resumed: true,
+        },
+        Err(StartError::Database(e)) => return Err(e.into()),
+        Err(StartError::NotConnected) => {
+            unreachable!("the connection was stored in this transaction")
+        }
+    };
+    tx.commit().await?;
+    Ok((connection, started))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DisconnectError {
+    #[error("the shop is not connected to Waymore")]
+    NotConnected,
+    #[error(transparent)]
+    Upstream(#[from] WaymoreError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Tells Waymore (`Uninstall`), then forgets the UUID and stops any export.
+pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), DisconnectError> {
+    let connection = current(pool).await?.ok_or(DisconnectError::NotConnected)?;
+    let empty = RawValue::from_string("{}".into()).expect("valid JSON");
+    let event_id = uuid::Uuid::new_v4().to_string();
+    client
+        .send_event("Uninstall", &connection.uuid, &empty, &event_id)
+        .await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM waymore_connection")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE waymore_exports SET state = 'canceled', last_error = 'Waymore was disconnected',
+                finished_at = now()
+         WHERE state IN ('pending', 'running', 'failed')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn a_uuid_is_masked_to_its_ends() {
+        assert_eq!(mask("8e109ec3-a69b-40fb-a648-dab158616314"), "8e10…6314");
+        assert_eq!(mask("short"), "…");
+    }
+}

@@ -1,0 +1,253 @@
+//! The shop's history in Waymore's mass-data shapes (seed 000), one SQL statement per part.
+//!
+//! Every part statement takes $1 the last id sent, $2 the export's upper id, $3 the part
+//! size, and returns the part's objects as one JSON array with the last id in it. Ids,
+//! quantities and totals are strings, as in Waymore's mass-data examples; a guest's
+//! customer_id is "0"; dates are ISO (`YYYY-MM-DD`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+/// The entities in the order Waymore wants them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MassEntity {
+    Customers,
+    Subscribers,
+    Products,
+    Wishlist,
+    Orders,
+}
+
+impl MassEntity {
+    pub const ALL: [MassEntity; 5] = [
+        MassEntity::Customers,
+        MassEntity::Subscribers,
+        MassEntity::Products,
+        MassEntity::Wishlist,
+        MassEntity::Orders,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MassEntity::Customers => "customers",
+            MassEntity::Subscribers => "subscribers",
+            MassEntity::Products => "products",
+            MassEntity::Wishlist => "wishlist",
+            MassEntity::Orders => "orders",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        MassEntity::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            MassEntity::Customers => "shop customers",
+            MassEntity::Subscribers => "newsletter subscribers",
+            MassEntity::Products => "shop products",
+            MassEntity::Wishlist => "shop wishlist",
+            MassEntity::Orders => "shop orders",
+        }
+    }
+
+    /// The table whose ids the export walks.
+    pub fn table(self) -> &'static str {
+        match self {
+            MassEntity::Customers => "customers",
+            MassEntity::Subscribers => "newsletter_subscriptions",
+            MassEntity::Products => "products",
+            MassEntity::Wishlist => "wishlist_items",
+            MassEntity::Orders => "orders",
+        }
+    }
+
+    fn objects_sql(self) -> &'static str {
+        match self {
+            MassEntity::Customers => CUSTOMERS,
+            MassEntity::Subscribers => SUBSCRIBERS,
+            MassEntity::Products => PRODUCTS,
+            MassEntity::Wishlist => WISHLIST,
+            MassEntity::Orders => ORDERS,
+        }
+    }
+}
+
+/// `part` holds the part's rows of the entity's table; each query yields (id, obj).
+const CUSTOMERS: &str = r#"
+SELECT c.id,
+       json_build_object(
+           'customer', json_build_object(
+               'id', c.id::text,
+               'lastname', coalesce(c.lastname, ''),
+               'firstname', coalesce(c.firstname, ''),
+               'birthday', coalesce(to_char(c.birthday, 'YYYY-MM-DD'), ''),
+               'email', c.email,
+               'phone', coalesce(c.phone, '')),
+           'addresses', coalesce(a.list, '[]'::json),
+           'cart', coalesce(cart.obj, '{}'::json)) AS obj
+FROM part c
+LEFT JOIN (
+    SELECT customer_id,
+           json_agg(json_build_object(
+               'country', coalesce(country, ''),
+               'city', coalesce(city, ''),
+               'address1', address1,
+               'postcode', coalesce(postcode, ''),
+               'company', coalesce(company, '')) ORDER BY is_default DESC, id) AS list
+    FROM customer_addresses
+    WHERE customer_id IN (SELECT id FROM part)
+    GROUP BY customer_id
+) a ON a.customer_id = c.id
+LEFT JOIN (
+    SELECT ca.customer_id,
+           json_build_object('cart_products', json_agg(json_build_object(
+               'product_id', ci.product_id::text,
+               'quantity', ci.quantity::text) ORDER BY ci.id)) AS obj
+    FROM carts ca
+    JOIN cart_items ci ON ci.cart_id = ca.id
+    WHERE ca.customer_id IN (SELECT id FROM part)
+    GROUP BY ca.customer_id
+) cart ON cart.customer_id = c.id
+"#;
+
+/// As the `Newsletter` event's data.
+const SUBSCRIBERS: &str = r#"
+SELECT s.id,
+       json_build_object(
+           'customer_id', coalesce(s.customer_id, 0)::text,
+           'email', s.email,
+           'subscription', s.subscribed) AS obj
+FROM part s
+"#;
+
+const PRODUCTS: &str = r#"
+SELECT p.id,
+       json_build_object(
+           'product_id', p.id::text,
+           'name', p.name,
+           'description', p.description,
+           'short_description', p.short_description,
+           'categories', coalesce(cat.names, '[]'::json),
+           'stock_quantity', p.stock_quantity,
+           'price', p.price,
+           'discount', coalesce(d.obj, '{}'::json),
+           'image_link', coalesce(p.image_url, ''),
+           'product_link', coalesce(p.url, ''),
+           'product_options', coalesce(opt.list, '[]'::json)) AS obj
+FROM part p
+LEFT JOIN (
+    SELECT pc.product_id, json_agg(c.name ORDER BY c.name) AS names
+    FROM product_categories pc JOIN categories c ON c.id = pc.category_id
+    WHERE pc.product_id IN (SELECT id FROM part)
+    GROUP BY pc.product_id
+) cat ON cat.product_id = p.id
+LEFT JOIN LATERAL (
+    SELECT waymore_discount(d) AS obj FROM discounts d
+    WHERE d.product_id = p.id AND d.option_id IS NULL AND (d.date_end IS NULL OR d.date_end > now())
+    ORDER BY d.id DESC LIMIT 1
+) d ON true
+LEFT JOIN (
+    SELECT o.product_id,
+           json_agg(json_build_object(
+               'option_id', o.id::text,
+               'size', o.size,
+               'color', o.color,
+               'stock_quantity', o.stock_quantity,
+               'price', coalesce(o.price, pp.price),
+               'discount', coalesce((
+                   SELECT waymore_discount(d) FROM discounts d
+                   WHERE d.option_id = o.id AND (d.date_end IS NULL OR d.date_end > now())
+                   ORDER BY d.id DESC LIMIT 1), '{}'::json)) ORDER BY o.id) AS list
+    FROM product_options o JOIN products pp ON pp.id = o.product_id
+    WHERE o.product_id IN (SELECT id FROM part)
+    GROUP BY o.product_id
+) opt ON opt.product_id = p.id
+"#;
+
+/// As the `WishlistAdd` event's data.
+const WISHLIST: &str = r#"
+SELECT w.id,
+       json_build_object('product_id', w.product_id::text, 'customer_id', w.customer_id::text) AS obj
+FROM part w
+"#;
+
+const ORDERS: &str = r#"
+SELECT o.id,
+       json_build_object(
+           'order_details', json_build_object(
+               'customer_id', coalesce(o.customer_id, 0)::text,
+               'order_id', o.id::text,
+               'order_status', coalesce(s.label, o.status),
+               'shipping_method', coalesce(o.shipping_method, ''),
+               'payment_method', coalesce(o.payment_method, ''),
+               'total_price', o.total::text),
+           'order_products', coalesce(i.list, '[]'::json)) AS obj
+FROM part o
+LEFT JOIN order_statuses s ON s.code = o.status
+LEFT JOIN (
+    SELECT order_id,
+           json_agg(json_build_object(
+               'product_id', product_id::text,
+               'quantity', quantity::text,
+               'option_id', option_id::text) ORDER BY id) AS list
+    FROM order_items
+    WHERE order_id IN (SELECT id FROM part)
+    GROUP BY order_id
+) i ON i.order_id = o.id
+"#;
+
+/// One part: its objects (a JSON array), how many, and the last id in it.
+pub struct Part {
+    pub objects: Box<RawValue>,
+    pub count: i64,
+    pub last_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    objects: String,
+    count: i64,
+    last_id: Option<i64>,
+}
+
+/// The next part after `after` (ids up to `upper`), or `None` when the entity is done.
+pub async fn next_part(
+    pool: &PgPool,
+    entity: MassEntity,
+    after: i64,
+    upper: i64,
+    size: i64,
+) -> Result<Option<Part>, sqlx::Error> {
+    let sql = format!(
+        "WITH part AS (
+             SELECT * FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3
+         ),
+         objects AS ({objects})
+         SELECT coalesce(json_agg(obj ORDER BY id), '[]'::json)::text AS objects,
+                count(*) AS count,
+                max(id) AS last_id
+         FROM objects",
+        table = entity.table(),
+        objects = entity.objects_sql(),
+    );
+    let row: PartRow = sqlx::query_as(&sql)
+        .bind(after)
+        .bind(upper)
+        .bind(size)
+        .fetch_one(pool)
+        .await?;
+    let Some(last_id) = row.last_id else {
+        return Ok(None);
+    };
+    let objects = RawValue::from_string(row.objects)
+        .map_err(|e| sqlx::Error::Decode(format!("part JSON from the database: {e}").into()))?;
+    Ok(Some(Part {
+        objects,
+        count: row.count,
+        last_id,
+    }))
+}

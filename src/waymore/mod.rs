@@ -1,0 +1,243 @@
+//! The Routee-Waymore push module (contract §3): connect once for a UUID, then send the
+//! shop's history in the background (mass data).
+
+pub mod cli;
+pub mod client;
+pub mod connection;
+pub mod export;
+pub mod mass_data;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::http::auth::Admin;
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::ApiJson;
+use client::WaymoreClient;
+use connection::{ConnectError, DisconnectError};
+use export::{ExportStatus, Exporter, StartError, Started};
+
+/// What the admin endpoints share: the client and this process's export worker.
+pub struct Waymore {
+    pub client: WaymoreClient,
+    pub exporter: Arc<Exporter>,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/waymore/connect")
+            .route(web::post().to(connect))
+            .route(web::delete().to(disconnect)),
+    )
+    .service(web::resource("/waymore/status").route(web::get().to(status)))
+    .service(web::resource("/waymore/export").route(web::post().to(export)));
+}
+
+/// The shop owner's Routee credentials; the password is sent to Waymore once and never kept.
+#[derive(Deserialize, ToSchema)]
+pub struct ConnectRequest {
+    #[schema(example = "owner@shop.example.com")]
+    pub username: String,
+    #[schema(example = "routee-password")]
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Connected {
+    pub connected: bool,
+    /// Masked: the first and last four characters.
+    #[schema(example = "8e10…6314")]
+    pub uuid: String,
+    /// The mass export of the shop's history, started in the background.
+    pub export_id: i64,
+    /// Where shop owners without a Routee account sign up.
+    #[schema(example = "https://www.routee.net/")]
+    pub signup_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaymoreStatus {
+    pub connected: bool,
+    #[schema(example = "8e10…6314")]
+    pub uuid: Option<String>,
+    pub username: Option<String>,
+    pub connected_at: Option<DateTime<Utc>>,
+    #[schema(example = "https://www.routee.net/")]
+    pub signup_url: String,
+    /// The most recent mass export.
+    pub export: Option<ExportStatus>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Disconnected {
+    pub connected: bool,
+    #[schema(example = "https://www.routee.net/")]
+    pub signup_url: String,
+}
+
+fn signup_hint(waymore: &Waymore) -> String {
+    format!(
+        "No Routee account yet? Sign up at {}",
+        waymore.client.settings().signup_url
+    )
+}
+
+/// Authenticate the shop with Waymore once, store the UUID, start the mass export.
+#[utoipa::path(
+    post,
+    path = "/waymore/connect",
+    tag = "waymore",
+    request_body = ConnectRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, description = "Connected; the export runs in the background", body = Connected),
+        (status = 400, description = "Bad body, or Waymore refused the credentials (CONFIGURATION_ERROR, with Waymore's message)", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 409, description = "Already connected", body = ErrorEnvelope),
+        (status = 502, description = "Waymore unreachable", body = ErrorEnvelope),
+    )
+)]
+pub async fn connect(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    waymore: web::Data<Waymore>,
+    ApiJson(request): ApiJson<ConnectRequest>,
+) -> Result<HttpResponse, ApiError> {
+    for (field, value) in [
+        ("username", &request.username),
+        ("password", &request.password),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ApiError::BadRequest(format!("{field}: must not be empty.")));
+        }
+    }
+    let hint = signup_hint(&waymore);
+    let (connection, started) = connection::connect(
+        &pool,
+        &waymore.client,
+        request.username.trim(),
+        &request.password,
+    )
+    .await
+    .map_err(|e| match e {
+        ConnectError::AlreadyConnected => ApiError::Conflict(
+            "The shop is already connected to Waymore; disconnect first (DELETE /waymore/connect)."
+                .into(),
+        ),
+        ConnectError::Refused(message) => ApiError::Configuration(format!(
+            "Waymore refused the credentials: {message}. {hint}"
+        )),
+        ConnectError::Upstream(e) => ApiError::Upstream(format!("{e}. {hint}")),
+        ConnectError::Database(e) => ApiError::internal(e),
+    })?;
+    waymore.exporter.wake();
+    Ok(HttpResponse::Accepted().json(Connected {
+        connected: true,
+        uuid: connection::mask(&connection.uuid),
+        export_id: started.export_id,
+        signup_url: waymore.client.settings().signup_url.clone(),
+    }))
+}
+
+/// Connection, masked UUID and the progress of the latest mass export.
+#[utoipa::path(
+    get,
+    path = "/waymore/status",
+    tag = "waymore",
+    security(("admin_token" = [])),
+    responses((status = 200, body = WaymoreStatus), (status = 401, body = ErrorEnvelope))
+)]
+pub async fn status(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    waymore: web::Data<Waymore>,
+) -> Result<HttpResponse, ApiError> {
+    let connection = connection::current(&pool).await?;
+    let export = export::latest(&pool).await?;
+    Ok(HttpResponse::Ok().json(WaymoreStatus {
+        connected: connection.is_some(),
+        uuid: connection.as_ref().map(|c| connection::mask(&c.uuid)),
+        username: connection.as_ref().map(|c| c.username.clone()),
+        connected_at: connection.as_ref().map(|c| c.connected_at),
+        signup_url: waymore.client.settings().signup_url.clone(),
+        export,
+    }))
+}
+
+/// Start a new mass export, or resume the failed one from where it stopped.
+#[utoipa::path(
+    post,
+    path = "/waymore/export",
+    tag = "waymore",
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, body = Started),
+        (status = 400, description = "Not connected (CONFIGURATION_ERROR)", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 409, description = "An export is running", body = ErrorEnvelope),
+    )
+)]
+pub async fn export(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    waymore: web::Data<Waymore>,
+) -> Result<HttpResponse, ApiError> {
+    let started = export::start(&pool, waymore.client.settings().batch_size)
+        .await
+        .map_err(|e| match e {
+            StartError::AlreadyRunning(id) => {
+                ApiError::Conflict(format!("Export #{id} is already running."))
+            }
+            StartError::NotConnected => ApiError::Configuration(format!(
+                "Waymore is not connected: POST /waymore/connect first. {}",
+                signup_hint(&waymore)
+            )),
+            StartError::Database(e) => ApiError::internal(e),
+        })?;
+    waymore.exporter.wake();
+    Ok(HttpResponse::Accepted().json(started))
+}
+
+/// Send `Uninstall` to Waymore, then forget the UUID.
+#[utoipa::path(
+    delete,
+    path = "/waymore/connect",
+    tag = "waymore",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = Disconnected),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, description = "Not connected", body = ErrorEnvelope),
+        (status = 502, description = "Waymore unreachable: still connected, try again", body = ErrorEnvelope),
+    )
+)]
+pub async fn disconnect(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    waymore: web::Data<Waymore>,
+) -> Result<HttpResponse, ApiError> {
+    connection::disconnect(&pool, &waymore.client)
+        .await
+        .map_err(|e| match e {
+            DisconnectError::NotConnected => ApiError::NotFound(format!(
+                "The shop is not connected to Waymore. {}",
+                signup_hint(&waymore)
+            )),
+            DisconnectError::Upstream(e) => ApiError::Upstream(format!(
+            "Waymore did not take the Uninstall event ({e}); the shop stays connected, try again."
+        )),
+            DisconnectError::Database(e) => ApiError::internal(e),
+        })?;
+    Ok(HttpResponse::Ok().json(Disconnected {
+        connected: false,
+        signup_url: waymore.client.settings().signup_url.clone(),
+    }))
+}

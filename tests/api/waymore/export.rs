@@ -1,0 +1,385 @@
+//! The mass export: every object once, in order, in parts, through failures and crashes.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use shopbridge::demo::{self, DemoSize};
+use shopbridge::startup::retry_policy;
+use shopbridge::waymore::client::WaymoreClient;
+use shopbridge::waymore::export::{self, Exporter, RunOutcome};
+
+use super::{admin, app_with, connect, export_finished, FakeWaymore, Step, UUID};
+use crate::helpers::{assert_error, fresh_database, spawn_app_on, waymore_settings};
+
+const SHOP: DemoSize = DemoSize {
+    customers: 60,
+    orders: 150,
+};
+const ORDER: [&str; 5] = ["customers", "subscribers", "products", "wishlist", "orders"];
+
+/// The id of an object, as the entity's shape carries it.
+fn object_id(entity: &str, object: &Value) -> String {
+    match entity {
+        "customers" => object["customer"]["id"].as_str().unwrap().to_owned(),
+        "products" => object["product_id"].as_str().unwrap().to_owned(),
+        "orders" => object["order_details"]["order_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        "subscribers" => object["email"].as_str().unwrap().to_owned(),
+        _ => format!(
+            "{}/{}",
+            object["customer_id"].as_str().unwrap(),
+            object["product_id"].as_str().unwrap()
+        ),
+    }
+}
+
+/// Every id each entity should deliver, from the database.
+async fn expected(pool: &PgPool) -> HashMap<&'static str, HashSet<String>> {
+    let queries = [
+        ("customers", "SELECT id::text FROM customers"),
+        ("subscribers", "SELECT email FROM newsletter_subscriptions"),
+        ("products", "SELECT id::text FROM products"),
+        (
+            "wishlist",
+            "SELECT customer_id || '/' || product_id FROM wishlist_items",
+        ),
+        ("orders", "SELECT id::text FROM orders"),
+    ];
+    let mut all = HashMap::new();
+    for (entity, sql) in queries {
+        let ids: Vec<String> = sqlx::query_scalar(sql).fetch_all(pool).await.unwrap();
+        all.insert(entity, ids.into_iter().collect());
+    }
+    all
+}
+
+/// Asserts the acknowledged parts deliver every object exactly once, entity after entity,
+/// in parts of at most `batch` objects; returns the objects per entity.
+fn assert_delivered_once(
+    parts: &[Value],
+    expected: &HashMap<&'static str, HashSet<String>>,
+    batch: usize,
+) -> HashMap<String, Vec<Value>> {
+    let mut by_entity: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut last_position = 0;
+    for part in parts {
+        assert_eq!(part["uuid"], UUID);
+        let data = part["data"].as_array().unwrap();
+        assert_eq!(data.len(), 1, "one entity per request");
+        let name = data[0]["name"].as_str().unwrap();
+        let position = ORDER.iter().position(|e| *e == name).expect("known entity");
+        assert!(
+            position >= last_position,
+            "{name} came after {}",
+            ORDER[last_position]
+        );
+        last_position = position;
+        let objects = data[0]["object"].as_array().unwrap();
+        assert!(
+            !objects.is_empty() && objects.len() <= batch,
+            "part of {} objects",
+            objects.len()
+        );
+        by_entity
+            .entry(name.to_owned())
+            .or_default()
+            .extend(objects.iter().cloned());
+    }
+    for entity in ORDER {
+        let objects = by_entity.get(entity).cloned().unwrap_or_default();
+        let ids: Vec<String> = objects.iter().map(|o| object_id(entity, o)).collect();
+        let unique: HashSet<String> = ids.iter().cloned().collect();
+        assert_eq!(unique.len(), ids.len(), "{entity}: an object arrived twice");
+        assert_eq!(
+            &unique, &expected[entity],
+            "{entity}: objects missing or extra"
+        );
+    }
+    by_entity
+}
+
+async fn seeded_app(fake: &FakeWaymore, batch: u32) -> crate::helpers::TestApp {
+    let app = app_with(fake, batch).await;
+    demo::seed(&app.pool, SHOP).await.unwrap();
+    app
+}
+
+#[tokio::test]
+async fn every_object_arrives_once_in_entity_order_in_parts_of_the_batch_size() {
+    let fake = FakeWaymore::start().await;
+    let app = seeded_app(&fake, 7).await;
+    connect(&app).await;
+    let status = export_finished(&app).await;
+    assert_eq!(status["export"]["state"], "completed");
+    let expected = expected(&app.pool).await;
+    let by_entity = assert_delivered_once(&fake.data.acknowledged(), &expected, 7);
+    for entity in status["export"]["entities"].as_array().unwrap() {
+        assert_eq!(entity["sent"], entity["total"], "{entity}");
+        assert_eq!(entity["done"], true);
+    }
+
+    // The shapes of seed 000.
+    let customer = by_entity["customers"]
+        .iter()
+        .find(|c| c["cart"].get("cart_products").is_some())
+        .expect("a customer with a cart");
+    for field in ["id", "lastname", "firstname", "birthday", "email", "phone"] {
+        assert!(
+            customer["customer"][field].is_string(),
+            "customer.{field}: {customer}"
+        );
+    }
+    for field in ["country", "city", "address1", "postcode", "company"] {
+        assert!(
+            customer["addresses"][0][field].is_string(),
+            "addresses[].{field}"
+        );
+    }
+    let line = &customer["cart"]["cart_products"][0];
+    assert!(
+        line["product_id"].is_string() && line["quantity"].is_string(),
+        "{line}"
+    );
+    assert!(
+        by_entity["customers"]
+            .iter()
+            .any(|c| c["cart"] == serde_json::json!({})),
+        "empty cart is {{}}"
+    );
+
+    let product = by_entity["products"]
+        .iter()
+        .find(|p| !p["product_options"].as_array().unwrap().is_empty())
+        .unwrap();
+    for field in [
+        "product_id",
+        "name",
+        "description",
+        "short_description",
+        "image_link",
+        "product_link",
+    ] {
+        assert!(product[field].is_string(), "product.{field}");
+    }
+    assert!(
+        product["categories"].is_array()
+            && product["stock_quantity"].is_i64()
+            && product["price"].is_number()
+    );
+    assert!(product["discount"].is_object());
+    let option = &product["product_options"][0];
+    assert!(
+        option["option_id"].is_string()
+            && option["size"].is_string()
+            && option["color"].is_string()
+    );
+    assert!(option["price"].is_number() && option["discount"].is_object());
+    let discounted = by_entity["products"]
+        .iter()
+        .find(|p| p["discount"].get("price").is_some())
+        .expect("a discounted product");
+    for field in ["price", "date_start", "date_end", "quantity"] {
+        assert!(
+            discounted["discount"].get(field).is_some(),
+            "discount.{field}"
+        );
+    }
+
+    let order = &by_entity["orders"][0];
+    for field in [
+        "customer_id",
+        "order_id",
+        "order_status",
+        "shipping_method",
+        "payment_method",
+        "total_price",
+    ] {
+        assert!(
+            order["order_details"][field].is_string(),
+            "order_details.{field}: {order}"
+        );
+    }
+    let item = &order["order_products"][0];
+    assert!(
+        item["product_id"].is_string()
+            && item["quantity"].is_string()
+            && item.get("option_id").is_some()
+    );
+    let guest_ids: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM orders WHERE customer_id IS NULL")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let guest = by_entity["orders"]
+        .iter()
+        .find(|o| guest_ids.contains(&o["order_details"]["order_id"].as_str().unwrap().to_owned()))
+        .unwrap();
+    assert_eq!(
+        guest["order_details"]["customer_id"], "0",
+        "a guest order's customer_id is 0"
+    );
+
+    let subscriber = &by_entity["subscribers"][0];
+    assert!(
+        subscriber["customer_id"].is_string()
+            && subscriber["email"].is_string()
+            && subscriber["subscription"].is_boolean()
+    );
+    let wish = &by_entity["wishlist"][0];
+    assert!(wish["product_id"].is_string() && wish["customer_id"].is_string());
+}
+
+#[tokio::test]
+async fn errors_and_timeouts_are_retried_and_nothing_is_lost_or_doubled() {
+    let fake = FakeWaymore::start().await;
+    fake.data.script(&[
+        Step::Status(500),
+        Step::Status(502),
+        Step::Hang,
+        Step::Ok,
+        Step::Status(503),
+        Step::Hang,
+        Step::Status(429),
+    ]);
+    let app = seeded_app(&fake, 25).await;
+    connect(&app).await;
+    let status = export_finished(&app).await;
+    assert_eq!(status["export"]["state"], "completed", "{status}");
+    assert!(
+        fake.data.received() > fake.data.acknowledged().len(),
+        "the failures happened"
+    );
+    assert_delivered_once(&fake.data.acknowledged(), &expected(&app.pool).await, 25);
+}
+
+#[tokio::test]
+async fn a_failed_export_reports_why_and_resumes_where_it_stopped() {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.batch_size = 20;
+        s.waymore.max_attempts = 2;
+    })
+    .await;
+    demo::seed(&app.pool, SHOP).await.unwrap();
+    fake.data
+        .script(&[Step::Ok, Step::Ok, Step::Status(500), Step::Status(500)]);
+    connect(&app).await;
+    let failed = export_finished(&app).await;
+    assert_eq!(failed["export"]["state"], "failed");
+    let reason = failed["export"]["lastError"].as_str().unwrap();
+    assert!(
+        reason.contains("customers") && reason.contains("500"),
+        "{reason}"
+    );
+    assert_eq!(failed["export"]["entities"][0]["sent"], 40);
+
+    let resumed = admin(&app, Method::POST, "/waymore/export", None).await;
+    assert_eq!(resumed.status().as_u16(), 202);
+    let resumed: Value = resumed.json().await.unwrap();
+    assert_eq!(resumed["resumed"], true);
+    assert_eq!(resumed["exportId"], failed["export"]["id"]);
+    let done = export_finished(&app).await;
+    assert_eq!(done["export"]["state"], "completed");
+    assert_delivered_once(&fake.data.acknowledged(), &expected(&app.pool).await, 20);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_the_export_without_retrying() {
+    let fake = FakeWaymore::start().await;
+    fake.data.script(&[Step::Status(400)]);
+    let app = seeded_app(&fake, 50).await;
+    connect(&app).await;
+    let status = export_finished(&app).await;
+    assert_eq!(status["export"]["state"], "failed");
+    assert_eq!(fake.data.received(), 1, "a 400 is not retried");
+}
+
+#[tokio::test]
+async fn a_second_export_while_one_runs_conflicts() {
+    let fake = FakeWaymore::start().await;
+    fake.data.script(&[Step::Hang]);
+    let app = seeded_app(&fake, 50).await;
+    connect(&app).await;
+    let response = admin(&app, Method::POST, "/waymore/export", None).await;
+    assert_error(response, 409, "CONFLICT").await;
+}
+
+/// A database with the shop, connected, and an export waiting; no app, so no worker.
+async fn waiting_export(batch: u32) -> (PgPool, FakeWaymore, WaymoreClient) {
+    let fake = FakeWaymore::start().await;
+    let pool = spawn_app_on(fresh_database().await, |_| {}).await.pool;
+    demo::seed(&pool, SHOP).await.unwrap();
+    sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ($1, 'owner')")
+        .bind(UUID)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut settings = waymore_settings(&fake.server.uri());
+    settings.batch_size = batch;
+    export::start(&pool, batch).await.unwrap();
+    (pool, fake, WaymoreClient::new(settings))
+}
+
+#[tokio::test]
+async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
+    let (pool, fake, client) = waiting_export(9).await;
+    let settings = client.settings().clone();
+    fake.data
+        .script(&[Step::Ok, Step::Ok, Step::Ok, Step::Hang]);
+    let first = Exporter::new(pool.clone(), client.clone(), retry_policy(&settings));
+    let running = tokio::spawn(async move { first.run_once().await });
+    while fake.data.received() < 4 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    let sent: i64 =
+        sqlx::query_scalar("SELECT sent FROM waymore_export_progress WHERE entity = 'customers'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        sent, 27,
+        "three parts of 9 were acknowledged before the stop"
+    );
+
+    let second = Exporter::new(pool.clone(), client, retry_policy(&settings));
+    let mut outcome = second.run_once().await.unwrap();
+    for _ in 0..50 {
+        if outcome != RunOutcome::Busy {
+            break;
+        }
+        // The stopped process's lock goes with its connection.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        outcome = second.run_once().await.unwrap();
+    }
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    assert_delivered_once(&fake.data.acknowledged(), &expected(&pool).await, 9);
+}
+
+#[tokio::test]
+async fn only_one_process_runs_an_export_at_a_time() {
+    let (pool, fake, client) = waiting_export(50).await;
+    let settings = client.settings().clone();
+    fake.data.script(&[Step::Hang]);
+    let first = Exporter::new(pool.clone(), client.clone(), retry_policy(&settings));
+    let running = tokio::spawn(async move { first.run_once().await });
+    while fake.data.received() < 1 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = Exporter::new(pool.clone(), client, retry_policy(&settings));
+    assert_eq!(second.run_once().await.unwrap(), RunOutcome::Busy);
+    assert!(matches!(
+        running.await.unwrap().unwrap(),
+        RunOutcome::Completed(_)
+    ));
+    assert_delivered_once(&fake.data.acknowledged(), &expected(&pool).await, 50);
+}
