@@ -1,0 +1,154 @@
+//! Waymore mass-export benchmark: `cargo bench --bench waymore_export`.
+//!
+//! Exports the benchmark shop (200k customers, 1M orders; seeded once and shared with
+//! `cargo bench --bench rfmcube`, under `BENCH_PG_DIR` or `DATABASE_URL`) to a local sink
+//! that accepts every part, with the real exporter and batch size 1000 (`BENCH_BATCH_SIZE`).
+//! Reports objects per second per entity and the process's resident memory through the
+//! export.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+use shopbridge::configuration::{DatabaseSettings, DatabaseSource, Settings};
+use shopbridge::db::Database;
+use shopbridge::demo::{self, DemoSize};
+use shopbridge::startup::retry_policy;
+use shopbridge::waymore::client::WaymoreClient;
+use shopbridge::waymore::export::{self, ExportState, Exporter, RunOutcome};
+
+const SHOP: DemoSize = DemoSize { customers: 200_000, orders: 1_000_000 };
+
+/// Resident memory of this process now, from /proc.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A Waymore stand-in on loopback: reads each part in full and accepts it.
+async fn start_sink(bytes: Arc<AtomicU64>) -> std::io::Result<String> {
+    let server = HttpServer::new(move || {
+        let bytes = bytes.clone();
+        App::new()
+            .app_data(web::PayloadConfig::new(256 * 1024 * 1024))
+            .default_service(web::to(move |body: web::Bytes| {
+                let bytes = bytes.clone();
+                async move {
+                    bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+                }
+            }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))?;
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
+    let mut settings = Settings::from_lookup(|_| None)?;
+    settings.database = DatabaseSettings {
+        source: match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => DatabaseSource::Url(Box::new(url.parse()?)),
+            None => DatabaseSource::Embedded {
+                dir: Some(
+                    std::env::var_os("BENCH_PG_DIR")
+                        .map(Into::into)
+                        .unwrap_or_else(|| std::env::temp_dir().join("shopbridge-bench-pg")),
+                ),
+                bin_dir: None,
+            },
+        },
+        max_connections: 10,
+    };
+    let batch_size: u32 = std::env::var("BENCH_BATCH_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let db = Database::connect(&settings.database).await?;
+    db.migrate().await?;
+    let pool = db.pool.clone();
+    if demo::shop_counts(&pool).await? == (0, 0) {
+        println!("seeding {} customers and {} orders (once; reused by later runs)…", SHOP.customers, SHOP.orders);
+        demo::seed(&pool, SHOP).await?;
+        sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
+    }
+
+    let bytes = Arc::new(AtomicU64::new(0));
+    let sink = start_sink(bytes.clone()).await?;
+    settings.waymore.data_url = format!("{sink}/api/data").parse()?;
+    settings.waymore.batch_size = batch_size;
+    // A fresh connection and export: earlier benchmark runs leave theirs behind.
+    sqlx::query("DELETE FROM waymore_exports").execute(&pool).await?;
+    sqlx::query("DELETE FROM waymore_connection").execute(&pool).await?;
+    sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ('bench-uuid', 'bench')")
+        .execute(&pool)
+        .await?;
+    let started = export::start(&pool, batch_size).await?;
+    let client = WaymoreClient::new(settings.waymore.clone());
+    let exporter = Exporter::new(pool.clone(), client, retry_policy(&settings.waymore));
+
+    let rss_before = rss_mib();
+    let begun = Instant::now();
+    let run = tokio::spawn(async move { exporter.run_once().await });
+
+    // Watch progress: when each entity starts and finishes, and memory along the way.
+    let mut first_seen: Vec<Option<Duration>> = vec![None; 5];
+    let mut done_at: Vec<Option<Duration>> = vec![None; 5];
+    let mut rss_samples: Vec<(f64, f64)> = Vec::new();
+    let total_all: i64;
+    loop {
+        let status = export::latest(&pool).await?.expect("the export exists");
+        let elapsed = begun.elapsed();
+        let (sent, total): (i64, i64) =
+            status.entities.iter().fold((0, 0), |(s, t), e| (s + e.sent, t + e.total));
+        rss_samples.push((sent as f64 / total.max(1) as f64, rss_mib()));
+        for (i, entity) in status.entities.iter().enumerate() {
+            if first_seen[i].is_none() && (entity.sent > 0 || entity.done) {
+                first_seen[i] = Some(elapsed);
+            }
+            if done_at[i].is_none() && entity.done {
+                done_at[i] = Some(elapsed);
+            }
+        }
+        if !matches!(status.state, ExportState::Pending | ExportState::Running) {
+            assert_eq!(status.state, ExportState::Completed, "{:?}", status.last_error);
+            total_all = total;
+            println!("\nexport #{} of {total} objects, batch size {batch_size}, in {:.1} s", started.export_id, elapsed.as_secs_f64());
+            println!("\n| entity | objects | seconds | objects/s |");
+            println!("| --- | --- | --- | --- |");
+            // An entity runs from the previous one's end to its own end.
+            let mut previous_end = Duration::ZERO;
+            for (i, entity) in status.entities.iter().enumerate() {
+                let end = done_at[i].unwrap_or(elapsed);
+                let seconds = (end - previous_end).as_secs_f64();
+                println!("| {} | {} | {:.2} | {:.0} |", entity.entity, entity.sent, seconds, entity.sent as f64 / seconds);
+                previous_end = end;
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(matches!(run.await?, Ok(RunOutcome::Completed(_))));
+
+    let peak = rss_samples.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+    let at = |fraction: f64| {
+        rss_samples.iter().find(|(f, _)| *f >= fraction).map_or(0.0, |(_, r)| *r)
+    };
+    println!(
+        "\nresident memory (MiB): before {:.0}; at 10% {:.0}, 50% {:.0}, 90% {:.0} of the objects; peak {:.0}",
+        rss_before, at(0.1), at(0.5), at(0.9), peak
+    );
+    println!(
+        "sink received {:.0} MiB of JSON for {total_all} objects",
+        bytes.load(Ordering::Relaxed) as f64 / 1024.0 / 1024.0
+    );
+    db.close().await;
+    Ok(())
+}
