@@ -6,25 +6,21 @@
 //! time for the same requests from pg_stat_statements. Everything is measured in one run,
 //! so the ratios are comparable.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use shopbridge::configuration::{DatabaseSettings, DatabaseSource, RfmcubeSettings, Settings};
-use shopbridge::db::Database;
-use shopbridge::demo::{self, DemoSize};
+use shopbridge::configuration::RfmcubeSettings;
 use shopbridge::rfmcube::auth::ApiKeys;
 use shopbridge::rfmcube::cursor::{Cursor, CursorKey};
 use shopbridge::rfmcube::request::{DateField, Entity, Window};
 use shopbridge::startup::Application;
 
 const KEY: &str = "bench-key";
-const SHOP: DemoSize = DemoSize {
-    customers: 200_000,
-    orders: 1_000_000,
-};
 const RUNS: usize = 21;
 /// Every seeded order's updatedAt falls in this window.
 const YEAR: (&str, &str) = ("2025-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
@@ -151,39 +147,12 @@ impl Bench {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
-    let source = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => DatabaseSource::Url(Box::new(url.parse()?)),
-        None => DatabaseSource::Embedded {
-            dir: Some(
-                std::env::var_os("BENCH_PG_DIR")
-                    .map(Into::into)
-                    .unwrap_or_else(|| std::env::temp_dir().join("shopbridge-bench-pg")),
-            ),
-            bin_dir: None,
-        },
-    };
-    let mut settings = Settings::from_lookup(|_| None)?;
-    settings.database = DatabaseSettings {
-        source,
-        max_connections: 10,
-    };
+    let (mut settings, db) = common::bench_shop().await?;
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
     settings.rfmcube = RfmcubeSettings {
         api_keys: ApiKeys::parse(KEY),
     };
-    let db = Database::connect(&settings.database).await?;
-    db.migrate().await?;
     let pool = db.pool.clone();
-    if demo::shop_counts(&pool).await? == (0, 0) {
-        println!(
-            "seeding {} customers and {} orders (once; reused by later runs)…",
-            SHOP.customers, SHOP.orders
-        );
-        let report = demo::seed(&pool, SHOP).await?;
-        println!("seeded in {:.1} s", report.elapsed.as_secs_f64());
-        sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
-    }
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .execute(&pool)
         .await?;

@@ -6,20 +6,17 @@
 //! Reports objects per second per entity and the process's resident memory through the
 //! export.
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 
-use shopbridge::configuration::{DatabaseSettings, DatabaseSource, Settings};
-use shopbridge::db::Database;
-use shopbridge::demo::{self, DemoSize};
 use shopbridge::startup::retry_policy;
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::{self, ExportState, Exporter, RunOutcome};
-
-const SHOP: DemoSize = DemoSize { customers: 200_000, orders: 1_000_000 };
 
 /// Resident memory of this process now, from /proc.
 fn rss_mib() -> f64 {
@@ -54,39 +51,24 @@ async fn start_sink(bytes: Arc<AtomicU64>) -> std::io::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
-    let mut settings = Settings::from_lookup(|_| None)?;
-    settings.database = DatabaseSettings {
-        source: match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => DatabaseSource::Url(Box::new(url.parse()?)),
-            None => DatabaseSource::Embedded {
-                dir: Some(
-                    std::env::var_os("BENCH_PG_DIR")
-                        .map(Into::into)
-                        .unwrap_or_else(|| std::env::temp_dir().join("shopbridge-bench-pg")),
-                ),
-                bin_dir: None,
-            },
-        },
-        max_connections: 10,
-    };
-    let batch_size: u32 = std::env::var("BENCH_BATCH_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let db = Database::connect(&settings.database).await?;
-    db.migrate().await?;
+    let (mut settings, db) = common::bench_shop().await?;
+    let batch_size: u32 = std::env::var("BENCH_BATCH_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let pool = db.pool.clone();
-    if demo::shop_counts(&pool).await? == (0, 0) {
-        println!("seeding {} customers and {} orders (once; reused by later runs)…", SHOP.customers, SHOP.orders);
-        demo::seed(&pool, SHOP).await?;
-        sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
-    }
 
     let bytes = Arc::new(AtomicU64::new(0));
     let sink = start_sink(bytes.clone()).await?;
     settings.waymore.data_url = format!("{sink}/api/data").parse()?;
     settings.waymore.batch_size = batch_size;
     // A fresh connection and export: earlier benchmark runs leave theirs behind.
-    sqlx::query("DELETE FROM waymore_exports").execute(&pool).await?;
-    sqlx::query("DELETE FROM waymore_connection").execute(&pool).await?;
+    sqlx::query("DELETE FROM waymore_exports")
+        .execute(&pool)
+        .await?;
+    sqlx::query("DELETE FROM waymore_connection")
+        .execute(&pool)
+        .await?;
     sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ('bench-uuid', 'bench')")
         .execute(&pool)
         .await?;
@@ -106,8 +88,10 @@ async fn main() -> anyhow::Result<()> {
     loop {
         let status = export::latest(&pool).await?.expect("the export exists");
         let elapsed = begun.elapsed();
-        let (sent, total): (i64, i64) =
-            status.entities.iter().fold((0, 0), |(s, t), e| (s + e.sent, t + e.total));
+        let (sent, total): (i64, i64) = status
+            .entities
+            .iter()
+            .fold((0, 0), |(s, t), e| (s + e.sent, t + e.total));
         rss_samples.push((sent as f64 / total.max(1) as f64, rss_mib()));
         for (i, entity) in status.entities.iter().enumerate() {
             if first_seen[i].is_none() && (entity.sent > 0 || entity.done) {
@@ -118,9 +102,18 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         if !matches!(status.state, ExportState::Pending | ExportState::Running) {
-            assert_eq!(status.state, ExportState::Completed, "{:?}", status.last_error);
+            assert_eq!(
+                status.state,
+                ExportState::Completed,
+                "{:?}",
+                status.last_error
+            );
             total_all = total;
-            println!("\nexport #{} of {total} objects, batch size {batch_size}, in {:.1} s", started.export_id, elapsed.as_secs_f64());
+            println!(
+                "\nexport #{} of {total} objects, batch size {batch_size}, in {:.1} s",
+                started.export_id,
+                elapsed.as_secs_f64()
+            );
             println!("\n| entity | objects | seconds | objects/s |");
             println!("| --- | --- | --- | --- |");
             // An entity runs from the previous one's end to its own end.
@@ -128,7 +121,13 @@ async fn main() -> anyhow::Result<()> {
             for (i, entity) in status.entities.iter().enumerate() {
                 let end = done_at[i].unwrap_or(elapsed);
                 let seconds = (end - previous_end).as_secs_f64();
-                println!("| {} | {} | {:.2} | {:.0} |", entity.entity, entity.sent, seconds, entity.sent as f64 / seconds);
+                println!(
+                    "| {} | {} | {:.2} | {:.0} |",
+                    entity.entity,
+                    entity.sent,
+                    seconds,
+                    entity.sent as f64 / seconds
+                );
                 previous_end = end;
             }
             break;
@@ -139,7 +138,10 @@ async fn main() -> anyhow::Result<()> {
 
     let peak = rss_samples.iter().map(|(_, r)| *r).fold(0.0, f64::max);
     let at = |fraction: f64| {
-        rss_samples.iter().find(|(f, _)| *f >= fraction).map_or(0.0, |(_, r)| *r)
+        rss_samples
+            .iter()
+            .find(|(f, _)| *f >= fraction)
+            .map_or(0.0, |(_, r)| *r)
     };
     println!(
         "\nresident memory (MiB): before {:.0}; at 10% {:.0}, 50% {:.0}, 90% {:.0} of the objects; peak {:.0}",

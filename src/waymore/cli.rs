@@ -224,11 +224,10 @@ impl ProgressView {
         match self {
             ProgressView::Bars { multi, bars } => {
                 if bars.is_empty() {
-                    let style = ProgressStyle::with_template(
-                        "{prefix:>12} [{bar:40}] {pos}/{len} {per_sec} {eta}",
-                    )
-                    .expect("valid template")
-                    .progress_chars("=> ");
+                    let style =
+                        ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} {eta}")
+                            .expect("valid template")
+                            .progress_chars("=> ");
                     for entity in &status.entities {
                         let bar = multi.add(ProgressBar::new(entity.total.max(0) as u64));
                         bar.set_style(style.clone());
