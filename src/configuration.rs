@@ -43,6 +43,12 @@ pub struct WaymoreSettings {
     pub timeout: Duration,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// The shop's cart page, sent in CartUpdate events.
+    pub cart_url: String,
+    /// How often the event outbox is checked without a notification.
+    pub events_poll: Duration,
+    /// Delivered events are kept this long.
+    pub outbox_retention: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +104,7 @@ impl Settings {
                 bin_dir: var("PG_BIN_DIR").map(PathBuf::from),
             },
         };
+        let shop_url = url(&var, "SHOP_URL", "http://localhost")?;
         let tls = match (var("TLS_CERT_PATH"), var("TLS_KEY_PATH")) {
             (Some(cert), Some(key)) => Some(TlsSettings {
                 cert_path: cert.into(),
@@ -138,10 +145,16 @@ impl Settings {
                 )?,
                 signup_url: var("WAYMORE_SIGNUP_URL")
                     .unwrap_or_else(|| "https://www.routee.net/".into()),
-                shop_domain: url(&var, "SHOP_URL", "http://localhost")?
-                    .host_str()
-                    .unwrap_or("localhost")
-                    .to_owned(),
+                shop_domain: shop_url.host_str().unwrap_or("localhost").to_owned(),
+                cart_url: var("SHOP_CART_URL")
+                    .unwrap_or_else(|| format!("{}/cart", shop_url.as_str().trim_end_matches('/'))),
+                events_poll: Duration::from_secs(parse(&var, "WAYMORE_EVENTS_POLL_SECS", 5)?),
+                outbox_retention: parse::<HumanDuration>(
+                    &var,
+                    "OUTBOX_RETENTION",
+                    HumanDuration(Duration::from_secs(7 * 86400)),
+                )?
+                .0,
                 batch_size: match parse(&var, "WAYMORE_BATCH_SIZE", 100u32)? {
                     0 => {
                         return Err(ConfigError {
@@ -191,6 +204,33 @@ fn parse_database_url(url: &str) -> Result<PgConnectOptions, ConfigError> {
         ));
     }
     PgConnectOptions::from_str(url).map_err(|e| problem(e.to_string()))
+}
+
+/// A duration written as a number and a unit: `90s`, `30m`, `12h`, `7d`.
+#[derive(Debug, Clone, Copy)]
+struct HumanDuration(Duration);
+
+impl FromStr for HumanDuration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| "expected a number and a unit, like 7d".to_owned())?;
+        let seconds = match unit.trim() {
+            "s" | "" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            other => return Err(format!("unknown unit {other:?}; use s, m, h or d")),
+        };
+        Ok(HumanDuration(Duration::from_secs(
+            number.saturating_mul(seconds),
+        )))
+    }
 }
 
 fn url(
@@ -272,6 +312,17 @@ mod tests {
         assert_eq!(err.variable, "WAYMORE_DATA_URL");
         let err = settings(&[("WAYMORE_BATCH_SIZE", "0")]).unwrap_err();
         assert_eq!(err.variable, "WAYMORE_BATCH_SIZE");
+        assert_eq!(s.waymore.cart_url, "https://shop.example.com/store/cart");
+    }
+
+    #[test]
+    fn outbox_retention_takes_a_unit() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.waymore.outbox_retention, Duration::from_secs(7 * 86400));
+        let s = settings(&[("OUTBOX_RETENTION", "12h")]).unwrap();
+        assert_eq!(s.waymore.outbox_retention, Duration::from_secs(12 * 3600));
+        let err = settings(&[("OUTBOX_RETENTION", "7 weeks")]).unwrap_err();
+        assert_eq!(err.variable, "OUTBOX_RETENTION");
     }
 
     #[test]

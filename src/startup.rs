@@ -19,6 +19,7 @@ use crate::http::openapi::ApiDoc;
 use crate::http::{health, tls};
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::waymore::client::WaymoreClient;
+use crate::waymore::events::{DispatchSettings, Dispatcher};
 use crate::waymore::export::{Exporter, RetryPolicy};
 use crate::waymore::{self, Waymore};
 
@@ -27,6 +28,7 @@ pub struct Application {
     https: bool,
     server: Server,
     exporter: Arc<Exporter>,
+    dispatcher: Arc<Dispatcher>,
 }
 
 impl Application {
@@ -47,9 +49,15 @@ impl Application {
             client.clone(),
             retry_policy(&settings.waymore),
         );
+        let dispatcher = Dispatcher::new(
+            pool.clone(),
+            client.clone(),
+            dispatch_settings(&settings.waymore),
+        );
         let waymore = web::Data::new(Waymore {
             client,
             exporter: exporter.clone(),
+            dispatcher: dispatcher.clone(),
         });
         let settings = &settings.http;
         let listener = TcpListener::bind(settings.bind_addr)
@@ -87,6 +95,7 @@ impl Application {
             https,
             server,
             exporter,
+            dispatcher,
         })
     }
 
@@ -103,7 +112,22 @@ impl Application {
         tokio::select! {
             stopped = self.server => stopped,
             () = self.exporter.run_worker() => Ok(()),
+            () = self.dispatcher.run() => Ok(()),
         }
+    }
+}
+
+/// Events are retried for as long as Waymore fails transiently, backing off up to five
+/// minutes between tries.
+pub fn dispatch_settings(settings: &WaymoreSettings) -> DispatchSettings {
+    DispatchSettings {
+        retry: RetryPolicy {
+            max_attempts: u32::MAX,
+            base: settings.retry_base,
+            cap: Duration::from_secs(300),
+        },
+        poll: settings.events_poll,
+        retention: settings.outbox_retention,
     }
 }
 

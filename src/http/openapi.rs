@@ -25,6 +25,7 @@ use crate::{rfmcube, waymore};
         waymore::connect,
         waymore::status,
         waymore::export,
+        waymore::retry_events,
         waymore::disconnect,
     ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),

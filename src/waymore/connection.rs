@@ -67,12 +67,13 @@ pub async fn connect(
     };
     let mut tx = pool.begin().await?;
     let stored: Option<Connection> = sqlx::query_as(
-        "INSERT INTO waymore_connection (uuid, username) VALUES ($1, $2)
+        "INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ($1, $2, $3)
          ON CONFLICT (singleton) DO NOTHING
          RETURNING uuid, username, connected_at",
     )
     .bind(uuid.trim())
     .bind(username)
+    .bind(&client.settings().cart_url)
     .fetch_optional(&mut *tx)
     .await?;
     let connection = stored.ok_or(ConnectError::AlreadyConnected)?;
@@ -102,7 +103,8 @@ pub enum DisconnectError {
     Database(#[from] sqlx::Error),
 }
 
-/// Tells Waymore (`Uninstall`), then forgets the UUID and stops any export.
+/// Tells Waymore (`Uninstall`), then forgets the UUID, stops any export, and marks events
+/// not yet delivered as failed (they stay visible, and can be retried).
 pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), DisconnectError> {
     let connection = current(pool).await?.ok_or(DisconnectError::NotConnected)?;
     let empty = RawValue::from_string("{}".into()).expect("valid JSON");
@@ -118,6 +120,13 @@ pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), Dis
         "UPDATE waymore_exports SET state = 'canceled', last_error = 'Waymore was disconnected',
                 finished_at = now()
          WHERE state IN ('pending', 'running', 'failed')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE waymore_outbox SET state = 'failed',
+                last_error = 'the shop disconnected from Waymore before delivery'
+         WHERE state = 'pending'",
     )
     .execute(&mut *tx)
     .await?;

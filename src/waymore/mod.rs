@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod client;
 pub mod connection;
+pub mod events;
 pub mod export;
 pub mod mass_data;
 
@@ -20,12 +21,14 @@ use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ApiJson;
 use client::WaymoreClient;
 use connection::{ConnectError, DisconnectError};
+use events::{Dispatcher, EventCounts};
 use export::{ExportStatus, Exporter, StartError, Started};
 
 /// What the admin endpoints share: the client and this process's export worker.
 pub struct Waymore {
     pub client: WaymoreClient,
     pub exporter: Arc<Exporter>,
+    pub dispatcher: Arc<Dispatcher>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -35,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(disconnect)),
     )
     .service(web::resource("/waymore/status").route(web::get().to(status)))
-    .service(web::resource("/waymore/export").route(web::post().to(export)));
+    .service(web::resource("/waymore/export").route(web::post().to(export)))
+    .service(web::resource("/waymore/events/retry").route(web::post().to(retry_events)));
 }
 
 /// The shop owner's Routee credentials; the password is sent to Waymore once and never kept.
@@ -73,6 +77,15 @@ pub struct WaymoreStatus {
     pub signup_url: String,
     /// The most recent mass export.
     pub export: Option<ExportStatus>,
+    /// Real-time events in the outbox.
+    pub events: EventCounts,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Retried {
+    /// Failed events queued again.
+    pub retried: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -162,6 +175,7 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let connection = connection::current(&pool).await?;
     let export = export::latest(&pool).await?;
+    let events = events::counts(&pool).await?;
     Ok(HttpResponse::Ok().json(WaymoreStatus {
         connected: connection.is_some(),
         uuid: connection.as_ref().map(|c| connection::mask(&c.uuid)),
@@ -169,6 +183,7 @@ pub async fn status(
         connected_at: connection.as_ref().map(|c| c.connected_at),
         signup_url: waymore.client.settings().signup_url.clone(),
         export,
+        events,
     }))
 }
 
@@ -204,6 +219,24 @@ pub async fn export(
         })?;
     waymore.exporter.wake();
     Ok(HttpResponse::Accepted().json(started))
+}
+
+/// Queue every failed event again (after fixing what Waymore refused, say).
+#[utoipa::path(
+    post,
+    path = "/waymore/events/retry",
+    tag = "waymore",
+    security(("admin_token" = [])),
+    responses((status = 200, body = Retried), (status = 401, body = ErrorEnvelope))
+)]
+pub async fn retry_events(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    waymore: web::Data<Waymore>,
+) -> Result<HttpResponse, ApiError> {
+    let retried = events::retry_failed(&pool).await?;
+    waymore.dispatcher.wake();
+    Ok(HttpResponse::Ok().json(Retried { retried }))
 }
 
 /// Send `Uninstall` to Waymore, then forget the UUID.

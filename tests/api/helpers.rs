@@ -159,6 +159,9 @@ pub fn waymore_settings(base: &str) -> WaymoreSettings {
         timeout: std::time::Duration::from_millis(800),
         max_attempts: 6,
         retry_base: std::time::Duration::from_millis(10),
+        cart_url: "https://shop.test/cart".into(),
+        events_poll: std::time::Duration::from_secs(60),
+        outbox_retention: std::time::Duration::from_secs(7 * 86400),
     }
 }
 

@@ -103,7 +103,8 @@ async fn a_deleted_product_leaves_the_item_with_its_own_sku_and_name() {
     assert!(item.categories.is_empty());
 }
 
-/// Statements PostgreSQL ran for this database since the last call, from pg_stat_statements.
+/// Statements PostgreSQL ran for this database, from pg_stat_statements, leaving out the
+/// background workers' own (Waymore outbox and export, their lock, LISTEN, transactions).
 async fn statements_run(pool: &sqlx::PgPool) -> Option<i64> {
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .execute(pool)
@@ -112,7 +113,9 @@ async fn statements_run(pool: &sqlx::PgPool) -> Option<i64> {
     sqlx::query_scalar(
         "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND query NOT LIKE '%pg_stat_statements%'",
+           AND query NOT LIKE '%pg_stat_statements%'
+           AND query NOT LIKE '%waymore%' AND query NOT LIKE '%advisory%'
+           AND query NOT ILIKE 'LISTEN%' AND query NOT IN ('BEGIN', 'COMMIT')",
     )
     .fetch_one(pool)
     .await

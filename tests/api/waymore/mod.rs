@@ -1,6 +1,7 @@
 //! Routee-Waymore: connect, mass export, disconnect, against a fake Waymore on loopback.
 
 mod connect;
+mod events;
 mod export;
 
 use std::collections::VecDeque;
