@@ -31,6 +31,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the OpenAPI spec (the content of openapi/openapi.json).
+    Openapi,
+    #[command(flatten)]
+    Database(DatabaseCommand),
+}
+
+/// The commands that work on the database.
+#[derive(Subcommand)]
+enum DatabaseCommand {
     /// Run the HTTP API (migrations are applied first).
     Serve {
         /// Seed a small demo shop first, if the database holds no customers and no orders.
@@ -44,8 +53,6 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
-    /// Print the OpenAPI spec (the content of openapi/openapi.json).
-    Openapi,
     /// Routee-Waymore: connect, follow the mass export, disconnect.
     Waymore {
         #[command(subcommand)]
@@ -97,25 +104,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Openapi = cli.command {
-        print!("{}", openapi::spec_json());
-        return Ok(());
-    }
+    let command = match cli.command {
+        Command::Openapi => {
+            print!("{}", openapi::spec_json());
+            return Ok(());
+        }
+        Command::Database(command) => command,
+    };
     let settings = Settings::from_env()?;
     let db = Database::connect(&settings.database).await?;
-    let result = match cli.command {
-        Command::Serve { demo } => serve(&settings, &db, demo).await,
-        Command::Migrate => db.migrate().await.map_err(Into::into).map(|()| {
+    let result = match command {
+        DatabaseCommand::Serve { demo } => serve(&settings, &db, demo).await,
+        DatabaseCommand::Migrate => db.migrate().await.map_err(Into::into).map(|()| {
             log::info!("migrations applied");
         }),
-        Command::Demo {
+        DatabaseCommand::Demo {
             command: DemoCommand::Seed { customers, orders },
         } => match db.migrate().await {
             Ok(()) => seed(&db, DemoSize { customers, orders }).await,
             Err(error) => Err(error.into()),
         },
-        Command::Waymore { command } => waymore(&settings, &db, command).await,
-        Command::Openapi => unreachable!("handled before connecting"),
+        DatabaseCommand::Waymore { command } => waymore(&settings, &db, command).await,
     };
     db.close().await;
     result

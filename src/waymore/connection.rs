@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use sqlx::PgPool;
 
 use super::client::{WaymoreClient, WaymoreError};
-use super::export::{self, StartError, Started};
+use super::export::{self, Running, Started};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Connection {
@@ -77,17 +77,13 @@ pub async fn connect(
     .fetch_optional(&mut *tx)
     .await?;
     let connection = stored.ok_or(ConnectError::AlreadyConnected)?;
-    let started = match export::start_in(&mut tx, client.settings().batch_size).await {
+    let started = match export::start_in(&mut tx, client.settings().batch_size).await? {
         Ok(started) => started,
         // Disconnecting cancels unfinished exports, so one left over is resumed.
-        Err(StartError::AlreadyRunning(export_id)) => Started {
+        Err(Running(export_id)) => Started {
             export_id,
             resumed: true,
         },
-        Err(StartError::Database(e)) => return Err(e.into()),
-        Err(StartError::NotConnected) => {
-            unreachable!("the connection was stored in this transaction")
-        }
     };
     tx.commit().await?;
     Ok((connection, started))

@@ -76,25 +76,30 @@ pub struct Started {
 /// Starts an export of the history as it is now, or resumes the failed one.
 pub async fn start(pool: &PgPool, batch_size: u32) -> Result<Started, StartError> {
     let mut tx = pool.begin().await?;
-    let started = start_in(&mut tx, batch_size).await?;
-    tx.commit().await?;
-    Ok(started)
-}
-
-/// [`start`], inside the caller's transaction.
-pub async fn start_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    batch_size: u32,
-) -> Result<Started, StartError> {
-    sqlx::query("LOCK TABLE waymore_exports IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut **tx)
-        .await?;
     let connected: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM waymore_connection)")
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
     if !connected {
         return Err(StartError::NotConnected);
     }
+    let started = start_in(&mut tx, batch_size)
+        .await?
+        .map_err(|Running(id)| StartError::AlreadyRunning(id))?;
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// Another export is unfinished: its id.
+pub struct Running(pub i64);
+
+/// [`start`] for a shop the caller's transaction knows to be connected.
+pub async fn start_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    batch_size: u32,
+) -> Result<Result<Started, Running>, sqlx::Error> {
+    sqlx::query("LOCK TABLE waymore_exports IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut **tx)
+        .await?;
     let unfinished: Option<(i64, ExportState)> = sqlx::query_as(
         "SELECT id, state FROM waymore_exports WHERE state IN ('pending', 'running', 'failed')",
     )
@@ -114,7 +119,7 @@ pub async fn start_in(
                 resumed: true,
             }
         }
-        Some((id, _)) => return Err(StartError::AlreadyRunning(id)),
+        Some((id, _)) => return Ok(Err(Running(id))),
         None => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO waymore_exports (batch_size) VALUES ($1) RETURNING id",
@@ -132,7 +137,7 @@ pub async fn start_in(
             }
         }
     };
-    Ok(started)
+    Ok(Ok(started))
 }
 
 /// One progress row per entity: its history is the rows that exist now.
