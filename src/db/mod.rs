@@ -26,9 +26,9 @@ pub const EMBEDDED_DATABASE: &str = "shopbridge";
 pub enum DbError {
     #[error(transparent)]
     Embedded(#[from] EmbeddedError),
-    #[error("cannot connect to the database: {0}")]
+    #[error("cannot connect to the database")]
     Connect(#[source] sqlx::Error),
-    #[error("migrations failed: {0}")]
+    #[error("migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 

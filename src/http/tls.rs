@@ -14,7 +14,7 @@ pub enum TlsError {
     Certificate { path: String, detail: String },
     #[error("TLS_KEY_PATH {path}: {detail}")]
     Key { path: String, detail: String },
-    #[error("TLS configuration: {0}")]
+    #[error("TLS configuration")]
     Config(#[from] rustls::Error),
 }
 
