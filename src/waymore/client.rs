@@ -163,17 +163,18 @@ impl WaymoreClient {
             }],
         };
         let request = self.http.post(self.settings.data_url.clone()).json(&body);
-        expect_success(request).await
+        expect_success(request).await.map(drop)
     }
 
     /// One real-time event; `event_id` lets the receiver drop duplicates of a retried event.
+    /// The success status Waymore answered with.
     pub async fn send_event(
         &self,
         event: &str,
         uuid: &str,
         data: &RawValue,
         event_id: &str,
-    ) -> Result<(), WaymoreError> {
+    ) -> Result<u16, WaymoreError> {
         let request = self
             .http
             .post(self.settings.events_url.clone())
@@ -183,11 +184,11 @@ impl WaymoreClient {
     }
 }
 
-async fn expect_success(request: reqwest::RequestBuilder) -> Result<(), WaymoreError> {
+async fn expect_success(request: reqwest::RequestBuilder) -> Result<u16, WaymoreError> {
     let response = request.send().await?;
     let status = response.status();
     if status.is_success() {
-        return Ok(());
+        return Ok(status.as_u16());
     }
     let body = response.text().await.unwrap_or_default();
     Err(WaymoreError::Status {

@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
-use super::client::WaymoreClient;
+use super::client::{WaymoreClient, WaymoreError};
 use super::export::RetryPolicy;
 
 pub const CHANNEL: &str = "waymore_outbox";
@@ -144,6 +144,7 @@ impl Dispatcher {
         .into_iter()
         .collect();
         let mut delivered = Vec::with_capacity(claimed);
+        let mut attempts = Attempts::default();
         for event in events {
             let waits = blocked
                 .get(&event.entity_key)
@@ -158,8 +159,9 @@ impl Dispatcher {
                 .client
                 .send_event(&event.event, &event.uuid, &data, &event.id.to_string())
                 .await;
+            attempts.record(event.id, &sent);
             match sent {
-                Ok(()) => delivered.push(event.id),
+                Ok(_) => delivered.push(event.id),
                 Err(error) if error.is_permanent() => {
                     log::warn!(
                         "Waymore refused event {} ({}): {error}",
@@ -204,6 +206,16 @@ impl Dispatcher {
         .bind(&delivered)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO waymore_event_attempts (event_id, delivered, status, error)
+             SELECT * FROM unnest($1::bigint[], $2::boolean[], $3::integer[], $4::text[])",
+        )
+        .bind(&attempts.event_ids)
+        .bind(&attempts.delivered)
+        .bind(&attempts.statuses)
+        .bind(&attempts.errors)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok((claimed, delivered.len()))
     }
@@ -230,6 +242,29 @@ impl Dispatcher {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
+    }
+}
+
+/// The outcomes of a batch's attempts, written in one statement with the batch.
+#[derive(Default)]
+struct Attempts {
+    event_ids: Vec<i64>,
+    delivered: Vec<bool>,
+    statuses: Vec<Option<i32>>,
+    errors: Vec<Option<String>>,
+}
+
+impl Attempts {
+    fn record(&mut self, event_id: i64, outcome: &Result<u16, WaymoreError>) {
+        self.event_ids.push(event_id);
+        self.delivered.push(outcome.is_ok());
+        self.statuses.push(match outcome {
+            Ok(status) => Some(i32::from(*status)),
+            Err(WaymoreError::Status { status, .. }) => Some(i32::from(*status)),
+            Err(_) => None,
+        });
+        self.errors
+            .push(outcome.as_ref().err().map(ToString::to_string));
     }
 }
 

@@ -292,7 +292,7 @@ async fn order_add_holds_the_items_of_its_transaction_and_a_guest_is_customer_0(
 }
 
 #[tokio::test]
-async fn order_status_and_payment_confirmation() {
+async fn order_status_update() {
     let (app, fake) = events_app().await;
     shop_then_connect(&app.pool).await;
     exec(
@@ -300,16 +300,28 @@ async fn order_status_and_payment_confirmation() {
         "UPDATE orders SET status = 'processing' WHERE id = 123",
     )
     .await;
-    exec(&app.pool, "UPDATE orders SET payment_state = 'confirmed', payment_confirmed_at = now() WHERE id = 123").await;
-    let events = delivered(&fake, 2).await;
+    let events = delivered(&fake, 1).await;
     assert_eq!(events[0]["event"], "OrderStatusUpdate");
     assert_eq!(
         events[0]["data"],
         json!({"customer_id": "1061", "order_id": "123", "order_status": "Processing"})
     );
-    assert_eq!(events[1]["event"], "OrderPaymentConfirmed");
+}
+
+#[tokio::test]
+async fn order_payment_confirmed() {
+    let (app, fake) = events_app().await;
+    shop_then_connect(&app.pool).await;
+    exec(&app.pool, "UPDATE orders SET payment_state = 'confirmed', payment_confirmed_at = now() WHERE id = 123").await;
+    exec(
+        &app.pool,
+        "UPDATE orders SET payment_method = 'card' WHERE id = 123",
+    )
+    .await;
+    let events = delivered(&fake, 1).await;
+    assert_eq!(events[0]["event"], "OrderPaymentConfirmed");
     assert_eq!(
-        events[1]["data"],
+        events[0]["data"],
         json!({"customer_id": "1061", "order_id": "123"})
     );
 }
@@ -330,8 +342,111 @@ async fn an_order_changed_in_the_transaction_that_adds_it_is_one_order_add() {
     );
 }
 
+/// The events delivered, as (event, data).
+fn events_and_data(events: &[Value]) -> Vec<(Value, Value)> {
+    events
+        .iter()
+        .map(|e| (e["event"].clone(), e["data"].clone()))
+        .collect()
+}
+
 #[tokio::test]
-async fn wishlist_newsletter_and_search() {
+async fn wishlist_add_and_delete() {
+    let (app, fake) = events_app().await;
+    shop_then_connect(&app.pool).await;
+    exec(
+        &app.pool,
+        "INSERT INTO wishlist_items (customer_id, product_id) VALUES (1061, 778)",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "DELETE FROM wishlist_items WHERE customer_id = 1061",
+    )
+    .await;
+    let events = delivered(&fake, 2).await;
+    assert_eq!(
+        events_and_data(&events),
+        vec![
+            (
+                json!("WishlistAdd"),
+                json!({"product_id": "778", "customer_id": "1061"})
+            ),
+            (
+                json!("WishlistDelete"),
+                json!({"product_id": "778", "customer_id": "1061"})
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn newsletter_subscriptions_of_guests_and_customers() {
+    let (app, fake) = events_app().await;
+    shop_then_connect(&app.pool).await;
+    exec(
+        &app.pool,
+        "INSERT INTO newsletter_subscriptions (email) VALUES ('guest@example.com')",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE newsletter_subscriptions SET subscribed = false",
+    )
+    .await;
+    exec(&app.pool, "INSERT INTO newsletter_subscriptions (email, customer_id) VALUES ('john@example.com', 1061)").await;
+    let events = delivered(&fake, 3).await;
+    assert_eq!(
+        events_and_data(&events),
+        vec![
+            (
+                json!("Newsletter"),
+                json!({"customer_id": "0", "email": "guest@example.com", "subscription": true})
+            ),
+            (
+                json!("Newsletter"),
+                json!({"customer_id": "0", "email": "guest@example.com", "subscription": false})
+            ),
+            (
+                json!("Newsletter"),
+                json!({"customer_id": "1061", "email": "john@example.com", "subscription": true})
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn searches_of_visitors_and_customers() {
+    let (app, fake) = events_app().await;
+    shop_then_connect(&app.pool).await;
+    exec(
+        &app.pool,
+        "INSERT INTO search_queries (query) VALUES ('blue car')",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "INSERT INTO search_queries (customer_id, query) VALUES (1061, 'red car')",
+    )
+    .await;
+    let events = delivered(&fake, 2).await;
+    assert_eq!(
+        events_and_data(&events),
+        vec![
+            (
+                json!("Search"),
+                json!({"customer_id": "", "search_string": "blue car"})
+            ),
+            (
+                json!("Search"),
+                json!({"customer_id": "1061", "search_string": "red car"})
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn events_of_different_entities_go_out_in_commit_order() {
     let (app, fake) = events_app().await;
     shop_then_connect(&app.pool).await;
     exec(
@@ -346,63 +461,54 @@ async fn wishlist_newsletter_and_search() {
     .await;
     exec(
         &app.pool,
-        "INSERT INTO newsletter_subscriptions (email) VALUES ('guest@example.com')",
+        "INSERT INTO search_queries (query) VALUES ('after')",
     )
     .await;
-    exec(
-        &app.pool,
-        "UPDATE newsletter_subscriptions SET subscribed = false",
-    )
-    .await;
-    exec(&app.pool, "INSERT INTO newsletter_subscriptions (email, customer_id) VALUES ('john@example.com', 1061)").await;
-    exec(
-        &app.pool,
-        "INSERT INTO search_queries (query) VALUES ('blue car')",
-    )
-    .await;
-    exec(
-        &app.pool,
-        "INSERT INTO search_queries (customer_id, query) VALUES (1061, 'red car')",
-    )
-    .await;
-    let events = delivered(&fake, 7).await;
-    let got: Vec<(Value, Value)> = events
+    let events = delivered(&fake, 3).await;
+    let names: Vec<&str> = events
         .iter()
-        .map(|e| (e["event"].clone(), e["data"].clone()))
+        .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        got,
-        vec![
-            (
-                json!("WishlistAdd"),
-                json!({"product_id": "778", "customer_id": "1061"})
-            ),
-            (
-                json!("WishlistDelete"),
-                json!({"product_id": "778", "customer_id": "1061"})
-            ),
-            (
-                json!("Newsletter"),
-                json!({"customer_id": "0", "email": "guest@example.com", "subscription": true})
-            ),
-            (
-                json!("Newsletter"),
-                json!({"customer_id": "0", "email": "guest@example.com", "subscription": false})
-            ),
-            (
-                json!("Newsletter"),
-                json!({"customer_id": "1061", "email": "john@example.com", "subscription": true})
-            ),
-            (
-                json!("Search"),
-                json!({"customer_id": "", "search_string": "blue car"})
-            ),
-            (
-                json!("Search"),
-                json!({"customer_id": "1061", "search_string": "red car"})
-            ),
-        ]
-    );
+    assert_eq!(names, ["WishlistAdd", "WishlistDelete", "Search"]);
+}
+
+#[tokio::test]
+async fn every_attempt_is_recorded_and_delivered_events_are_pruned_after_the_retention() {
+    let fake = FakeWaymore::start().await;
+    let db = fresh_database().await;
+    let pool = sqlx::PgPool::connect_with(db.clone()).await.unwrap();
+    connected(&pool).await;
+    exec(
+        &pool,
+        "INSERT INTO search_queries (query) VALUES ('old'), ('new')",
+    )
+    .await;
+    exec(
+        &pool,
+        "UPDATE waymore_outbox SET state = 'delivered', delivered_at = now() - interval '2 days'
+                 WHERE data->>'search_string' = 'old'",
+    )
+    .await;
+    fake.events.script(&[Step::Status(503)]);
+    let uri = fake.server.uri();
+    let _app = spawn_app_on(db, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.outbox_retention = Duration::from_secs(86400);
+    })
+    .await;
+    delivered(&fake, 1).await;
+    let left: Vec<String> = sqlx::query_scalar("SELECT data->>'search_string' FROM waymore_outbox")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["new"], "the event delivered two days ago was pruned");
+    let attempts: Vec<(bool, Option<i32>)> = sqlx::query_as(
+        "SELECT delivered, status FROM waymore_event_attempts ORDER BY attempted_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, [(false, Some(503)), (true, Some(200))]);
 }
 
 #[tokio::test]
