@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use shopbridge::configuration::Settings;
 use shopbridge::db::Database;
 use shopbridge::demo::{self, DemoSize};
+use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::http::openapi;
 use shopbridge::rfmcube::auth::ApiKeys;
 use shopbridge::startup::{retry_policy, Application};
@@ -16,6 +17,8 @@ use shopbridge::waymore::export::Exporter;
 /// Accepted by `serve --demo` when no Rfmcube keys are configured, so the README's curl
 /// examples work at once.
 const DEMO_API_KEY: &str = "demo-key";
+/// The same, for the admin endpoints when no ADMIN_TOKEN is configured.
+const DEMO_ADMIN_TOKEN: &str = "demo-admin";
 
 /// Connects a shop's PostgreSQL database to Rfmcube and Routee-Waymore.
 ///
@@ -141,6 +144,12 @@ async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result
             "demo mode: RFMCUBE_API_KEYS is unset, so the api-key `{DEMO_API_KEY}` is accepted"
         );
         settings.rfmcube.api_keys = ApiKeys::parse(DEMO_API_KEY);
+    }
+    if demo && settings.admin_tokens.0.is_empty() {
+        log::warn!(
+            "demo mode: ADMIN_TOKEN is unset, so the admin token `{DEMO_ADMIN_TOKEN}` is accepted"
+        );
+        settings.admin_tokens = AdminTokens(SecretSet::parse(DEMO_ADMIN_TOKEN));
     }
     let app = Application::build(&settings, db.pool.clone())?;
     let scheme = if app.is_https() { "https" } else { "http" };
