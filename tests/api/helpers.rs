@@ -204,8 +204,10 @@ pub async fn spawn_app_on(db: PgConnectOptions, customize: impl FnOnce(&mut Sett
         address: format!("{scheme}://localhost:{port}"),
         port,
         pool,
+        // A stuck server fails the test instead of hanging the run.
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap(),
     }

@@ -312,10 +312,11 @@ async fn a_second_export_while_one_runs_conflicts() {
     assert_error(response, 409, "CONFLICT").await;
 }
 
-/// A database with the shop, connected, and an export waiting; no app, so no worker.
+/// A database with the shop, connected, and an export waiting. No app runs on it, so no
+/// export worker but the test's own can take the export.
 async fn waiting_export(batch: u32) -> (PgPool, FakeWaymore, WaymoreClient) {
     let fake = FakeWaymore::start().await;
-    let pool = spawn_app_on(fresh_database().await, |_| {}).await.pool;
+    let pool = PgPool::connect_with(fresh_database().await).await.unwrap();
     demo::seed(&pool, SHOP).await.unwrap();
     sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ($1, 'owner')")
         .bind(UUID)
@@ -328,6 +329,19 @@ async fn waiting_export(batch: u32) -> (PgPool, FakeWaymore, WaymoreClient) {
     (pool, fake, WaymoreClient::new(settings))
 }
 
+/// Waits until the fake's data URL received `n` requests, or fails the test after 30 s.
+async fn received_at_least(fake: &FakeWaymore, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.data.received() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Waymore received {} of {n} parts",
+            fake.data.received()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
     let (pool, fake, client) = waiting_export(9).await;
@@ -336,9 +350,7 @@ async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
         .script(&[Step::Ok, Step::Ok, Step::Ok, Step::Hang]);
     let first = Exporter::new(pool.clone(), client.clone(), retry_policy(&settings));
     let running = tokio::spawn(async move { first.run_once().await });
-    while fake.data.received() < 4 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    received_at_least(&fake, 4).await;
     running.abort();
     let _ = running.await;
     let sent: i64 =
@@ -372,9 +384,7 @@ async fn only_one_process_runs_an_export_at_a_time() {
     fake.data.script(&[Step::Hang]);
     let first = Exporter::new(pool.clone(), client.clone(), retry_policy(&settings));
     let running = tokio::spawn(async move { first.run_once().await });
-    while fake.data.received() < 1 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    received_at_least(&fake, 1).await;
     let second = Exporter::new(pool.clone(), client, retry_policy(&settings));
     assert_eq!(second.run_once().await.unwrap(), RunOutcome::Busy);
     assert!(matches!(
