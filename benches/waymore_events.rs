@@ -10,39 +10,19 @@
 //! to the sink receiving the event.
 
 mod common;
+#[path = "common/sink.rs"]
+mod sink;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{web, App, HttpResponse, HttpServer};
 use sqlx::PgPool;
 
 use shopbridge::startup::Application;
 
 /// When the sink received each event, by its search string.
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
-
-async fn start_sink(arrivals: Arrivals) -> std::io::Result<String> {
-    let server = HttpServer::new(move || {
-        let arrivals = arrivals.clone();
-        App::new().default_service(web::to(move |body: web::Json<serde_json::Value>| {
-            let arrivals = arrivals.clone();
-            async move {
-                let now = Instant::now();
-                if let Some(query) = body["data"]["search_string"].as_str() {
-                    arrivals.lock().unwrap().insert(query.to_owned(), now);
-                }
-                HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-            }
-        }))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))?;
-    let port = server.addrs()[0].port();
-    tokio::spawn(server.run());
-    Ok(format!("http://127.0.0.1:{port}"))
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -223,7 +203,17 @@ async fn main() -> anyhow::Result<()> {
 
     // 2 and 3: delivery to a local sink.
     let arrivals: Arrivals = Arc::default();
-    let sink = start_sink(arrivals.clone()).await?;
+    let sink = {
+        let arrivals = arrivals.clone();
+        sink::start_sink(move |body| {
+            let now = Instant::now();
+            let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if let Some(query) = event["data"]["search_string"].as_str() {
+                arrivals.lock().unwrap().insert(query.to_owned(), now);
+            }
+        })
+        .await?
+    };
     settings.waymore.events_url = format!("{sink}/api/event").parse()?;
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
     let app = Application::build(&settings, pool.clone())?;

@@ -7,12 +7,12 @@
 //! export.
 
 mod common;
+#[path = "common/sink.rs"]
+mod sink;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use actix_web::{web, App, HttpResponse, HttpServer};
 
 use shopbridge::startup::retry_policy;
 use shopbridge::waymore::client::WaymoreClient;
@@ -28,27 +28,6 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// A Waymore stand-in on loopback: reads each part in full and accepts it.
-async fn start_sink(bytes: Arc<AtomicU64>) -> std::io::Result<String> {
-    let server = HttpServer::new(move || {
-        let bytes = bytes.clone();
-        App::new()
-            .app_data(web::PayloadConfig::new(256 * 1024 * 1024))
-            .default_service(web::to(move |body: web::Bytes| {
-                let bytes = bytes.clone();
-                async move {
-                    bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-                    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-                }
-            }))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))?;
-    let port = server.addrs()[0].port();
-    tokio::spawn(server.run());
-    Ok(format!("http://127.0.0.1:{port}"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
@@ -59,7 +38,13 @@ async fn main() -> anyhow::Result<()> {
     let pool = db.pool.clone();
 
     let bytes = Arc::new(AtomicU64::new(0));
-    let sink = start_sink(bytes.clone()).await?;
+    let sink = {
+        let bytes = bytes.clone();
+        sink::start_sink(move |body| {
+            bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        })
+        .await?
+    };
     settings.waymore.data_url = format!("{sink}/api/data").parse()?;
     settings.waymore.batch_size = batch_size;
     // A fresh connection and export: earlier benchmark runs leave theirs behind.

@@ -3,7 +3,9 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{admin, app_with, connect, export_finished, status, FakeWaymore, Step, UUID};
+use super::{
+    admin, app_with, connect, export_finished, post_connect, status, FakeWaymore, Step, UUID,
+};
 use crate::helpers::{assert_error, spawn_app};
 
 #[tokio::test]
@@ -81,13 +83,7 @@ async fn refused_credentials_are_a_configuration_error_with_waymore_s_message() 
             events: Default::default(),
         };
         let app = app_with(&fake, 100).await;
-        let response = admin(
-            &app,
-            Method::POST,
-            "/waymore/connect",
-            Some(json!({"username": "u", "password": "p"})),
-        )
-        .await;
+        let response = post_connect(&app, json!({"username": "u", "password": "p"})).await;
         let message = assert_error(response, 400, "CONFIGURATION_ERROR").await;
         assert!(
             message.contains("Invalid username or password"),
@@ -113,13 +109,7 @@ async fn refused_credentials_are_a_configuration_error_with_waymore_s_message() 
 #[tokio::test]
 async fn an_unreachable_waymore_is_an_upstream_error() {
     let app = spawn_app().await;
-    let response = admin(
-        &app,
-        Method::POST,
-        "/waymore/connect",
-        Some(json!({"username": "u", "password": "p"})),
-    )
-    .await;
+    let response = post_connect(&app, json!({"username": "u", "password": "p"})).await;
     let message = assert_error(response, 502, "UPSTREAM_ERROR").await;
     assert!(message.contains("https://www.routee.net/"), "{message}");
 }
@@ -129,13 +119,7 @@ async fn a_second_connect_conflicts() {
     let fake = FakeWaymore::start().await;
     let app = app_with(&fake, 100).await;
     connect(&app).await;
-    let again = admin(
-        &app,
-        Method::POST,
-        "/waymore/connect",
-        Some(json!({"username": "u", "password": "p"})),
-    )
-    .await;
+    let again = post_connect(&app, json!({"username": "u", "password": "p"})).await;
     assert_error(again, 409, "CONFLICT").await;
     assert_eq!(
         fake.auth_requests().await.len(),
@@ -268,7 +252,7 @@ async fn bad_connect_bodies_are_bad_requests() {
         (json!({"username": 5, "password": "p"}), "username"),
         (json!(["u", "p"]), "Invalid request"),
     ] {
-        let response = admin(&app, Method::POST, "/waymore/connect", Some(body.clone())).await;
+        let response = post_connect(&app, body.clone()).await;
         let message = assert_error(response, 400, "BAD_REQUEST").await;
         assert!(message.contains(hint), "{body} → {message}");
     }

@@ -145,9 +145,13 @@ pub async fn admin(
     request.send().await.expect("request sent")
 }
 
+pub async fn post_connect(app: &TestApp, body: Value) -> reqwest::Response {
+    admin(app, reqwest::Method::POST, "/waymore/connect", Some(body)).await
+}
+
 pub async fn connect(app: &TestApp) -> Value {
     let body = serde_json::json!({"username": "owner@shop.test", "password": "s3cret-Pa55"});
-    let response = admin(app, reqwest::Method::POST, "/waymore/connect", Some(body)).await;
+    let response = post_connect(app, body).await;
     assert_eq!(response.status().as_u16(), 202);
     response.json().await.unwrap()
 }
