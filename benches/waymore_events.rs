@@ -1,19 +1,24 @@
-//! Waymore real-time events benchmark: `cargo bench --bench waymore_events`.
+//! Event log → Waymore delivery benchmark: `cargo bench --bench waymore_events`.
 //!
 //! On the benchmark shop (seeded once, shared with the other benchmarks):
 //! 1. the cost the event triggers add to a shop write (an order with 3 items, one
-//!    transaction), triggers on versus off;
-//! 2. commit → delivered latency at a steady 500 events/s, against a local sink;
-//! 3. the highest steady rate the dispatcher keeps up with, with nothing lost.
+//!    transaction): triggers off, on with no destination taking order.created, on with
+//!    Waymore connected;
+//! 2. steady loads of stock changes on 1,000 products against a local sink answering at
+//!    once and after 50 ms (`BENCH_PARTNER_MS`): commit → delivered latency, everything
+//!    delivered, and each product's events arriving in commit order;
+//! 3. a backlog of 100k events drained at 0 ms: how fast, and the process's peak memory.
 //!
 //! Latency runs from just before the writing statement is sent (so it includes the commit)
-//! to the sink receiving the event.
+//! to the sink receiving the event. Delivery runs with the default settings
+//! (`DELIVERY_CONCURRENCY`).
 
 mod common;
 #[path = "common/sink.rs"]
 mod sink;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,8 +26,17 @@ use sqlx::PgPool;
 
 use shopbridge::startup::Application;
 
-/// When the sink received each event, by its search string.
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+/// What the sink received: when each (product, stock) event arrived, and each product's
+/// stock values in arrival order.
+#[derive(Default)]
+struct Received {
+    at: HashMap<(i64, i64), Instant>,
+    sequence: HashMap<i64, Vec<i64>>,
+}
+
+type Arrivals = Arc<Mutex<Received>>;
+
+const PRODUCTS: i64 = 1000;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -78,9 +92,20 @@ struct Load {
     per_commit: u32,
 }
 
-/// Commits Search events at the load's rate from its producer connections, `per_commit` per
-/// transaction, then waits up to 5 s for the rest to arrive.
-async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, run: &str) -> RateResult {
+/// Resident memory of this process now, from /proc.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Commits stock changes at the load's rate, `per_commit` products per transaction (each
+/// product owned by one producer, its stock counting up), then waits up to 10 s for the
+/// rest to arrive.
+async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, stock: &mut i64) -> RateResult {
     let Load {
         rate,
         seconds,
@@ -89,28 +114,40 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, run: &str) -> R
     } = *load;
     let commits = rate * seconds / per_commit;
     let interval = Duration::from_secs_f64(f64::from(producers * per_commit) / f64::from(rate));
+    let base = *stock;
     let begun = Instant::now();
     let mut tasks = Vec::new();
     for producer in 0..producers {
         let pool = pool.clone();
-        let run = run.to_owned();
         tasks.push(tokio::spawn(async move {
+            let mine: Vec<i64> = (1..=PRODUCTS)
+                .filter(|p| p % i64::from(producers) == i64::from(producer))
+                .collect();
+            let mut next_product = 0;
             let mut sent = Vec::new();
             let mut next =
                 Instant::now() + interval.mul_f64(f64::from(producer) / f64::from(producers));
             for commit in (producer..commits).step_by(producers as usize) {
                 tokio::time::sleep_until(next.into()).await;
                 next += interval;
-                let queries: Vec<String> = (0..per_commit)
-                    .map(|i| format!("{run}-{commit}-{i}"))
-                    .collect();
+                let mut ids = Vec::new();
+                let mut values = Vec::new();
+                for _ in 0..per_commit {
+                    ids.push(mine[next_product % mine.len()]);
+                    values.push(base + i64::from(commit) + 1);
+                    next_product += 1;
+                }
                 let at = Instant::now();
-                sqlx::query("INSERT INTO search_queries (query) SELECT unnest($1::text[])")
-                    .bind(&queries)
-                    .execute(&pool)
-                    .await
-                    .expect("insert");
-                sent.extend(queries.into_iter().map(|q| (q, at)));
+                sqlx::query(
+                    "UPDATE products SET stock_quantity = v.stock
+                     FROM unnest($1::bigint[], $2::int[]) v(id, stock) WHERE products.id = v.id",
+                )
+                .bind(&ids)
+                .bind(values.iter().map(|v| *v as i32).collect::<Vec<_>>())
+                .execute(&pool)
+                .await
+                .expect("update");
+                sent.extend(ids.into_iter().zip(values).map(|key| (key, at)));
             }
             sent
         }));
@@ -119,13 +156,14 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, run: &str) -> R
     for task in tasks {
         sent.extend(task.await.expect("producer"));
     }
+    *stock = base + i64::from(commits) + 1;
     let commit_rate = sent.len() as f64 / begun.elapsed().as_secs_f64();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let arrived = {
             let arrivals = arrivals.lock().unwrap();
             sent.iter()
-                .filter(|(q, _)| arrivals.contains_key(q))
+                .filter(|(key, _)| arrivals.at.contains_key(key))
                 .count()
         };
         if arrived == sent.len() || Instant::now() > deadline {
@@ -136,9 +174,10 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, run: &str) -> R
     let arrivals = arrivals.lock().unwrap();
     let mut latencies: Vec<Duration> = sent
         .iter()
-        .filter_map(|(q, at)| {
+        .filter_map(|(key, at)| {
             arrivals
-                .get(q)
+                .at
+                .get(key)
                 .map(|got| got.saturating_duration_since(*at))
         })
         .collect();
@@ -151,48 +190,71 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, run: &str) -> R
     }
 }
 
+/// Products whose stock values did not arrive in increasing (commit) order.
+fn out_of_order(arrivals: &Arrivals) -> usize {
+    arrivals
+        .lock()
+        .unwrap()
+        .sequence
+        .values()
+        .filter(|values| values.windows(2).any(|w| w[0] >= w[1]))
+        .count()
+}
+
+async fn connect_waymore(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM waymore_connection")
+        .execute(pool)
+        .await?;
+    sqlx::query("INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ('bench-uuid', 'bench', 'https://shop.test/cart')")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
     let pool = db.pool.clone();
-    sqlx::query("DELETE FROM waymore_outbox")
-        .execute(&pool)
-        .await?;
+    let partner_ms: u64 = std::env::var("BENCH_PARTNER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    sqlx::query("DELETE FROM events").execute(&pool).await?;
     sqlx::query("DELETE FROM waymore_exports")
         .execute(&pool)
         .await?;
     sqlx::query("DELETE FROM waymore_connection")
         .execute(&pool)
         .await?;
+    sqlx::query("UPDATE products SET stock_quantity = 1 WHERE id <= $1")
+        .bind(PRODUCTS)
+        .execute(&pool)
+        .await?;
 
-    // 1. What the triggers add to a shop write. No dispatcher runs meanwhile.
+    // 1. What the triggers add to a shop write. No worker runs meanwhile.
     let runs = 1000;
-    sqlx::query("ALTER TABLE orders DISABLE TRIGGER waymore_order_add")
+    sqlx::query("ALTER TABLE orders DISABLE TRIGGER order_created")
         .execute(&pool)
         .await?;
     order_write(&pool, 100, "warm").await?;
     let off = order_write(&pool, runs, "off").await?;
-    sqlx::query("ALTER TABLE orders ENABLE TRIGGER waymore_order_add")
+    sqlx::query("ALTER TABLE orders ENABLE TRIGGER order_created")
         .execute(&pool)
         .await?;
-    let not_connected = order_write(&pool, runs, "idle").await?;
-    sqlx::query("INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ('bench-uuid', 'bench', 'https://shop.test/cart')")
-        .execute(&pool)
-        .await?;
+    let not_wanted = order_write(&pool, runs, "idle").await?;
+    connect_waymore(&pool).await?;
     let on = order_write(&pool, runs, "on").await?;
     sqlx::query("DELETE FROM orders WHERE reference LIKE 'BENCH-%'")
         .execute(&pool)
         .await?;
-    sqlx::query("DELETE FROM waymore_outbox")
-        .execute(&pool)
-        .await?;
+    sqlx::query("DELETE FROM events").execute(&pool).await?;
     println!("\norder + 3 items in one transaction, median of {runs}:\n");
     println!("| event triggers | ms per transaction | ratio to off |");
     println!("| --- | --- | --- |");
     for (label, median) in [
         ("off (disabled)", off),
-        ("on, shop not connected", not_connected),
-        ("on, connected (OrderAdd queued)", on),
+        ("on, no destination takes order.created", not_wanted),
+        ("on, Waymore connected (order.created recorded)", on),
     ] {
         println!(
             "| {label} | {} | {:.2} |",
@@ -201,86 +263,65 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    // 2 and 3: delivery to a local sink.
+    // 2. Steady loads, delivered to a local sink.
     let arrivals: Arrivals = Arc::default();
+    let delay_ms = Arc::new(AtomicU64::new(0));
     let sink = {
         let arrivals = arrivals.clone();
-        sink::start_sink(move |body| {
+        sink::start_sink(delay_ms.clone(), move |body| {
             let now = Instant::now();
             let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            if let Some(query) = event["data"]["search_string"].as_str() {
-                arrivals.lock().unwrap().insert(query.to_owned(), now);
+            let data = &event["data"];
+            let product = data["product_id"].as_str().and_then(|p| p.parse().ok());
+            if let (Some(product), Some(stock)) = (product, data["stock_quantity"].as_i64()) {
+                let mut arrivals = arrivals.lock().unwrap();
+                arrivals.at.insert((product, stock), now);
+                arrivals.sequence.entry(product).or_default().push(stock);
             }
         })
         .await?
     };
     settings.waymore.events_url = format!("{sink}/api/event").parse()?;
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
+    println!(
+        "\ndeliveries in flight at once per destination: {}",
+        settings.delivery.concurrency
+    );
     let app = Application::build(&settings, pool.clone())?;
     tokio::spawn(app.run_until_stopped());
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    println!("\nSearch events committed at a steady rate:\n");
-    println!("| target/s | per commit | committed/s | events | delivered | lost | median ms | p99 ms | max ms |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    let mut sustained = 0;
-    let loads = [
-        Load {
-            rate: 500,
-            seconds: 10,
-            producers: 2,
-            per_commit: 1,
-        },
-        Load {
-            rate: 1000,
-            seconds: 5,
-            producers: 4,
-            per_commit: 1,
-        },
-        Load {
-            rate: 2000,
-            seconds: 5,
-            producers: 8,
-            per_commit: 1,
-        },
-        Load {
-            rate: 2000,
-            seconds: 5,
-            producers: 2,
-            per_commit: 10,
-        },
-        Load {
-            rate: 4000,
-            seconds: 5,
-            producers: 4,
-            per_commit: 10,
-        },
-        Load {
-            rate: 6000,
-            seconds: 5,
-            producers: 6,
-            per_commit: 10,
-        },
-        Load {
-            rate: 8000,
-            seconds: 5,
-            producers: 8,
-            per_commit: 10,
-        },
+    println!("\nStock changes committed at a steady rate (1,000 products):\n");
+    println!("| partner ms | target/s | per commit | committed/s | events | delivered | lost | products out of order | median ms | p99 ms | max ms |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let load = |rate, producers, per_commit| Load {
+        rate,
+        seconds: 10,
+        producers,
+        per_commit,
+    };
+    let runs = [
+        (0, load(500, 2, 1)),
+        (0, load(2000, 2, 10)),
+        (0, load(4000, 4, 10)),
+        (0, load(6000, 6, 10)),
+        (partner_ms, load(400, 2, 1)),
+        (partner_ms, load(1000, 4, 1)),
+        (partner_ms, load(1000, 2, 10)),
+        (partner_ms, load(2000, 2, 10)),
     ];
-    for load in &loads {
-        let rate = load.rate;
-        let result = steady(
-            &pool,
-            &arrivals,
-            load,
-            &format!("r{rate}x{}", load.per_commit),
-        )
-        .await;
+    let mut stock = 1;
+    let mut sustained: HashMap<u64, u32> = HashMap::new();
+    for (partner, load) in &runs {
+        delay_ms.store(*partner, Ordering::Relaxed);
+        arrivals.lock().unwrap().sequence.clear();
+        let result = steady(&pool, &arrivals, load, &mut stock).await;
         let lost = result.committed - result.delivered;
         let p99 = percentile(&result.latencies, 0.99);
+        let disorder = out_of_order(&arrivals);
         println!(
-            "| {rate} | {} | {:.0} | {} | {} | {lost} | {} | {} | {} |",
+            "| {partner} | {} | {} | {:.0} | {} | {} | {lost} | {disorder} | {} | {} | {} |",
+            load.rate,
             load.per_commit,
             result.commit_rate,
             result.committed,
@@ -289,19 +330,67 @@ async fn main() -> anyhow::Result<()> {
             ms(p99),
             ms(result.latencies.last().copied().unwrap_or_default()),
         );
-        // Kept up: everything delivered, the commit rate reached, latency bounded.
-        if lost == 0 && result.commit_rate >= f64::from(rate) * 0.95 && p99 < Duration::from_secs(1)
+        // Kept up: everything delivered in order, the commit rate reached, latency bounded.
+        if lost == 0
+            && disorder == 0
+            && result.commit_rate >= f64::from(load.rate) * 0.95
+            && p99 < Duration::from_secs(1)
         {
-            sustained = sustained.max(rate);
+            let best = sustained.entry(*partner).or_default();
+            *best = (*best).max(load.rate);
         }
     }
-    println!("\nhighest steady rate delivered in full with p99 under 1 s: {sustained} events/s");
-    sqlx::query("DELETE FROM search_queries WHERE query ~ '^r[0-9]+x[0-9]+-'")
+    for (partner, rate) in &sustained {
+        println!("partner at {partner} ms: highest steady rate delivered in full, in order, p99 under 1 s: {rate} events/s");
+    }
+
+    // 3. A backlog of 100k events: recorded while Waymore is held, then released.
+    delay_ms.store(0, Ordering::Relaxed);
+    sqlx::query("UPDATE destinations SET held = true WHERE name = 'waymore'")
         .execute(&pool)
         .await?;
+    arrivals.lock().unwrap().sequence.clear();
+    let backlog = 100_000;
+    for round in 0..(backlog / PRODUCTS) {
+        sqlx::query("UPDATE products SET stock_quantity = $2 WHERE id <= $1")
+            .bind(PRODUCTS)
+            .bind((stock + round + 1) as i32)
+            .execute(&pool)
+            .await?;
+    }
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+            .fetch_one(&pool)
+            .await?;
+    let rss_before = rss_mib();
+    let begun = Instant::now();
+    sqlx::query("UPDATE destinations SET held = false WHERE name = 'waymore'")
+        .execute(&pool)
+        .await?;
+    sqlx::query("NOTIFY shop_events").execute(&pool).await?;
+    let mut peak = rss_before;
+    loop {
+        peak = peak.max(rss_mib());
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+                .fetch_one(&pool)
+                .await?;
+        if left == 0 || begun.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = begun.elapsed().as_secs_f64();
+    println!(
+        "\nbacklog of {pending} events drained in {elapsed:.1} s ({:.0} events/s) at 0 ms; products out of order: {}; resident memory (MiB, benchmark process with its sink): before {rss_before:.0}, peak {peak:.0}",
+        pending as f64 / elapsed,
+        out_of_order(&arrivals)
+    );
+
     sqlx::query("DELETE FROM waymore_connection")
         .execute(&pool)
         .await?;
+    sqlx::query("DELETE FROM events").execute(&pool).await?;
     db.close().await;
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! Waymore mass-export benchmark: `cargo bench --bench waymore_export`.
 //!
 //! Exports the benchmark shop (200k customers, 1M orders; seeded once and shared with
-//! `cargo bench --bench rfmcube`, under `BENCH_PG_DIR` or `DATABASE_URL`) to a local sink
-//! that accepts every part, with the real exporter and batch size 1000 (`BENCH_BATCH_SIZE`).
-//! Reports objects per second per entity and the process's resident memory through the
-//! export.
+//! `cargo bench --bench rfmcube`, under `BENCH_PG_DIR` or `DATABASE_URL`) to a local sink,
+//! with the real exporter and its default concurrency (`WAYMORE_EXPORT_CONCURRENCY`):
+//! 1. a sink that answers at once, batch size 1000 (`BENCH_BATCH_SIZE`): the whole export,
+//!    objects per second per entity and the process's resident memory through it;
+//! 2. a sink that answers after 100 ms (`BENCH_PARTNER_MS`), the default batch size 100:
+//!    objects per second over the first 20 s (customers).
 
 mod common;
 #[path = "common/sink.rs"]
@@ -14,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shopbridge::startup::retry_policy;
+use shopbridge::configuration::Settings;
+use shopbridge::startup::export_settings;
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::{self, ExportState, Exporter, RunOutcome};
 
@@ -28,38 +31,57 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A fresh connection and a new export of everything, with its exporter.
+async fn new_export(
+    pool: &sqlx::PgPool,
+    settings: &Settings,
+    batch_size: u32,
+) -> anyhow::Result<(i64, Arc<Exporter>)> {
+    sqlx::query("DELETE FROM waymore_exports")
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM waymore_connection")
+        .execute(pool)
+        .await?;
+    sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ('bench-uuid', 'bench')")
+        .execute(pool)
+        .await?;
+    let started = export::start(pool, batch_size).await?;
+    let client = WaymoreClient::new(settings.waymore.clone());
+    let exporter = Exporter::new(pool.clone(), client, export_settings(&settings.waymore));
+    Ok((started.export_id, exporter))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
-    let batch_size: u32 = std::env::var("BENCH_BATCH_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let batch_size = env_number("BENCH_BATCH_SIZE", 1000) as u32;
+    let partner_ms = env_number("BENCH_PARTNER_MS", 100);
     let pool = db.pool.clone();
 
     let bytes = Arc::new(AtomicU64::new(0));
+    let delay_ms = Arc::new(AtomicU64::new(0));
     let sink = {
         let bytes = bytes.clone();
-        sink::start_sink(move |body| {
+        sink::start_sink(delay_ms.clone(), move |body| {
             bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
         })
         .await?
     };
     settings.waymore.data_url = format!("{sink}/api/data").parse()?;
     settings.waymore.batch_size = batch_size;
-    // A fresh connection and export: earlier benchmark runs leave theirs behind.
-    sqlx::query("DELETE FROM waymore_exports")
-        .execute(&pool)
-        .await?;
-    sqlx::query("DELETE FROM waymore_connection")
-        .execute(&pool)
-        .await?;
-    sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ('bench-uuid', 'bench')")
-        .execute(&pool)
-        .await?;
-    let started = export::start(&pool, batch_size).await?;
-    let client = WaymoreClient::new(settings.waymore.clone());
-    let exporter = Exporter::new(pool.clone(), client, retry_policy(&settings.waymore));
+    println!(
+        "parts in flight at once: {}",
+        settings.waymore.export_concurrency
+    );
+    let (export_id, exporter) = new_export(&pool, &settings, batch_size).await?;
 
     let rss_before = rss_mib();
     let begun = Instant::now();
@@ -96,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
             total_all = total;
             println!(
                 "\nexport #{} of {total} objects, batch size {batch_size}, in {:.1} s",
-                started.export_id,
+                export_id,
                 elapsed.as_secs_f64()
             );
             println!("\n| entity | objects | seconds | objects/s |");
@@ -135,6 +157,31 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "sink received {:.0} MiB of JSON for {total_all} objects",
         bytes.load(Ordering::Relaxed) as f64 / 1024.0 / 1024.0
+    );
+
+    // 2. A partner 100 ms away, the default batch size: the first 20 s.
+    let default_batch = Settings::from_lookup(|_| None)?.waymore.batch_size;
+    delay_ms.store(partner_ms, Ordering::Relaxed);
+    let (_, exporter) = new_export(&pool, &settings, default_batch).await?;
+    let run = tokio::spawn({
+        let exporter = exporter.clone();
+        async move { exporter.run_once().await }
+    });
+    let window = Duration::from_secs(20);
+    tokio::time::sleep(window).await;
+    let sent: i64 = export::latest(&pool)
+        .await?
+        .expect("the export exists")
+        .entities
+        .iter()
+        .map(|e| e.sent)
+        .sum();
+    exporter.stop();
+    run.await??;
+    println!(
+        "\npartner answering in {partner_ms} ms, batch size {default_batch}: {sent} objects acknowledged in {} s = {:.0} objects/s",
+        window.as_secs(),
+        sent as f64 / window.as_secs_f64()
     );
     db.close().await;
     Ok(())

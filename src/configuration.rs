@@ -9,6 +9,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use std::time::Duration;
 
+use crate::delivery::{DeliverySettings, RetryPolicy};
 use crate::http::auth::{AdminTokens, SecretSet};
 use crate::rfmcube::auth::ApiKeys;
 
@@ -25,6 +26,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub rfmcube: RfmcubeSettings,
     pub waymore: WaymoreSettings,
+    pub delivery: DeliverySettings,
     /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
     pub admin_tokens: AdminTokens,
 }
@@ -45,10 +47,8 @@ pub struct WaymoreSettings {
     pub retry_base: Duration,
     /// The shop's cart page, sent in CartUpdate events.
     pub cart_url: String,
-    /// How often the event outbox is checked without a notification.
-    pub events_poll: Duration,
-    /// Delivered events are kept this long.
-    pub outbox_retention: Duration,
+    /// Mass-export parts in flight at once.
+    pub export_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -148,13 +148,7 @@ impl Settings {
                 shop_domain: shop_url.host_str().unwrap_or("localhost").to_owned(),
                 cart_url: var("SHOP_CART_URL")
                     .unwrap_or_else(|| format!("{}/cart", shop_url.as_str().trim_end_matches('/'))),
-                events_poll: Duration::from_secs(parse(&var, "WAYMORE_EVENTS_POLL_SECS", 5)?),
-                outbox_retention: parse::<HumanDuration>(
-                    &var,
-                    "OUTBOX_RETENTION",
-                    HumanDuration(Duration::from_secs(7 * 86400)),
-                )?
-                .0,
+                export_concurrency: at_least_one(&var, "WAYMORE_EXPORT_CONCURRENCY", 8)?,
                 batch_size: match parse(&var, "WAYMORE_BATCH_SIZE", 100u32)? {
                     0 => {
                         return Err(ConfigError {
@@ -167,6 +161,23 @@ impl Settings {
                 timeout: Duration::from_secs(parse(&var, "WAYMORE_TIMEOUT_SECS", 30)?),
                 max_attempts: parse(&var, "WAYMORE_MAX_ATTEMPTS", 8u32)?.max(1),
                 retry_base: Duration::from_millis(parse(&var, "WAYMORE_RETRY_BASE_MS", 500)?),
+            },
+            delivery: DeliverySettings {
+                concurrency: at_least_one(&var, "DELIVERY_CONCURRENCY", 64)?,
+                retry: RetryPolicy {
+                    max_attempts: u32::MAX,
+                    base: Duration::from_millis(parse(&var, "DELIVERY_RETRY_BASE_MS", 500)?),
+                    cap: Duration::from_secs(300),
+                },
+                poll: Duration::from_secs(parse(&var, "DELIVERY_POLL_SECS", 5)?.max(1)),
+                retention: parse::<HumanDuration>(
+                    &var,
+                    "EVENT_RETENTION",
+                    HumanDuration(Duration::from_secs(7 * 86400)),
+                )?
+                .0,
+                timeout: Duration::from_secs(parse(&var, "WEBHOOK_TIMEOUT_SECS", 30)?.max(1)),
+                drain_timeout: Duration::from_secs(30),
             },
             admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
         })
@@ -188,6 +199,20 @@ where
             variable,
             problem: format!("has an invalid value {value:?}: {e}"),
         }),
+    }
+}
+
+fn at_least_one(
+    var: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match parse(var, variable, default)? {
+        0 => Err(ConfigError {
+            variable,
+            problem: "must be at least 1".into(),
+        }),
+        n => Ok(n),
     }
 }
 
@@ -316,13 +341,22 @@ mod tests {
     }
 
     #[test]
-    fn outbox_retention_takes_a_unit() {
+    fn event_retention_takes_a_unit() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.waymore.outbox_retention, Duration::from_secs(7 * 86400));
-        let s = settings(&[("OUTBOX_RETENTION", "12h")]).unwrap();
-        assert_eq!(s.waymore.outbox_retention, Duration::from_secs(12 * 3600));
-        let err = settings(&[("OUTBOX_RETENTION", "7 weeks")]).unwrap_err();
-        assert_eq!(err.variable, "OUTBOX_RETENTION");
+        assert_eq!(s.delivery.retention, Duration::from_secs(7 * 86400));
+        let s = settings(&[("EVENT_RETENTION", "12h")]).unwrap();
+        assert_eq!(s.delivery.retention, Duration::from_secs(12 * 3600));
+        let err = settings(&[("EVENT_RETENTION", "7 weeks")]).unwrap_err();
+        assert_eq!(err.variable, "EVENT_RETENTION");
+    }
+
+    #[test]
+    fn concurrency_defaults_and_must_be_positive() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.delivery.concurrency, 64);
+        assert_eq!(s.waymore.export_concurrency, 8);
+        let err = settings(&[("DELIVERY_CONCURRENCY", "0")]).unwrap_err();
+        assert_eq!(err.variable, "DELIVERY_CONCURRENCY");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use shopbridge::demo::{self, DemoSize};
 use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::http::openapi;
 use shopbridge::rfmcube::auth::ApiKeys;
-use shopbridge::startup::{retry_policy, Application};
+use shopbridge::startup::{export_settings, Application};
 use shopbridge::waymore::cli;
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::Exporter;
@@ -172,7 +172,7 @@ async fn waymore(
     let exporter = Exporter::new(
         db.pool.clone(),
         client.clone(),
-        retry_policy(&settings.waymore),
+        export_settings(&settings.waymore),
     );
     let pool = &db.pool;
     match command {

@@ -13,22 +13,31 @@ use utoipa_swagger_ui::SwaggerUi;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use crate::configuration::{Settings, WaymoreSettings};
+use crate::control;
+use crate::delivery::sender::Senders;
+use crate::delivery::worker::Deliverer;
+use crate::delivery::RetryPolicy;
 use crate::http::error::envelope_framework_errors;
 use crate::http::openapi::ApiDoc;
 use crate::http::{health, tls};
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::waymore::client::WaymoreClient;
-use crate::waymore::events::{DispatchSettings, Dispatcher};
-use crate::waymore::export::{Exporter, RetryPolicy};
+use crate::waymore::export::{ExportSettings, Exporter};
 use crate::waymore::{self, Waymore};
+
+/// How long an export runner's claim lasts without renewal: a runner that died is replaced
+/// after at most this long.
+const EXPORT_LEASE: Duration = Duration::from_secs(15);
 
 pub struct Application {
     port: u16,
     https: bool,
     server: Server,
     exporter: Arc<Exporter>,
-    dispatcher: Arc<Dispatcher>,
+    deliverer: Arc<Deliverer>,
 }
 
 impl Application {
@@ -47,18 +56,19 @@ impl Application {
         let exporter = Exporter::new(
             pool.clone(),
             client.clone(),
-            retry_policy(&settings.waymore),
+            export_settings(&settings.waymore),
         );
-        let dispatcher = Dispatcher::new(
+        let deliverer = Deliverer::new(
             pool.clone(),
-            client.clone(),
-            dispatch_settings(&settings.waymore),
+            Senders::new(client.clone(), settings.delivery.timeout),
+            settings.delivery.clone(),
         );
         let waymore = web::Data::new(Waymore {
             client,
             exporter: exporter.clone(),
-            dispatcher: dispatcher.clone(),
+            deliverer: deliverer.clone(),
         });
+        let deliverer_data = web::Data::from(deliverer.clone());
         let settings = &settings.http;
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
@@ -77,9 +87,11 @@ impl Application {
                 .app_data(api_keys.clone())
                 .app_data(admin_tokens.clone())
                 .app_data(waymore.clone())
+                .app_data(deliverer_data.clone())
                 .configure(health::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
+                .configure(control::routes)
                 .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .default_service(web::to(HttpResponse::NotFound))
@@ -95,7 +107,7 @@ impl Application {
             https,
             server,
             exporter,
-            dispatcher,
+            deliverer,
         })
     }
 
@@ -107,36 +119,32 @@ impl Application {
         self.https
     }
 
-    /// Serves until SIGINT/SIGTERM, running the background workers alongside.
+    /// Serves until SIGINT/SIGTERM, running the background workers alongside; then lets
+    /// the workers finish and record what they have in flight before returning.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        tokio::select! {
-            stopped = self.server => stopped,
-            () = self.exporter.run_worker() => Ok(()),
-            () = self.dispatcher.run() => Ok(()),
-        }
+        let (stop, stopped) = watch::channel(false);
+        let deliverer = tokio::spawn(self.deliverer.clone().run(stopped));
+        let exporter = tokio::spawn(self.exporter.clone().run_worker());
+        let served = self.server.await;
+        log::info!("stopping: finishing the deliveries and export parts in flight");
+        stop.send_replace(true);
+        self.exporter.stop();
+        let _ = tokio::join!(deliverer, exporter);
+        served
     }
 }
 
-/// Events are retried for as long as Waymore fails transiently, backing off up to five
-/// minutes between tries.
-pub fn dispatch_settings(settings: &WaymoreSettings) -> DispatchSettings {
-    DispatchSettings {
+/// A part is tried WAYMORE_MAX_ATTEMPTS times, backing off from WAYMORE_RETRY_BASE_MS up to
+/// a minute between tries.
+pub fn export_settings(settings: &WaymoreSettings) -> ExportSettings {
+    ExportSettings {
         retry: RetryPolicy {
-            max_attempts: u32::MAX,
+            max_attempts: settings.max_attempts,
             base: settings.retry_base,
-            cap: Duration::from_secs(300),
+            cap: Duration::from_secs(60),
         },
-        poll: settings.events_poll,
-        retention: settings.outbox_retention,
-    }
-}
-
-/// Retries back off from WAYMORE_RETRY_BASE_MS up to a minute between tries.
-pub fn retry_policy(settings: &WaymoreSettings) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: settings.max_attempts,
-        base: settings.retry_base,
-        cap: Duration::from_secs(60),
+        concurrency: settings.export_concurrency,
+        lease: EXPORT_LEASE,
     }
 }
 

@@ -85,10 +85,10 @@ struct MassEntityData<'a> {
 }
 
 #[derive(Serialize)]
-struct Event<'a> {
+struct Event<'a, T> {
     event: &'a str,
     uuid: &'a str,
-    data: &'a RawValue,
+    data: &'a T,
 }
 
 impl WaymoreClient {
@@ -133,7 +133,7 @@ impl WaymoreClient {
         if status.is_server_error() {
             return Err(WaymoreError::Status {
                 status: status.as_u16(),
-                body: clip(body),
+                body: crate::http::clip(body),
             });
         }
         // A refusal (wrong credentials, say) comes as 4xx with a JSON `message`.
@@ -141,7 +141,7 @@ impl WaymoreClient {
             true => WaymoreError::BadAnswer(e.to_string()),
             false => WaymoreError::Status {
                 status: status.as_u16(),
-                body: clip(body),
+                body: crate::http::clip(body),
             },
         })
     }
@@ -172,7 +172,7 @@ impl WaymoreClient {
         &self,
         event: &str,
         uuid: &str,
-        data: &RawValue,
+        data: &impl Serialize,
         event_id: &str,
     ) -> Result<u16, WaymoreError> {
         let request = self
@@ -193,19 +193,6 @@ async fn expect_success(request: reqwest::RequestBuilder) -> Result<u16, Waymore
     let body = response.text().await.unwrap_or_default();
     Err(WaymoreError::Status {
         status: status.as_u16(),
-        body: clip(body),
+        body: crate::http::clip(body),
     })
-}
-
-/// Enough of an error body to diagnose, not enough to flood a log or a status page.
-fn clip(mut body: String) -> String {
-    if body.len() > 500 {
-        let mut cut = 500;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
-        body.push('…');
-    }
-    body
 }

@@ -2,7 +2,8 @@
 //! expire), never keep the password.
 
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
+use std::time::Duration;
+
 use sqlx::PgPool;
 
 use super::client::{WaymoreClient, WaymoreError};
@@ -99,15 +100,35 @@ pub enum DisconnectError {
     Database(#[from] sqlx::Error),
 }
 
-/// Tells Waymore (`Uninstall`), then forgets the UUID, stops any export, and marks events
-/// not yet delivered as failed (they stay visible, and can be retried).
+/// Tells Waymore (`Uninstall`) once nothing else is on its way to it, then forgets the UUID,
+/// cancels any unfinished export and the events not yet delivered (they stay visible; a
+/// replay sends them to a later account only when asked).
+///
+/// The Waymore destination is held first: no new delivery or export part starts, and the
+/// ones in flight are waited for. So nothing goes out under the UUID after its `Uninstall`.
+/// If Waymore does not take the `Uninstall`, the hold is released and the shop stays
+/// connected.
 pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), DisconnectError> {
     let connection = current(pool).await?.ok_or(DisconnectError::NotConnected)?;
-    let empty = RawValue::from_string("{}".into()).expect("valid JSON");
-    let event_id = uuid::Uuid::new_v4().to_string();
-    client
-        .send_event("Uninstall", &connection.uuid, &empty, &event_id)
-        .await?;
+    set_held(pool, true).await?;
+    let uninstalled = async {
+        wait_for_in_flight(pool, client.settings().timeout + Duration::from_secs(15)).await?;
+        let event_id = uuid::Uuid::new_v4().to_string();
+        client
+            .send_event(
+                "Uninstall",
+                &connection.uuid,
+                &serde_json::json!({}),
+                &event_id,
+            )
+            .await?;
+        Ok::<(), DisconnectError>(())
+    }
+    .await;
+    if let Err(error) = uninstalled {
+        set_held(pool, false).await?;
+        return Err(error);
+    }
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM waymore_connection")
         .execute(&mut *tx)
@@ -120,14 +141,45 @@ pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), Dis
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE waymore_outbox SET state = 'failed',
+        "UPDATE deliveries d SET state = 'canceled', finished_at = now(),
                 last_error = 'the shop disconnected from Waymore before delivery'
-         WHERE state = 'pending'",
+         FROM destinations ds
+         WHERE ds.id = d.destination_id AND ds.name = 'waymore' AND d.state IN ('pending', 'failed')",
     )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn set_held(pool: &PgPool, held: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE destinations SET held = $1 WHERE name = 'waymore'")
+        .bind(held)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Waits until no Waymore delivery or export part is in flight in any process (their leases
+/// are released as they finish; a dead process's expire). Holding the destination row took
+/// its lock, so every claim made before is visible here.
+async fn wait_for_in_flight(pool: &PgPool, at_most: Duration) -> Result<(), sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + at_most;
+    loop {
+        let busy: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM deliveries d JOIN destinations ds ON ds.id = d.destination_id
+                            WHERE ds.name = 'waymore' AND d.state = 'pending'
+                              AND d.lease_token IS NOT NULL AND d.leased_until > now())
+                 OR EXISTS (SELECT 1 FROM waymore_exports
+                            WHERE lease_token IS NOT NULL AND leased_until > now())",
+        )
+        .fetch_one(pool)
+        .await?;
+        if !busy || tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[cfg(test)]

@@ -1,337 +1,332 @@
-//! The event dispatcher: delivers the outbox the database triggers fill to Waymore's events
-//! URL. It LISTENs for the triggers' NOTIFY, and catches up on start, after the LISTEN
-//! connection drops, and on a timer, so nothing committed while it was away is lost.
-//! Events go out in outbox order, which the deferred triggers make commit order. Rows are
-//! claimed with `FOR UPDATE SKIP LOCKED`, so with several processes each event goes out
-//! once; an event waits while an earlier one of its entity is undelivered (held by another
-//! process, or waiting for a retry), so an entity's events arrive in order.
+//! Waymore's real-time events: the shop's domain events mapped to the 14 event shapes of
+//! seed 000 (the 15th, `Uninstall`, is sent by disconnect). Delivery itself is the
+//! backbone's (`crate::delivery`); this is only the mapping.
+//!
+//! Ids, quantities and customer ids are strings, as in Waymore's examples, except
+//! `OrderAdd`'s `customer_id` (a number, 0 for guests); missing texts are `""`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use sqlx::postgres::PgListener;
-use sqlx::PgPool;
-use tokio::sync::Notify;
-use utoipa::ToSchema;
+use serde_json::{json, Value};
 
-use super::client::{WaymoreClient, WaymoreError};
-use super::export::RetryPolicy;
+use crate::events::payloads::{
+    CartSnapshot, CustomerSnapshot, Discount, NewsletterChanged, OrderPaymentConfirmed,
+    OrderSnapshot, OrderStatusChanged, OutOfStock, ProductSnapshot, SearchRecorded, StockChanged,
+    WishlistChanged,
+};
 
-pub const CHANNEL: &str = "waymore_outbox";
-/// Events claimed per transaction.
-const BATCH: i64 = 200;
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
-
-#[derive(sqlx::FromRow)]
-struct OutboxEvent {
-    id: i64,
-    entity_key: String,
-    event: String,
-    uuid: String,
-    data: String,
-    attempts: i32,
+/// Waymore's event name and `data` for a domain event.
+pub fn render(
+    name: &str,
+    payload: &RawValue,
+    cart_url: &str,
+) -> Result<(&'static str, Value), String> {
+    let rendered = match name {
+        "customer.created" => ("CustomerAdd", customer(parse(payload)?)),
+        "customer.updated" => ("CustomerUpdate", customer(parse(payload)?)),
+        "cart.updated" => ("CartUpdate", cart(parse(payload)?, cart_url)),
+        "product.created" => ("ProductAdd", product(parse(payload)?)),
+        "product.updated" => ("ProductUpdate", product(parse(payload)?)),
+        "product.stock_changed" => {
+            let s: StockChanged = parse(payload)?;
+            let mut data =
+                json!({"product_id": s.product_id.to_string(), "stock_quantity": s.stock_quantity});
+            if let Some(option) = s.option_id {
+                data["option_id"] = option.to_string().into();
+            }
+            ("ProductStockUpdate", data)
+        }
+        "product.out_of_stock" => {
+            let s: OutOfStock = parse(payload)?;
+            let mut data = json!({"product_id": s.product_id.to_string()});
+            if let Some(option) = s.option_id {
+                data["option_id"] = option.to_string().into();
+            }
+            ("ProductOutOfStock", data)
+        }
+        "order.created" => ("OrderAdd", order(parse(payload)?)),
+        "order.status_changed" => {
+            let s: OrderStatusChanged = parse(payload)?;
+            let data = json!({
+                "customer_id": s.customer_id.unwrap_or(0).to_string(),
+                "order_id": s.order_id.to_string(),
+                "order_status": s.status_label,
+            });
+            ("OrderStatusUpdate", data)
+        }
+        "order.payment_confirmed" => {
+            let s: OrderPaymentConfirmed = parse(payload)?;
+            let data = json!({
+                "customer_id": s.customer_id.unwrap_or(0).to_string(),
+                "order_id": s.order_id.to_string(),
+            });
+            ("OrderPaymentConfirmed", data)
+        }
+        "wishlist.added" | "wishlist.removed" => {
+            let w: WishlistChanged = parse(payload)?;
+            let event = if name == "wishlist.added" {
+                "WishlistAdd"
+            } else {
+                "WishlistDelete"
+            };
+            let data = json!({"product_id": w.product_id.to_string(), "customer_id": w.customer_id.to_string()});
+            (event, data)
+        }
+        "newsletter.changed" => {
+            let n: NewsletterChanged = parse(payload)?;
+            let data = json!({
+                "customer_id": n.customer_id.unwrap_or(0).to_string(),
+                "email": n.email,
+                "subscription": n.subscribed,
+            });
+            ("Newsletter", data)
+        }
+        "search.recorded" => {
+            let s: SearchRecorded = parse(payload)?;
+            // A visitor's search has customer_id "", as in Waymore's example.
+            let customer = s.customer_id.map(|id| id.to_string()).unwrap_or_default();
+            (
+                "Search",
+                json!({"customer_id": customer, "search_string": s.query}),
+            )
+        }
+        "waymore.legacy" => legacy(parse(payload)?)?,
+        other => return Err(format!("Waymore takes no {other:?} event")),
+    };
+    Ok(rendered)
 }
 
-#[derive(Debug, Clone)]
-pub struct DispatchSettings {
-    pub retry: RetryPolicy,
-    /// How often the outbox is checked without a notification (retries due, safety net).
-    pub poll: Duration,
-    /// Delivered events are deleted after this long.
-    pub retention: Duration,
+fn parse<T: DeserializeOwned>(payload: &RawValue) -> Result<T, String> {
+    serde_json::from_str(payload.get()).map_err(|e| format!("unexpected payload: {e}"))
 }
 
-pub struct Dispatcher {
-    pool: PgPool,
-    client: WaymoreClient,
-    settings: DispatchSettings,
-    wake: Arc<Notify>,
+fn text(value: Option<String>) -> String {
+    value.unwrap_or_default()
 }
 
-impl Dispatcher {
-    pub fn new(pool: PgPool, client: WaymoreClient, settings: DispatchSettings) -> Arc<Self> {
-        Arc::new(Dispatcher {
-            pool,
-            client,
-            settings,
-            wake: Arc::new(Notify::new()),
-        })
-    }
-
-    /// Tells the dispatcher that events may be waiting (failed ones were queued again, say).
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Delivers events as they are committed, until the task is dropped.
-    pub async fn run(self: Arc<Self>) {
-        let listener = tokio::spawn(listen(self.pool.clone(), self.wake.clone()));
-        let mut pruned_at: Option<Instant> = None;
-        loop {
-            if let Err(error) = self.drain().await {
-                log::error!("Waymore events: {error}");
-            }
-            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                match self.prune().await {
-                    Ok(0) => {}
-                    Ok(n) => log::info!("Waymore events: pruned {n} delivered events"),
-                    Err(error) => log::error!("Waymore events: pruning failed: {error}"),
-                }
-                pruned_at = Some(Instant::now());
-            }
-            let wait = self
-                .next_due()
-                .await
-                .unwrap_or(self.settings.poll)
-                .min(self.settings.poll);
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
-            if listener.is_finished() {
-                log::error!("Waymore events: the listener stopped");
-            }
-        }
-    }
-
-    /// Delivers every event that is ready; how many were delivered.
-    pub async fn drain(&self) -> Result<usize, sqlx::Error> {
-        let mut total = 0;
-        loop {
-            let (claimed, delivered) = self.deliver_batch().await?;
-            total += delivered;
-            if claimed < BATCH as usize || delivered == 0 {
-                return Ok(total);
-            }
-        }
-    }
-
-    /// Claims a batch, sends it in order and records each outcome; (claimed, delivered).
-    async fn deliver_batch(&self) -> Result<(usize, usize), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let events: Vec<OutboxEvent> = sqlx::query_as(
-            "SELECT id, entity_key, event, uuid, data::text AS data, attempts
-             FROM waymore_outbox
-             WHERE state = 'pending' AND next_attempt_at <= now()
-             ORDER BY id
-             LIMIT $1
-             FOR UPDATE SKIP LOCKED",
-        )
-        .bind(BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
-        let claimed = events.len();
-        if claimed == 0 {
-            return Ok((0, 0));
-        }
-        // An entity whose earlier event this batch does not hold (another process has it,
-        // or it waits for a retry) must wait: from that event on, its events are skipped.
-        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-        let keys: Vec<&str> = events.iter().map(|e| e.entity_key.as_str()).collect();
-        let blocked: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-            "SELECT entity_key, min(id) FROM waymore_outbox
-             WHERE state = 'pending' AND entity_key = ANY($1) AND id < $2 AND NOT (id = ANY($3))
-             GROUP BY entity_key",
-        )
-        .bind(&keys)
-        .bind(ids.iter().max())
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?
+fn customer(s: CustomerSnapshot) -> Value {
+    let c = s.customer;
+    let addresses: Vec<Value> = s
+        .addresses
         .into_iter()
+        .map(|a| {
+            json!({
+                "country": text(a.country),
+                "city": text(a.city),
+                "address1": a.address1,
+                "postcode": text(a.postcode),
+                "company": text(a.company),
+            })
+        })
         .collect();
-        let mut delivered = Vec::with_capacity(claimed);
-        let mut attempts = Attempts::default();
-        for event in events {
-            let waits = blocked
-                .get(&event.entity_key)
-                .is_some_and(|first| *first < event.id);
-            if waits {
-                continue;
-            }
-            let data = RawValue::from_string(event.data).map_err(|e| {
-                sqlx::Error::Decode(format!("outbox event {}: {e}", event.id).into())
-            })?;
-            let sent = self
-                .client
-                .send_event(&event.event, &event.uuid, &data, &event.id.to_string())
-                .await;
-            attempts.record(event.id, &sent);
-            match sent {
-                Ok(_) => delivered.push(event.id),
-                Err(error) if error.is_permanent() => {
-                    log::warn!(
-                        "Waymore refused event {} ({}): {error}",
-                        event.id,
-                        event.event
-                    );
-                    sqlx::query(
-                        "UPDATE waymore_outbox SET state = 'failed', attempts = attempts + 1, last_error = $2
-                         WHERE id = $1",
-                    )
-                    .bind(event.id)
-                    .bind(error.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Err(error) => {
-                    // Waymore is down or slow: leave the rest of the batch for the next round.
-                    let delay = self.settings.retry.delay(event.attempts as u32 + 1);
-                    log::warn!(
-                        "Waymore event {} not delivered: {error}; retrying in {delay:?}",
-                        event.id
-                    );
-                    sqlx::query(
-                        "UPDATE waymore_outbox
-                         SET attempts = attempts + 1, last_error = $2,
-                             next_attempt_at = now() + make_interval(secs => $3)
-                         WHERE id = $1",
-                    )
-                    .bind(event.id)
-                    .bind(error.to_string())
-                    .bind(delay.as_secs_f64())
-                    .execute(&mut *tx)
-                    .await?;
-                    break;
-                }
-            }
-        }
-        sqlx::query(
-            "UPDATE waymore_outbox SET state = 'delivered', delivered_at = now(), attempts = attempts + 1
-             WHERE id = ANY($1)",
-        )
-        .bind(&delivered)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO waymore_event_attempts (event_id, delivered, status, error)
-             SELECT * FROM unnest($1::bigint[], $2::boolean[], $3::integer[], $4::text[])",
-        )
-        .bind(&attempts.event_ids)
-        .bind(&attempts.delivered)
-        .bind(&attempts.statuses)
-        .bind(&attempts.errors)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((claimed, delivered.len()))
-    }
+    json!({
+        "customer": {
+            "id": c.id.to_string(),
+            "lastname": text(c.lastname),
+            "firstname": text(c.firstname),
+            "birthday": text(c.birthday),
+            "email": c.email,
+            "phone": text(c.phone),
+        },
+        "addresses": addresses,
+    })
+}
 
-    /// How long until the earliest retry is due, if one is waiting.
-    async fn next_due(&self) -> Option<Duration> {
-        let seconds: Option<f64> = sqlx::query_scalar(
-            "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
-             FROM waymore_outbox WHERE state = 'pending'",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .ok()
-        .flatten();
-        seconds.map(|s| Duration::from_secs_f64(s.max(0.0)))
-    }
+fn cart(s: CartSnapshot, cart_url: &str) -> Value {
+    let products: Vec<Value> = s
+        .items
+        .into_iter()
+        .map(|i| {
+            json!({
+                "product_id": i.product_id.to_string(),
+                "option_id": i.option_id.map(|o| o.to_string()),
+                "quantity": i.quantity.to_string(),
+            })
+        })
+        .collect();
+    json!({
+        "customer_id": s.cart.customer_id.unwrap_or(0).to_string(),
+        "cart_products": products,
+        "cart_url": cart_url,
+    })
+}
 
-    async fn prune(&self) -> Result<u64, sqlx::Error> {
-        let result = sqlx::query(
-            "DELETE FROM waymore_outbox
-             WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1)",
-        )
-        .bind(self.settings.retention.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
+/// `{"price", "date_start", "date_end", "quantity"}` with dates as `YYYY-MM-DD` ('' when
+/// open-ended); `{}` without a discount. The same shape as the mass export's
+/// `waymore_discount()`.
+fn discount(d: Option<Discount>) -> Value {
+    let date = |t: Option<String>| {
+        t.map(|t| t.chars().take(10).collect::<String>())
+            .unwrap_or_default()
+    };
+    match d {
+        None => json!({}),
+        Some(d) => json!({
+            "price": d.price,
+            "date_start": date(d.date_start),
+            "date_end": date(d.date_end),
+            "quantity": d.min_quantity,
+        }),
     }
 }
 
-/// The outcomes of a batch's attempts, written in one statement with the batch.
-#[derive(Default)]
-struct Attempts {
-    event_ids: Vec<i64>,
-    delivered: Vec<bool>,
-    statuses: Vec<Option<i32>>,
-    errors: Vec<Option<String>>,
+/// The same object as the mass export's `waymore_product_json()`.
+fn product(s: ProductSnapshot) -> Value {
+    let p = s.product;
+    let options: Vec<Value> = s
+        .options
+        .into_iter()
+        .map(|o| {
+            json!({
+                "option_id": o.id.to_string(),
+                "size": o.size,
+                "color": o.color,
+                "stock_quantity": o.stock_quantity,
+                "price": o.price.unwrap_or_else(|| p.price.clone()),
+                "discount": discount(o.discount),
+            })
+        })
+        .collect();
+    json!({
+        "product_id": p.id.to_string(),
+        "name": p.name,
+        "description": p.description,
+        "short_description": p.short_description,
+        "categories": s.categories,
+        "stock_quantity": p.stock_quantity,
+        "price": p.price,
+        "discount": discount(s.discount),
+        "image_link": text(p.image_url),
+        "product_link": text(p.url),
+        "product_options": options,
+    })
 }
 
-impl Attempts {
-    fn record(&mut self, event_id: i64, outcome: &Result<u16, WaymoreError>) {
-        self.event_ids.push(event_id);
-        self.delivered.push(outcome.is_ok());
-        self.statuses.push(match outcome {
-            Ok(status) => Some(i32::from(*status)),
-            Err(WaymoreError::Status { status, .. }) => Some(i32::from(*status)),
-            Err(_) => None,
-        });
-        self.errors
-            .push(outcome.as_ref().err().map(ToString::to_string));
+/// OrderAdd: the order, its buyer's details (the delivery's for guests) and its items.
+fn order(s: OrderSnapshot) -> Value {
+    let o = s.order;
+    let d = o.delivery;
+    let c = s.customer;
+    let (lastname, firstname, birthday, phone) = match c {
+        Some(c) => (
+            c.lastname.or(d.lastname),
+            c.firstname.or(d.firstname),
+            c.birthday,
+            d.phone.or(c.phone),
+        ),
+        None => (d.lastname, d.firstname, None, d.phone),
+    };
+    let products: Vec<Value> = s
+        .items
+        .into_iter()
+        .map(|i| {
+            json!({
+                "product_id": i.product_id.map(|p| p.to_string()),
+                "quantity": i.quantity.to_string(),
+                "option_id": i.option_id.map(|o| o.to_string()),
+            })
+        })
+        .collect();
+    json!({
+        "customer_id": o.customer_id.unwrap_or(0),
+        "order_details": {
+            "order_id": o.id.to_string(),
+            "order_status": o.status_label,
+            "shipping_method": text(o.shipping_method),
+            "payment_method": text(o.payment_method),
+            "total_price": o.total,
+            "lastname": lastname,
+            "firstname": firstname,
+            "birthday": birthday,
+            "email": o.customer_email,
+            "company": d.company,
+            "newsletter": s.newsletter,
+            "website": null,
+            "address1": d.address1,
+            "address2": d.address2,
+            "postcode": d.postcode,
+            "phone": phone,
+            "phone_mobile": "",
+            "city": d.city,
+            "country": d.country,
+        },
+        "order_products": products,
+    })
+}
+
+/// An event of the Waymore-only outbox that preceded the event log, already in Waymore's
+/// shape: `{"event", "data"}`.
+#[derive(serde::Deserialize)]
+struct Legacy {
+    event: String,
+    data: Value,
+}
+
+fn legacy(l: Legacy) -> Result<(&'static str, Value), String> {
+    const NAMES: [&str; 14] = [
+        "CustomerAdd",
+        "CustomerUpdate",
+        "CartUpdate",
+        "ProductAdd",
+        "ProductUpdate",
+        "ProductStockUpdate",
+        "ProductOutOfStock",
+        "OrderAdd",
+        "OrderStatusUpdate",
+        "OrderPaymentConfirmed",
+        "WishlistAdd",
+        "WishlistDelete",
+        "Newsletter",
+        "Search",
+    ];
+    let name = NAMES
+        .into_iter()
+        .find(|n| *n == l.event)
+        .ok_or_else(|| format!("unknown Waymore event {:?}", l.event))?;
+    Ok((name, l.data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(v: Value) -> Box<RawValue> {
+        RawValue::from_string(v.to_string()).unwrap()
     }
-}
 
-/// Holds the LISTEN connection and wakes the dispatcher on every notification, and after
-/// every (re)connection so it catches up on what it could not hear.
-async fn listen(pool: PgPool, wake: Arc<Notify>) {
-    loop {
-        match PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
-                Ok(()) => {
-                    wake.notify_one();
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(_)) => wake.notify_one(),
-                            Ok(None) => {
-                                log::warn!("Waymore events: LISTEN connection lost, reconnected");
-                                wake.notify_one();
-                            }
-                            Err(error) => {
-                                log::warn!("Waymore events: LISTEN connection failed: {error}");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(error) => log::warn!("Waymore events: LISTEN failed: {error}"),
-            },
-            Err(error) => log::warn!("Waymore events: cannot connect to LISTEN: {error}"),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    #[test]
+    fn a_guest_order_is_customer_0_with_the_delivery_names() {
+        let payload = raw(json!({
+            "order": {"id": 12, "reference": "R12", "status": "pending", "status_label": "Pending",
+                      "customer_id": null, "customer_email": "g@example.com", "payment_state": "pending",
+                      "payment_method": null, "shipping_method": "Courier", "currency": "EUR",
+                      "total": 103.47, "created_at": "2026-01-01T00:00:00Z",
+                      "delivery": {"firstname": "Ana", "lastname": "Silva", "company": null,
+                                   "address1": "Rua 1", "address2": null, "city": "Lisbon",
+                                   "province": null, "postcode": "1100", "country": "Portugal", "phone": null}},
+            "customer": null, "newsletter": false,
+            "items": [{"id": 1, "product_id": 7, "option_id": null, "sku": "S", "name": "n", "quantity": 2, "price": 5}]
+        }));
+        let (name, data) = render("order.created", &payload, "").unwrap();
+        assert_eq!(name, "OrderAdd");
+        assert_eq!(data["customer_id"], 0);
+        assert_eq!(data["order_details"]["firstname"], "Ana");
+        assert_eq!(data["order_details"]["payment_method"], "");
+        assert_eq!(data["order_details"]["total_price"], 103.47);
+        assert_eq!(
+            data["order_products"],
+            json!([{"product_id": "7", "quantity": "2", "option_id": null}])
+        );
     }
-}
 
-/// The outbox at a glance, for `/waymore/status`.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct EventCounts {
-    pub pending: i64,
-    pub delivered: i64,
-    pub failed: i64,
-    /// Age of the oldest undelivered event.
-    pub oldest_pending_seconds: Option<f64>,
-    pub last_error: Option<String>,
-}
-
-pub async fn counts(pool: &PgPool) -> Result<EventCounts, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state = 'pending') AS pending,
-                count(*) FILTER (WHERE state = 'delivered') AS delivered,
-                count(*) FILTER (WHERE state = 'failed') AS failed,
-                extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending'))::float8
-                    AS oldest_pending_seconds,
-                (SELECT last_error FROM waymore_outbox WHERE last_error IS NOT NULL
-                 ORDER BY id DESC LIMIT 1) AS last_error
-         FROM waymore_outbox",
-    )
-    .fetch_one(pool)
-    .await
-}
-
-/// Queues failed events again; how many.
-pub async fn retry_failed(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE waymore_outbox SET state = 'pending', next_attempt_at = now(), last_error = NULL
-         WHERE state = 'failed'",
-    )
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
+    #[test]
+    fn an_unknown_or_malformed_event_is_refused_with_a_reason() {
+        let payload = raw(json!({"x": 1}));
+        assert!(render("shipment.created", &payload, "")
+            .unwrap_err()
+            .contains("shipment.created"));
+        assert!(render("search.recorded", &payload, "")
+            .unwrap_err()
+            .contains("unexpected payload"));
+    }
 }

@@ -1,7 +1,7 @@
 //! The shop's history in Waymore's mass-data shapes (seed 000), one SQL statement per part.
 //!
-//! Every part statement takes $1 the last id sent, $2 the export's upper id, $3 the part
-//! size, and returns the part's objects as one JSON array with the last id in it. Ids,
+//! Every part statement takes $1 the last id before the part, $2 the part's last id, $3 the
+//! part size, and returns the part's objects as one JSON array. Ids,
 //! quantities and totals are strings, as in Waymore's mass-data examples; a guest's
 //! customer_id is "0"; dates are ISO (`YYYY-MM-DD`).
 
@@ -164,54 +164,69 @@ LEFT JOIN (
 ) i ON i.order_id = o.id
 "#;
 
-/// One part: its objects (a JSON array), how many, and the last id in it.
+/// One part: its objects (a JSON array) and how many.
 pub struct Part {
     pub objects: Box<RawValue>,
     pub count: i64,
-    pub last_id: i64,
 }
 
 #[derive(sqlx::FromRow)]
 struct PartRow {
     objects: String,
     count: i64,
-    last_id: Option<i64>,
 }
 
-/// The next part after `after` (ids up to `upper`), or `None` when the entity is done.
-pub async fn next_part(
+/// The last id of the next part after `after` (ids up to `bound`, `size` rows at most), or
+/// `None` when no row is left there. An index-only walk: parts are cut one after the other,
+/// then built and sent in parallel.
+pub async fn next_range(
     pool: &PgPool,
     entity: MassEntity,
     after: i64,
-    upper: i64,
+    bound: i64,
     size: i64,
-) -> Result<Option<Part>, sqlx::Error> {
+) -> Result<Option<i64>, sqlx::Error> {
+    let sql = format!(
+        "SELECT max(id) FROM (SELECT id FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) part",
+        table = entity.table(),
+    );
+    sqlx::query_scalar(&sql)
+        .bind(after)
+        .bind(bound)
+        .bind(size)
+        .fetch_one(pool)
+        .await
+}
+
+/// The objects with ids in (`after`, `last`] (at most `size`).
+pub async fn part(
+    pool: &PgPool,
+    entity: MassEntity,
+    after: i64,
+    last: i64,
+    size: i64,
+) -> Result<Part, sqlx::Error> {
     let sql = format!(
         "WITH part AS (
              SELECT * FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3
          ),
          objects AS ({objects})
          SELECT coalesce(json_agg(obj ORDER BY id), '[]'::json)::text AS objects,
-                count(*) AS count,
-                max(id) AS last_id
+                count(*) AS count
          FROM objects",
         table = entity.table(),
         objects = entity.objects_sql(),
     );
     let row: PartRow = sqlx::query_as(&sql)
         .bind(after)
-        .bind(upper)
+        .bind(last)
         .bind(size)
         .fetch_one(pool)
         .await?;
-    let Some(last_id) = row.last_id else {
-        return Ok(None);
-    };
     let objects = RawValue::from_string(row.objects)
         .map_err(|e| sqlx::Error::Decode(format!("part JSON from the database: {e}").into()))?;
-    Ok(Some(Part {
+    Ok(Part {
         objects,
         count: row.count,
-        last_id,
-    }))
+    })
 }

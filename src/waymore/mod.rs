@@ -1,5 +1,6 @@
 //! The Routee-Waymore push module (contract §3): connect once for a UUID, then send the
-//! shop's history in the background (mass data).
+//! shop's history in the background (mass data). Real-time events are the shop event log's,
+//! delivered by the backbone to the `waymore` destination; [`events`] maps them.
 
 pub mod cli;
 pub mod client;
@@ -16,19 +17,23 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::delivery::destinations;
+use crate::delivery::worker::Deliverer;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ApiJson;
 use client::WaymoreClient;
 use connection::{ConnectError, DisconnectError};
-use events::{Dispatcher, EventCounts};
 use export::{ExportStatus, Exporter, StartError, Started};
 
-/// What the admin endpoints share: the client and this process's export worker.
+/// The destination name of Waymore in the event log.
+pub const DESTINATION: &str = "waymore";
+
+/// What the admin endpoints share: the client and this process's workers.
 pub struct Waymore {
     pub client: WaymoreClient,
     pub exporter: Arc<Exporter>,
-    pub dispatcher: Arc<Dispatcher>,
+    pub deliverer: Arc<Deliverer>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -77,8 +82,21 @@ pub struct WaymoreStatus {
     pub signup_url: String,
     /// The most recent mass export.
     pub export: Option<ExportStatus>,
-    /// Real-time events in the outbox.
+    /// Real-time events: deliveries to the `waymore` destination.
     pub events: EventCounts,
+}
+
+/// The Waymore destination's deliveries at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventCounts {
+    pub pending: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// Age of the oldest undelivered event.
+    pub oldest_pending_seconds: Option<f64>,
+    /// The current error (none once deliveries go through again).
+    pub last_error: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -175,7 +193,26 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let connection = connection::current(&pool).await?;
     let export = export::latest(&pool).await?;
-    let events = events::counts(&pool).await?;
+    let destination = destinations::status(&pool, Some(DESTINATION))
+        .await?
+        .into_iter()
+        .next();
+    let events = match destination {
+        Some(d) => EventCounts {
+            pending: d.pending,
+            delivered: d.delivered,
+            failed: d.failed,
+            oldest_pending_seconds: d.oldest_pending_seconds,
+            last_error: d.last_error,
+        },
+        None => EventCounts {
+            pending: 0,
+            delivered: 0,
+            failed: 0,
+            oldest_pending_seconds: None,
+            last_error: None,
+        },
+    };
     Ok(HttpResponse::Ok().json(WaymoreStatus {
         connected: connection.is_some(),
         uuid: connection.as_ref().map(|c| connection::mask(&c.uuid)),
@@ -234,8 +271,8 @@ pub async fn retry_events(
     pool: web::Data<PgPool>,
     waymore: web::Data<Waymore>,
 ) -> Result<HttpResponse, ApiError> {
-    let retried = events::retry_failed(&pool).await?;
-    waymore.dispatcher.wake();
+    let retried = crate::events::retry_failed(&pool, DESTINATION).await?;
+    waymore.deliverer.wake();
     Ok(HttpResponse::Ok().json(Retried { retried }))
 }
 

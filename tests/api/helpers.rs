@@ -19,6 +19,7 @@ use uuid::Uuid;
 use shopbridge::configuration::{
     DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings, WaymoreSettings,
 };
+use shopbridge::delivery::{DeliverySettings, RetryPolicy};
 use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::rfmcube::auth::ApiKeys;
 
@@ -160,8 +161,24 @@ pub fn waymore_settings(base: &str) -> WaymoreSettings {
         max_attempts: 6,
         retry_base: std::time::Duration::from_millis(10),
         cart_url: "https://shop.test/cart".into(),
-        events_poll: std::time::Duration::from_secs(60),
-        outbox_retention: std::time::Duration::from_secs(7 * 86400),
+        export_concurrency: 4,
+    }
+}
+
+/// Deliveries for tests: short retries, and a poll of a minute, so a test that passes
+/// shows delivery was driven by notifications and wake-ups, not by the timer.
+pub fn delivery_settings() -> DeliverySettings {
+    DeliverySettings {
+        concurrency: 16,
+        retry: RetryPolicy {
+            max_attempts: u32::MAX,
+            base: std::time::Duration::from_millis(10),
+            cap: std::time::Duration::from_secs(1),
+        },
+        poll: std::time::Duration::from_secs(60),
+        retention: std::time::Duration::from_secs(7 * 86400),
+        timeout: std::time::Duration::from_millis(800),
+        drain_timeout: std::time::Duration::from_secs(10),
     }
 }
 
@@ -181,6 +198,7 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
             api_keys: ApiKeys::parse(&format!("{API_KEY},{OLD_API_KEY}")),
         },
         waymore: waymore_settings("http://127.0.0.1:9"),
+        delivery: delivery_settings(),
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
     }
 }

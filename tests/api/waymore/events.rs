@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use super::{app_with, FakeWaymore, Step, UUID};
+use super::{FakeWaymore, Step, UUID};
 use crate::helpers::{fresh_database, spawn_app_on, waymore_settings, TestApp};
 
 /// Marks the shop connected, as `POST /waymore/connect` does, without starting an export.
@@ -18,9 +18,16 @@ async fn connected(pool: &PgPool) {
         .unwrap();
 }
 
+/// One delivery at a time: these tests read Waymore's events in one global commit order.
+/// Concurrent delivery, which keeps only each entity's order, has tests of its own.
 async fn events_app() -> (TestApp, FakeWaymore) {
     let fake = FakeWaymore::start().await;
-    let app = app_with(&fake, 100).await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.delivery.concurrency = 1;
+    })
+    .await;
     (app, fake)
 }
 
@@ -485,29 +492,29 @@ async fn every_attempt_is_recorded_and_delivered_events_are_pruned_after_the_ret
     .await;
     exec(
         &pool,
-        "UPDATE waymore_outbox SET state = 'delivered', delivered_at = now() - interval '2 days'
-                 WHERE data->>'search_string' = 'old'",
+        "UPDATE deliveries SET state = 'delivered', finished_at = now() - interval '2 days'
+                 WHERE event_id IN (SELECT id FROM events WHERE payload->>'query' = 'old');
+         UPDATE events SET occurred_at = now() - interval '2 days' WHERE payload->>'query' = 'old'",
     )
     .await;
     fake.events.script(&[Step::Status(503)]);
     let uri = fake.server.uri();
     let _app = spawn_app_on(db, |s| {
         s.waymore = waymore_settings(&uri);
-        s.waymore.outbox_retention = Duration::from_secs(86400);
+        s.delivery.retention = Duration::from_secs(86400);
     })
     .await;
     delivered(&fake, 1).await;
-    let left: Vec<String> = sqlx::query_scalar("SELECT data->>'search_string' FROM waymore_outbox")
+    let left: Vec<String> = sqlx::query_scalar("SELECT payload->>'query' FROM events")
         .fetch_all(&pool)
         .await
         .unwrap();
     assert_eq!(left, ["new"], "the event delivered two days ago was pruned");
-    let attempts: Vec<(bool, Option<i32>)> = sqlx::query_as(
-        "SELECT delivered, status FROM waymore_event_attempts ORDER BY attempted_at",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let attempts: Vec<(bool, Option<i32>)> =
+        sqlx::query_as("SELECT delivered, status FROM delivery_attempts ORDER BY attempted_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(attempts, [(false, Some(503)), (true, Some(200))]);
 }
 
@@ -611,7 +618,7 @@ async fn a_refused_event_is_recorded_as_failed_and_can_be_retried() {
     .await;
     for _ in 0..100 {
         let failed: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM waymore_outbox WHERE state = 'failed'")
+            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'failed'")
                 .fetch_one(&app.pool)
                 .await
                 .unwrap();

@@ -8,9 +8,9 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use shopbridge::demo::{self, DemoSize};
-use shopbridge::startup::retry_policy;
+use shopbridge::startup::export_settings;
 use shopbridge::waymore::client::WaymoreClient;
-use shopbridge::waymore::export::{self, Exporter, RunOutcome};
+use shopbridge::waymore::export::{self, ExportSettings, Exporter, RunOutcome};
 
 use super::{admin, app_with, connect, export_finished, FakeWaymore, Step, UUID};
 use crate::helpers::{assert_error, fresh_database, spawn_app_on, waymore_settings};
@@ -295,7 +295,15 @@ async fn a_failed_export_reports_why_and_resumes_where_it_stopped() {
 async fn a_permanent_refusal_fails_the_export_without_retrying() {
     let fake = FakeWaymore::start().await;
     fake.data.script(&[Step::Status(400)]);
-    let app = seeded_app(&fake, 50).await;
+    let uri = fake.server.uri();
+    // One part at a time: no other part is in flight beside the refused one.
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.batch_size = 50;
+        s.waymore.export_concurrency = 1;
+    })
+    .await;
+    demo::seed(&app.pool, SHOP).await.unwrap();
     connect(&app).await;
     let status = export_finished(&app).await;
     assert_eq!(status["export"]["state"], "failed");
@@ -345,10 +353,17 @@ async fn received_at_least(fake: &FakeWaymore, n: usize) {
 #[tokio::test]
 async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
     let (pool, fake, client) = waiting_export(9).await;
-    let settings = client.settings().clone();
+    let mut settings = client.settings().clone();
+    // One part at a time, so "three acknowledged" is exact; a short lease, so the stopped
+    // runner's claim expires within the test.
+    settings.export_concurrency = 1;
+    let settings = ExportSettings {
+        lease: Duration::from_secs(1),
+        ..export_settings(&settings)
+    };
     fake.data
         .script(&[Step::Ok, Step::Ok, Step::Ok, Step::Hang]);
-    let first = Exporter::new(pool.clone(), client.clone(), retry_policy(&settings));
+    let first = Exporter::new(pool.clone(), client.clone(), settings.clone());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 4).await;
     running.abort();
@@ -363,13 +378,13 @@ async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
         "three parts of 9 were acknowledged before the stop"
     );
 
-    let second = Exporter::new(pool.clone(), client, retry_policy(&settings));
+    let second = Exporter::new(pool.clone(), client, settings);
     let mut outcome = second.run_once().await.unwrap();
     for _ in 0..50 {
         if outcome != RunOutcome::Busy {
             break;
         }
-        // The stopped process's lock goes with its connection.
+        // The stopped runner's lease expires.
         tokio::time::sleep(Duration::from_millis(100)).await;
         outcome = second.run_once().await.unwrap();
     }
@@ -382,10 +397,10 @@ async fn only_one_process_runs_an_export_at_a_time() {
     let (pool, fake, client) = waiting_export(50).await;
     let settings = client.settings().clone();
     fake.data.script(&[Step::Hang]);
-    let first = Exporter::new(pool.clone(), client.clone(), retry_policy(&settings));
+    let first = Exporter::new(pool.clone(), client.clone(), export_settings(&settings));
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 1).await;
-    let second = Exporter::new(pool.clone(), client, retry_policy(&settings));
+    let second = Exporter::new(pool.clone(), client, export_settings(&settings));
     assert_eq!(second.run_once().await.unwrap(), RunOutcome::Busy);
     assert!(matches!(
         running.await.unwrap().unwrap(),

@@ -1,0 +1,232 @@
+//! The control plane: admin endpoints over the event log and its destinations
+//! (`Authorization: Bearer <ADMIN_TOKEN>`). The CLI offers the same (`shopbridge events …`).
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::delivery::destinations::{self, DestinationError, DestinationStatus, NewWebhook};
+use crate::delivery::worker::Deliverer;
+use crate::events::{self, EventDetail, EventFilter, EventPage, ReplayError, ReplayRequest};
+use crate::http::auth::Admin;
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::{ApiJson, ApiQuery};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/events").route(web::get().to(list_events)))
+        .service(web::resource("/admin/events/{id}").route(web::get().to(show_event)))
+        .service(
+            web::resource("/admin/destinations")
+                .route(web::get().to(list_destinations))
+                .route(web::post().to(add_destination)),
+        )
+        .service(
+            web::resource("/admin/destinations/{name}").route(web::delete().to(remove_destination)),
+        )
+        .service(web::resource("/admin/destinations/{name}/retry").route(web::post().to(retry)))
+        .service(web::resource("/admin/destinations/{name}/replay").route(web::post().to(replay)));
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Destinations {
+    pub destinations: Vec<DestinationStatus>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    /// Deliveries queued.
+    pub queued: u64,
+}
+
+impl From<DestinationError> for ApiError {
+    fn from(error: DestinationError) -> Self {
+        match error {
+            DestinationError::Invalid(message) => ApiError::BadRequest(message),
+            DestinationError::Exists(_) => ApiError::Conflict(format!("{error}.")),
+            DestinationError::NotFound(_) => ApiError::NotFound(format!("{error}.")),
+            DestinationError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Events, newest first, with their deliveries; filters combine.
+#[utoipa::path(
+    get,
+    path = "/admin/events",
+    tag = "events",
+    params(EventFilter),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = EventPage),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+    )
+)]
+pub async fn list_events(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    ApiQuery(filter): ApiQuery<EventFilter>,
+) -> Result<HttpResponse, ApiError> {
+    if filter.limit.is_some_and(|l| !(1..=500).contains(&l)) {
+        return Err(ApiError::BadRequest(
+            "limit: must be between 1 and 500.".into(),
+        ));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if from >= to {
+            return Err(ApiError::BadRequest("from: must be before to.".into()));
+        }
+    }
+    Ok(HttpResponse::Ok().json(events::list(&pool, &filter).await?))
+}
+
+/// One event: payload, deliveries and every attempt.
+#[utoipa::path(
+    get,
+    path = "/admin/events/{id}",
+    tag = "events",
+    params(("id" = i64, Path, description = "Event id")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = EventDetail),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+    )
+)]
+pub async fn show_event(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound("No event has that id.".into()))?;
+    let event = events::show(&pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No event has id {id}.")))?;
+    Ok(HttpResponse::Ok().json(event))
+}
+
+/// Every destination: what it takes, counts, oldest pending age, current error.
+#[utoipa::path(
+    get,
+    path = "/admin/destinations",
+    tag = "events",
+    security(("admin_token" = [])),
+    responses((status = 200, body = Destinations), (status = 401, body = ErrorEnvelope))
+)]
+pub async fn list_destinations(
+    _: Admin,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let destinations = destinations::status(&pool, None).await?;
+    Ok(HttpResponse::Ok().json(Destinations { destinations }))
+}
+
+/// Add a webhook destination: it receives the events it takes from now on.
+#[utoipa::path(
+    post,
+    path = "/admin/destinations",
+    tag = "events",
+    request_body = NewWebhook,
+    security(("admin_token" = [])),
+    responses(
+        (status = 201, body = Destinations),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 409, description = "The name is taken", body = ErrorEnvelope),
+    )
+)]
+pub async fn add_destination(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    ApiJson(new): ApiJson<NewWebhook>,
+) -> Result<HttpResponse, ApiError> {
+    let name = new.name.trim().to_owned();
+    destinations::add_webhook(&pool, new).await?;
+    let destinations = destinations::status(&pool, Some(&name)).await?;
+    Ok(HttpResponse::Created().json(Destinations { destinations }))
+}
+
+/// Remove a webhook destination and its deliveries: nothing more is sent to it.
+#[utoipa::path(
+    delete,
+    path = "/admin/destinations/{name}",
+    tag = "events",
+    params(("name" = String, Path)),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+    )
+)]
+pub async fn remove_destination(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    destinations::remove_webhook(&pool, &name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Queue a destination's failed deliveries again.
+#[utoipa::path(
+    post,
+    path = "/admin/destinations/{name}/retry",
+    tag = "events",
+    params(("name" = String, Path)),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Queued), (status = 401, body = ErrorEnvelope))
+)]
+pub async fn retry(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    deliverer: web::Data<Deliverer>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let queued = events::retry_failed(&pool, &name).await?;
+    deliverer.wake();
+    Ok(HttpResponse::Ok().json(Queued { queued }))
+}
+
+/// Send a range of events to a destination again: new deliveries, same event ids.
+#[utoipa::path(
+    post,
+    path = "/admin/destinations/{name}/replay",
+    tag = "events",
+    params(("name" = String, Path)),
+    request_body = ReplayRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, body = Queued),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+    )
+)]
+pub async fn replay(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    deliverer: web::Data<Deliverer>,
+    name: web::Path<String>,
+    ApiJson(request): ApiJson<ReplayRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if request.from_event_id > request.to_event_id {
+        return Err(ApiError::BadRequest(
+            "fromEventId: must not be after toEventId.".into(),
+        ));
+    }
+    let queued = events::replay(&pool, &name, &request)
+        .await
+        .map_err(|e| match e {
+            ReplayError::NoDestination(_) => ApiError::NotFound(format!("{e}.")),
+            ReplayError::TooMany => ApiError::BadRequest(format!("{e}.")),
+            ReplayError::Database(e) => ApiError::internal(e),
+        })?;
+    deliverer.wake();
+    Ok(HttpResponse::Accepted().json(Queued { queued }))
+}

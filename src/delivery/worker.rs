@@ -1,0 +1,519 @@
+//! The delivery worker: claims due deliveries with short leases, sends many at once over
+//! pooled connections, and records every outcome as it happens.
+//!
+//! - **No transaction spans an HTTP call.** A claim is one short transaction that sets a
+//!   lease (`lease_token`, `leased_until`); outcomes are written later, only by the lease's
+//!   holder (fencing). A process that dies leaves leases that expire, and its deliveries are
+//!   taken again: a crash re-sends at most what was in flight.
+//! - **Commit order per ordering key.** A delivery is claimed only when no earlier delivery
+//!   of its ordering key to the same destination is still open (pending, leased or failed),
+//!   so one entity's events go out one after the other, in event-id order, across any number
+//!   of processes; different keys go out concurrently.
+//! - **Circuit breaker per destination.** A transient failure pauses the destination (backoff
+//!   with jitter); after the pause one probe goes out at a time; a success (or a refusal,
+//!   which proves the destination is up) closes the circuit and releases every delivery
+//!   waiting for its own retry, so a backlog drains at full speed at once.
+//! - **Outcomes in batches, each as it happens.** Sends hand their outcome to one writer,
+//!   which records whatever has finished in one transaction and wakes the dispatcher.
+//! - **Drain on stop.** When the server stops, nothing new is claimed and the sends in
+//!   flight are awaited and recorded (bounded by `drain_timeout`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
+
+use super::listen::listen;
+use super::sender::{Claimed, SendError, Senders, Target};
+use super::{DeliverySettings, CHANNEL};
+
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// A lease outlasts the request it covers by this much.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
+/// A failing destination is probed at least this often, so a healed partner is noticed soon.
+const PROBE_CAP: Duration = Duration::from_secs(30);
+/// Outcomes written in one transaction at most.
+const OUTCOME_BATCH: usize = 512;
+
+pub struct Deliverer {
+    pool: PgPool,
+    senders: Senders,
+    settings: DeliverySettings,
+    wake: Arc<Notify>,
+    /// In-flight slots per destination.
+    slots: Mutex<HashMap<i64, Arc<Semaphore>>>,
+    /// When this process's earliest scheduled retry falls due.
+    next_retry: Mutex<Option<Instant>>,
+}
+
+/// A destination as one dispatch round sees it.
+#[derive(sqlx::FromRow)]
+struct Ready {
+    id: i64,
+    kind: String,
+    failing: bool,
+    paused_seconds: Option<f64>,
+}
+
+/// One send's result, on its way to the outcome writer.
+struct Outcome {
+    delivery_id: i64,
+    destination_id: i64,
+    lease: Uuid,
+    claimed_at: DateTime<Utc>,
+    attempts: i32,
+    result: Result<u16, SendError>,
+    /// The destination's slot, freed once the outcome is recorded.
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Deliverer {
+    pub fn new(pool: PgPool, senders: Senders, settings: DeliverySettings) -> Arc<Self> {
+        Arc::new(Deliverer {
+            pool,
+            senders,
+            settings,
+            wake: Arc::new(Notify::new()),
+            slots: Mutex::new(HashMap::new()),
+            next_retry: Mutex::new(None),
+        })
+    }
+
+    /// Tells the worker that deliveries may be due (failed ones were queued again, say).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Delivers until `stop` turns true, then drains what is in flight.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let listener = tokio::spawn(listen(self.pool.clone(), CHANNEL, self.wake.clone()));
+        let (outcomes, received) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(self.clone().record_outcomes(received));
+        let mut pruned_at: Option<Instant> = None;
+        while !*stop.borrow() {
+            let wait = match self.dispatch(&outcomes).await {
+                Ok(wait) => wait,
+                Err(error) => {
+                    log::error!("event delivery: {error}");
+                    self.settings.poll.min(Duration::from_secs(1))
+                }
+            };
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                match prune(&self.pool, self.settings.retention).await {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("event log: pruned {n} finished events"),
+                    Err(error) => log::error!("event log: pruning failed: {error}"),
+                }
+                pruned_at = Some(Instant::now());
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                changed = stop.changed() => if changed.is_err() { break },
+            }
+        }
+        listener.abort();
+        drop(outcomes);
+        // The writer ends once every send in flight has handed in its outcome.
+        if tokio::time::timeout(self.settings.drain_timeout, writer)
+            .await
+            .is_err()
+        {
+            log::warn!("event delivery: stopped before every delivery in flight was recorded");
+        }
+    }
+
+    /// Claims what every destination can take now and starts sending it; how long to wait
+    /// before the next round unless woken.
+    async fn dispatch(
+        self: &Arc<Self>,
+        outcomes: &mpsc::UnboundedSender<Outcome>,
+    ) -> Result<Duration, sqlx::Error> {
+        let mut wait = self.settings.poll;
+        let destinations: Vec<Ready> = sqlx::query_as(
+            "SELECT id, kind, consecutive_failures > 0 AS failing,
+                    extract(epoch FROM paused_until - now())::float8 AS paused_seconds
+             FROM destinations WHERE enabled AND NOT held",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for destination in destinations {
+            if let Some(seconds) = destination.paused_seconds.filter(|s| *s > 0.0) {
+                wait = wait.min(Duration::from_secs_f64(seconds));
+                continue;
+            }
+            let slots = self.slots(destination.id);
+            let free = slots.available_permits();
+            if free == 0 {
+                continue;
+            }
+            // A failing destination gets one probe at a time.
+            let limit = if destination.failing { 1 } else { free };
+            let lease = self.senders.timeout_for(&destination.kind) + LEASE_MARGIN;
+            let Some(batch) = claim(
+                &self.pool,
+                destination.id,
+                destination.failing,
+                limit,
+                lease,
+            )
+            .await?
+            else {
+                continue;
+            };
+            for claimed in batch.deliveries {
+                let slot = slots
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("no more claimed than free slots");
+                let senders = self.senders.clone();
+                let target = batch.target.clone();
+                let outcomes = outcomes.clone();
+                let (lease, claimed_at, destination_id) =
+                    (batch.lease, batch.claimed_at, destination.id);
+                tokio::spawn(async move {
+                    let result = match &target {
+                        Ok(target) => senders.send(target, &claimed).await,
+                        Err(problem) => Err(SendError::Unreachable(problem.clone())),
+                    };
+                    let _ = outcomes.send(Outcome {
+                        delivery_id: claimed.delivery_id,
+                        destination_id,
+                        lease,
+                        claimed_at,
+                        attempts: claimed.attempts,
+                        result,
+                        _slot: slot,
+                    });
+                });
+            }
+        }
+        let mut next_retry = self.next_retry.lock().expect("not poisoned");
+        match *next_retry {
+            Some(at) if at > Instant::now() => wait = wait.min(at - Instant::now()),
+            Some(_) => *next_retry = None,
+            None => {}
+        }
+        Ok(wait)
+    }
+
+    fn slots(&self, destination: i64) -> Arc<Semaphore> {
+        self.slots
+            .lock()
+            .expect("not poisoned")
+            .entry(destination)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.concurrency)))
+            .clone()
+    }
+
+    /// Records outcomes as they come, in batches of whatever has finished meanwhile.
+    async fn record_outcomes(self: Arc<Self>, mut received: mpsc::UnboundedReceiver<Outcome>) {
+        let mut batch = Vec::with_capacity(OUTCOME_BATCH);
+        while received.recv_many(&mut batch, OUTCOME_BATCH).await > 0 {
+            // The database may be briefly away: keep the outcomes and try again. Should the
+            // leases expire meanwhile, another worker re-sends and these writes are refused.
+            while let Err(error) = self.record(&batch).await {
+                log::error!(
+                    "event delivery: recording {} outcomes: {error}",
+                    batch.len()
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            batch.clear();
+            self.wake.notify_one();
+        }
+    }
+
+    async fn record(&self, batch: &[Outcome]) -> Result<(), sqlx::Error> {
+        let mut rows = OutcomeRows::default();
+        let mut earliest_retry: Option<Duration> = None;
+        for outcome in batch {
+            let (kind, delay) = match &outcome.result {
+                Ok(_) => ("delivered", 0.0),
+                Err(error) if error.is_permanent() => ("failed", 0.0),
+                Err(_) => {
+                    let delay = self
+                        .settings
+                        .retry
+                        .delay(u32::try_from(outcome.attempts).unwrap_or(0) + 1);
+                    earliest_retry = Some(earliest_retry.map_or(delay, |d| d.min(delay)));
+                    ("retry", delay.as_secs_f64())
+                }
+            };
+            rows.ids.push(outcome.delivery_id);
+            rows.leases.push(outcome.lease);
+            rows.outcomes.push(kind);
+            rows.statuses.push(match &outcome.result {
+                Ok(status) => Some(i32::from(*status)),
+                Err(error) => error.status().map(i32::from),
+            });
+            rows.errors
+                .push(outcome.result.as_ref().err().map(ToString::to_string));
+            rows.delays.push(delay);
+        }
+        let mut tx = self.pool.begin().await?;
+        let recorded = sqlx::query(
+            "WITH o AS (
+                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
+                     AS o(id, lease, outcome, status, error, delay)
+             ), done AS (
+                 UPDATE deliveries d
+                 SET state = CASE o.outcome WHEN 'delivered' THEN 'delivered'
+                                            WHEN 'failed' THEN 'failed'
+                                            ELSE 'pending' END::delivery_state,
+                     attempts = d.attempts + 1,
+                     next_attempt_at = CASE WHEN o.outcome = 'retry'
+                                            THEN now() + make_interval(secs => o.delay)
+                                            ELSE d.next_attempt_at END,
+                     finished_at = CASE WHEN o.outcome = 'retry' THEN NULL ELSE now() END,
+                     last_status = o.status, last_error = o.error,
+                     lease_token = NULL, leased_until = NULL
+                 FROM o WHERE d.id = o.id AND d.lease_token = o.lease
+                 RETURNING d.id
+             )
+             INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
+             SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id",
+        )
+        .bind(&rows.ids)
+        .bind(&rows.leases)
+        .bind(&rows.outcomes)
+        .bind(&rows.statuses)
+        .bind(&rows.errors)
+        .bind(&rows.delays)
+        .execute(&mut *tx)
+        .await?;
+        if recorded.rows_affected() < batch.len() as u64 {
+            log::warn!(
+                "event delivery: {} outcomes came after their lease was lost; those deliveries go out again",
+                batch.len() as u64 - recorded.rows_affected()
+            );
+        }
+        for (destination, health) in health_by_destination(batch) {
+            match health {
+                Health::Reachable => close_circuit(&mut tx, destination).await?,
+                Health::Failing { error, claimed_at } => {
+                    open_circuit(&mut tx, destination, &error, claimed_at, &self.settings).await?
+                }
+            }
+        }
+        tx.commit().await?;
+        if let Some(delay) = earliest_retry {
+            let at = Instant::now() + delay;
+            let mut next_retry = self.next_retry.lock().expect("not poisoned");
+            *next_retry = Some(next_retry.map_or(at, |t| t.min(at)));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct OutcomeRows {
+    ids: Vec<i64>,
+    leases: Vec<Uuid>,
+    outcomes: Vec<&'static str>,
+    statuses: Vec<Option<i32>>,
+    errors: Vec<Option<String>>,
+    delays: Vec<f64>,
+}
+
+enum Health {
+    /// A delivery went through or was refused: the destination answers.
+    Reachable,
+    /// Only transient failures: the latest error and the earliest claim that failed.
+    Failing {
+        error: String,
+        claimed_at: DateTime<Utc>,
+    },
+}
+
+fn health_by_destination(batch: &[Outcome]) -> HashMap<i64, Health> {
+    let mut health: HashMap<i64, Health> = HashMap::new();
+    for outcome in batch {
+        let reachable = match &outcome.result {
+            Ok(_) => true,
+            Err(error) => error.is_permanent(),
+        };
+        let entry = health.entry(outcome.destination_id);
+        match (reachable, &outcome.result) {
+            (true, _) => {
+                entry.insert_entry(Health::Reachable);
+            }
+            (false, Err(error)) => {
+                let failing = Health::Failing {
+                    error: error.to_string(),
+                    claimed_at: outcome.claimed_at,
+                };
+                entry
+                    .and_modify(|h| {
+                        if let Health::Failing {
+                            claimed_at,
+                            error: e,
+                        } = h
+                        {
+                            *claimed_at = (*claimed_at).min(outcome.claimed_at);
+                            *e = error.to_string();
+                        }
+                    })
+                    .or_insert(failing);
+            }
+            (false, Ok(_)) => unreachable!("a success is reachable"),
+        }
+    }
+    health
+}
+
+/// The destination answers again: close its circuit and release the deliveries waiting
+/// for their own retry, so the backlog goes out now rather than at each one's backoff.
+async fn close_circuit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    destination: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH closed AS (
+             UPDATE destinations SET consecutive_failures = 0, paused_until = NULL, last_error = NULL
+             WHERE id = $1 AND (consecutive_failures > 0 OR paused_until IS NOT NULL)
+             RETURNING id
+         )
+         UPDATE deliveries SET next_attempt_at = now()
+         WHERE destination_id IN (SELECT id FROM closed) AND state = 'pending' AND next_attempt_at > now()",
+    )
+    .bind(destination)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A transient failure pauses the destination, with a backoff that grows with each failed
+/// probe. Failures of requests claimed before the circuit last opened were sent before
+/// anyone knew, so they do not count again.
+async fn open_circuit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    destination: i64,
+    error: &str,
+    claimed_at: DateTime<Utc>,
+    settings: &DeliverySettings,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE destinations
+         SET consecutive_failures = consecutive_failures + 1,
+             paused_until = now() + make_interval(secs =>
+                 least($4, $3 * 2 ^ least(consecutive_failures, 30)) * (0.5 + random() / 2)),
+             last_error = $2, last_error_at = now()
+         WHERE id = $1 AND (last_error_at IS NULL OR last_error_at < $5)",
+    )
+    .bind(destination)
+    .bind(error)
+    .bind(settings.retry.base.as_secs_f64())
+    .bind(PROBE_CAP.min(settings.retry.cap).as_secs_f64())
+    .bind(claimed_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What one claim took: the destination as it is now, the lease, and the deliveries.
+struct ClaimedBatch {
+    target: Result<Target, String>,
+    lease: Uuid,
+    claimed_at: DateTime<Utc>,
+    deliveries: Vec<Claimed>,
+}
+
+/// Claims up to `limit` due deliveries of one destination in one short transaction. The
+/// destination row is locked (shared; exclusive for a probe) so a disconnect that holds or
+/// disables it waits for claims in progress and sees their leases.
+async fn claim(
+    pool: &PgPool,
+    destination: i64,
+    probe: bool,
+    limit: usize,
+    lease: Duration,
+) -> Result<Option<ClaimedBatch>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let lock = if probe { "NO KEY UPDATE" } else { "SHARE" };
+    let row: Option<(String, serde_json::Value, DateTime<Utc>)> = sqlx::query_as(&format!(
+        "SELECT kind, config, now() FROM destinations
+         WHERE id = $1 AND enabled AND NOT held AND (paused_until IS NULL OR paused_until <= now())
+         FOR {lock}"
+    ))
+    .bind(destination)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((kind, config, claimed_at)) = row else {
+        return Ok(None);
+    };
+    let token = Uuid::new_v4();
+    let deliveries: Vec<Claimed> = sqlx::query_as(
+        "WITH due AS (
+             SELECT d.id FROM deliveries d
+             WHERE d.destination_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= now()
+               AND (d.leased_until IS NULL OR d.leased_until < now())
+               AND NOT EXISTS (
+                   SELECT 1 FROM deliveries e
+                   WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
+                     AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id)
+             ORDER BY d.event_id
+             LIMIT $2
+             FOR UPDATE OF d SKIP LOCKED
+         )
+         UPDATE deliveries d
+         SET lease_token = $3, leased_until = now() + make_interval(secs => $4)
+         FROM due, events ev
+         WHERE d.id = due.id AND ev.id = d.event_id
+         RETURNING d.id AS delivery_id, d.event_id, d.attempts, ev.name, ev.entity_type,
+                   ev.entity_id, ev.payload::text AS payload, ev.occurred_at",
+    )
+    .bind(destination)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(token)
+    .bind(lease.as_secs_f64())
+    .fetch_all(&mut *tx)
+    .await?;
+    if probe && !deliveries.is_empty() {
+        sqlx::query(
+            "UPDATE destinations SET paused_until = now() + make_interval(secs => $2) WHERE id = $1",
+        )
+        .bind(destination)
+        .bind(lease.as_secs_f64())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(ClaimedBatch {
+        target: Target::parse(&kind, config),
+        lease: token,
+        claimed_at,
+        deliveries,
+    }))
+}
+
+/// Deletes events that occurred and finished (no delivery pending) longer than `retention`
+/// ago, with their deliveries and attempts; in bounded batches, so no lock is held long.
+pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM events WHERE id IN (
+                 SELECT e.id FROM events e
+                 WHERE e.occurred_at < now() - make_interval(secs => $1)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM deliveries d
+                       WHERE d.event_id = e.id
+                         AND (d.state = 'pending' OR d.finished_at >= now() - make_interval(secs => $1)))
+                 ORDER BY e.id
+                 LIMIT 5000)",
+        )
+        .bind(retention.as_secs_f64())
+        .execute(pool)
+        .await?
+        .rows_affected();
+        total += deleted;
+        if deleted < 5000 {
+            return Ok(total);
+        }
+    }
+}
