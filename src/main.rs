@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 
 use shopbridge::configuration::Settings;
 use shopbridge::db::Database;
+use shopbridge::delivery::destinations;
 use shopbridge::demo::{self, DemoSize};
+use shopbridge::events::{self as shop_events, EventFilter, ReplayRequest};
 use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::http::openapi;
 use shopbridge::rfmcube::auth::ApiKeys;
@@ -60,6 +62,50 @@ enum DatabaseCommand {
     Waymore {
         #[command(subcommand)]
         command: WaymoreCommand,
+    },
+    /// The shop event log: list, inspect, retry, replay (JSON, as the admin endpoints).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Events, newest first, with their deliveries.
+    List {
+        #[arg(long)]
+        destination: Option<String>,
+        /// pending, delivered, failed or canceled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        entity_type: Option<String>,
+        #[arg(long)]
+        entity_id: Option<String>,
+        /// Older than this event id (the previous page's nextBefore).
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One event: payload, deliveries, every attempt.
+    Show { id: i64 },
+    /// Every destination's counts, oldest pending age and current error.
+    Destinations,
+    /// Queue a destination's failed deliveries again.
+    Retry { destination: String },
+    /// Send the events of an id range to a destination again.
+    Replay {
+        destination: String,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        to: i64,
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -128,6 +174,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Err(error) => Err(error.into()),
         },
         DatabaseCommand::Waymore { command } => waymore(&settings, &db, command).await,
+        DatabaseCommand::Events { command } => match db.migrate().await {
+            Ok(()) => events(&db, command).await,
+            Err(error) => Err(error.into()),
+        },
     };
     db.close().await;
     result
@@ -183,6 +233,63 @@ async fn waymore(
         WaymoreCommand::Export => cli::export(pool, exporter, &client).await,
         WaymoreCommand::Disconnect => cli::disconnect(pool, &client).await,
     }
+}
+
+async fn events(db: &Database, command: EventsCommand) -> anyhow::Result<()> {
+    let pool = &db.pool;
+    let json = match command {
+        EventsCommand::List {
+            destination,
+            state,
+            name,
+            entity_type,
+            entity_id,
+            before,
+            limit,
+        } => {
+            let state = state
+                .map(|s| serde_json::from_value(serde_json::Value::String(s)))
+                .transpose()
+                .context("--state: pending, delivered, failed or canceled")?;
+            let filter = EventFilter {
+                destination,
+                state,
+                name,
+                entity_type,
+                entity_id,
+                before,
+                limit: Some(limit),
+                ..EventFilter::default()
+            };
+            serde_json::to_value(shop_events::list(pool, &filter).await?)?
+        }
+        EventsCommand::Show { id } => serde_json::to_value(
+            shop_events::show(pool, id)
+                .await?
+                .with_context(|| format!("no event has id {id}"))?,
+        )?,
+        EventsCommand::Destinations => {
+            serde_json::to_value(destinations::status(pool, None).await?)?
+        }
+        EventsCommand::Retry { destination } => {
+            serde_json::json!({"queued": shop_events::retry_failed(pool, &destination).await?})
+        }
+        EventsCommand::Replay {
+            destination,
+            from,
+            to,
+            name,
+        } => {
+            let request = ReplayRequest {
+                from_event_id: from,
+                to_event_id: to,
+                name,
+            };
+            serde_json::json!({"queued": shop_events::replay(pool, &destination, &request).await?})
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
 }
 
 async fn seed(db: &Database, size: DemoSize) -> anyhow::Result<()> {

@@ -148,7 +148,10 @@ impl Deliverer {
             }
             let slots = self.slots(destination.id);
             let free = slots.available_permits();
-            if free == 0 {
+            // Claim in batches while busy: a claim per freed slot would cost a transaction
+            // per delivery.
+            let busy = free < self.settings.concurrency;
+            if free == 0 || (busy && free < self.settings.concurrency.div_ceil(4)) {
                 continue;
             }
             // A failing destination gets one probe at a time.
@@ -256,6 +259,7 @@ impl Deliverer {
             rows.delays.push(delay);
         }
         let mut tx = self.pool.begin().await?;
+        asynchronous_commit(&mut tx).await?;
         let recorded = sqlx::query(
             "WITH o AS (
                  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
@@ -434,6 +438,7 @@ async fn claim(
     lease: Duration,
 ) -> Result<Option<ClaimedBatch>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    asynchronous_commit(&mut tx).await?;
     let lock = if probe { "NO KEY UPDATE" } else { "SHARE" };
     let row: Option<(String, serde_json::Value, DateTime<Utc>)> = sqlx::query_as(&format!(
         "SELECT kind, config, now() FROM destinations
@@ -489,6 +494,20 @@ async fn claim(
         claimed_at,
         deliveries,
     }))
+}
+
+/// Leases and outcomes are bookkeeping a PostgreSQL crash may lose without losing an event:
+/// a lost lease lets the delivery be claimed again, a lost outcome sends it once more (the
+/// receiver drops it by `X-Event-Id`). Not waiting for the WAL flush on each of these
+/// transactions is what lets delivery keep up with the shop's own commits. A shopbridge
+/// crash loses nothing: the commit has reached PostgreSQL.
+async fn asynchronous_commit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Deletes events that occurred and finished (no delivery pending) longer than `retention`

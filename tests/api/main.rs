@@ -3,6 +3,7 @@
 mod demo_seed;
 mod embedded_postgres;
 mod errors;
+mod events;
 mod health;
 mod helpers;
 mod openapi;

@@ -408,3 +408,78 @@ async fn only_one_process_runs_an_export_at_a_time() {
     ));
     assert_delivered_once(&fake.data.acknowledged(), &expected(&pool).await, 50);
 }
+
+#[tokio::test]
+async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash() {
+    let (pool, fake, client) = waiting_export(9).await;
+    let mut settings = client.settings().clone();
+    settings.export_concurrency = 4;
+    let settings = ExportSettings {
+        lease: Duration::from_secs(1),
+        ..export_settings(&settings)
+    };
+    // The second part hangs while the parts around it are acknowledged: out of order.
+    fake.data
+        .script(&[Step::Ok, Step::Hang, Step::Ok, Step::Ok, Step::Ok]);
+    let first = Exporter::new(pool.clone(), client.clone(), settings.clone());
+    let running = tokio::spawn(async move { first.run_once().await });
+    received_at_least(&fake, 5).await;
+    let acknowledged = |fake: &FakeWaymore| -> i64 {
+        fake.data
+            .acknowledged()
+            .iter()
+            .map(|p| p["data"][0]["object"].as_array().unwrap().len() as i64)
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let sent: i64 = sqlx::query_scalar("SELECT sum(sent)::bigint FROM waymore_export_progress")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if sent == acknowledged(&fake) && sent >= 36 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "acknowledgements recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    let before_crash: HashSet<String> = fake
+        .data
+        .acknowledged()
+        .iter()
+        .flat_map(|p| p["data"][0]["object"].as_array().unwrap().clone())
+        .map(|o| object_id("customers", &o))
+        .collect();
+
+    let second = Exporter::new(pool.clone(), client, settings);
+    let mut outcome = second.run_once().await.unwrap();
+    for _ in 0..50 {
+        if outcome != RunOutcome::Busy {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        outcome = second.run_once().await.unwrap();
+    }
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    assert_delivered_once(&fake.data.acknowledged(), &expected(&pool).await, 9);
+    let mut sends: HashMap<String, usize> = HashMap::new();
+    for request in fake.server.received_requests().await.unwrap() {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        if body["data"][0]["name"] == "customers" {
+            for object in body["data"][0]["object"].as_array().unwrap() {
+                *sends.entry(object_id("customers", object)).or_default() += 1;
+            }
+        }
+    }
+    for id in &before_crash {
+        assert_eq!(
+            sends[id], 1,
+            "customer {id} was acknowledged before the crash: sent once"
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod events;
 mod export;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +35,10 @@ pub struct FakeState {
     script: Mutex<VecDeque<Step>>,
     received: Mutex<Vec<Value>>,
     acknowledged: Mutex<Vec<Value>>,
+    /// Every answer waits this long (a partner's round trip).
+    delay: Mutex<Duration>,
+    /// While down, every request gets a 503 (after the script).
+    down: AtomicBool,
 }
 
 impl Fake {
@@ -46,23 +51,31 @@ impl Fake {
     pub fn acknowledged(&self) -> Vec<Value> {
         self.0.acknowledged.lock().unwrap().clone()
     }
+    pub fn set_delay(&self, delay: Duration) {
+        *self.0.delay.lock().unwrap() = delay;
+    }
+    pub fn set_down(&self, down: bool) {
+        self.0.down.store(down, Ordering::SeqCst);
+    }
 }
 
 impl Respond for Fake {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         self.0.received.lock().unwrap().push(body.clone());
-        let step = self
-            .0
-            .script
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(Step::Ok);
+        let step = self.0.script.lock().unwrap().pop_front().unwrap_or(
+            match self.0.down.load(Ordering::SeqCst) {
+                true => Step::Status(503),
+                false => Step::Ok,
+            },
+        );
+        let delay = *self.0.delay.lock().unwrap();
         match step {
             Step::Ok => {
                 self.0.acknowledged.lock().unwrap().push(body);
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "ok"}))
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"status": "ok"}))
+                    .set_delay(delay)
             }
             Step::Status(status) => ResponseTemplate::new(status).set_body_string("fake failure"),
             Step::Hang => ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),

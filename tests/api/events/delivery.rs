@@ -1,0 +1,401 @@
+//! Delivery: concurrent with each entity in order, destinations independent, outages
+//! probed and healed fast, nothing after Uninstall, in-flight work recorded on stop.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use shopbridge::delivery::sender::{signature, Senders};
+use shopbridge::delivery::worker::{prune, Deliverer};
+use shopbridge::waymore::client::WaymoreClient;
+
+use super::{connected, connected_app, count, eventually, exec, stock_sequences};
+use crate::helpers::{delivery_settings, fresh_database, waymore_settings};
+use crate::waymore::{admin, status, FakeWaymore, Step};
+
+/// Five stock changes on each of the 40 products, one commit each: 200 events.
+async fn stock_changes(pool: &sqlx::PgPool) {
+    for round in 2..=6 {
+        exec(
+            pool,
+            &format!("UPDATE products SET stock_quantity = {round}"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_slow_partner_gets_many_entities_at_once_and_each_entity_in_order() {
+    let (app, fake) = connected_app().await;
+    fake.events.set_delay(Duration::from_millis(50));
+    let started = Instant::now();
+    stock_changes(&app.pool).await;
+    eventually(Duration::from_secs(30), "200 events delivered", || async {
+        fake.events.acknowledged().len() >= 200
+    })
+    .await;
+    let took = started.elapsed();
+    // One at a time, 200 answers of 50 ms take 10 s.
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let sequences = stock_sequences(&fake.events.acknowledged());
+    assert_eq!(sequences.len(), 40);
+    for (product, stocks) in sequences {
+        assert_eq!(stocks, [2, 3, 4, 5, 6], "product {product} in commit order");
+    }
+}
+
+#[tokio::test]
+async fn two_destinations_receive_the_same_events_independently() {
+    let (app, fake) = connected_app().await;
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&hook)
+        .await;
+    let added = admin(
+        &app,
+        Method::POST,
+        "/admin/destinations",
+        Some(json!({"name": "crm", "url": format!("{}/hook", hook.uri()),
+                    "events": ["search.*"], "secret": "hook-secret"})),
+    )
+    .await;
+    assert_eq!(added.status().as_u16(), 201);
+    fake.events.set_down(true);
+    exec(
+        &app.pool,
+        "INSERT INTO search_queries (query) SELECT 'q' || g FROM generate_series(1, 5) g",
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the webhook got 5 events",
+        || async { hook.received_requests().await.unwrap().len() >= 5 },
+    )
+    .await;
+    let requests = hook.received_requests().await.unwrap();
+    let first: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(first["name"], "search.recorded");
+    assert_eq!(first["entity"]["type"], "search");
+    assert!(first["payload"]["query"].as_str().unwrap().starts_with('q'));
+    assert_eq!(
+        requests[0].headers.get("x-shopbridge-signature").unwrap(),
+        &signature("hook-secret", &requests[0].body),
+        "signed with the destination's secret"
+    );
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM deliveries d JOIN destinations ds ON ds.id = d.destination_id WHERE ds.name = 'waymore' AND d.state = 'pending'").await,
+        5,
+        "Waymore's copies wait for Waymore"
+    );
+    fake.events.set_down(false);
+    eventually(Duration::from_secs(10), "Waymore got 5 events", || async {
+        fake.events.acknowledged().len() >= 5
+    })
+    .await;
+    assert_eq!(
+        hook.received_requests().await.unwrap().len(),
+        5,
+        "each once"
+    );
+}
+
+#[tokio::test]
+async fn an_outage_is_probed_one_request_at_a_time_and_the_backlog_drains_when_it_heals() {
+    let (app, fake) = connected_app().await;
+    fake.events.set_down(true);
+    stock_changes(&app.pool).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during = fake.events.received();
+    // Hammering would be every delivery at every retry; probes back off, one at a time.
+    // The first wave (16 in flight) fails, then probes: not 200 deliveries retrying.
+    assert!(
+        (17..=40).contains(&during),
+        "{during} requests during the outage"
+    );
+    let failing = status(&app).await;
+    assert!(failing["events"]["lastError"]
+        .as_str()
+        .unwrap()
+        .contains("503"));
+    fake.events.set_down(false);
+    let healed = Instant::now();
+    eventually(Duration::from_secs(10), "the backlog delivered", || async {
+        fake.events.acknowledged().len() >= 200
+    })
+    .await;
+    assert!(
+        healed.elapsed() < Duration::from_secs(3),
+        "drained in {:?}",
+        healed.elapsed()
+    );
+    for stocks in stock_sequences(&fake.events.acknowledged()).values() {
+        assert_eq!(stocks, &[2, 3, 4, 5, 6]);
+    }
+    let recovered = status(&app).await;
+    assert_eq!(recovered["events"]["pending"], 0);
+    assert_eq!(
+        recovered["events"]["lastError"],
+        Value::Null,
+        "no stale error"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_event_holds_back_its_entitys_later_events_until_retried() {
+    let (app, fake) = connected_app().await;
+    fake.events.script(&[Step::Status(400)]);
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 2 WHERE id = 1",
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the refusal recorded", || async {
+        count(
+            &app.pool,
+            "SELECT count(*) FROM deliveries WHERE state = 'failed'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 3 WHERE id = 1",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 9 WHERE id = 2",
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the other product's event",
+        || async { fake.events.acknowledged().len() == 1 },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        fake.events.acknowledged()[0]["data"]["product_id"],
+        "2",
+        "product 1's later event waits behind its refused one"
+    );
+    let retried = admin(
+        &app,
+        Method::POST,
+        "/admin/destinations/waymore/retry",
+        None,
+    )
+    .await;
+    assert_eq!(retried.json::<Value>().await.unwrap()["queued"], 1);
+    eventually(Duration::from_secs(10), "product 1's events", || async {
+        fake.events.acknowledged().len() == 3
+    })
+    .await;
+    assert_eq!(stock_sequences(&fake.events.acknowledged())["1"], [2, 3]);
+}
+
+#[tokio::test]
+async fn a_replay_sends_a_range_again_with_the_same_event_ids() {
+    let (app, fake) = connected_app().await;
+    exec(
+        &app.pool,
+        "INSERT INTO search_queries (query) VALUES ('a'), ('b'), ('c')",
+    )
+    .await;
+    eventually(Duration::from_secs(10), "3 events", || async {
+        fake.events.acknowledged().len() == 3
+    })
+    .await;
+    let (first, last): (i64, i64) = sqlx::query_as("SELECT min(id), max(id) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let replayed = admin(
+        &app,
+        Method::POST,
+        "/admin/destinations/waymore/replay",
+        Some(json!({"fromEventId": first, "toEventId": last})),
+    )
+    .await;
+    assert_eq!(replayed.status().as_u16(), 202);
+    assert_eq!(replayed.json::<Value>().await.unwrap()["queued"], 3);
+    eventually(Duration::from_secs(10), "3 more", || async {
+        fake.events.acknowledged().len() == 6
+    })
+    .await;
+    let mut ids: Vec<String> = fake
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/event")
+        .map(|r| {
+            r.headers
+                .get("x-event-id")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "the same three event ids");
+    let unknown = admin(
+        &app,
+        Method::POST,
+        "/admin/destinations/nobody/replay",
+        Some(json!({"fromEventId": first, "toEventId": last})),
+    )
+    .await;
+    crate::helpers::assert_error(unknown, 404, "NOT_FOUND").await;
+}
+
+#[tokio::test]
+async fn nothing_goes_out_under_the_uuid_after_its_uninstall() {
+    let (app, fake) = connected_app().await;
+    fake.events.set_delay(Duration::from_millis(200));
+    stock_changes(&app.pool).await;
+    eventually(Duration::from_secs(10), "deliveries in flight", || async {
+        fake.events.received() >= 10
+    })
+    .await;
+    let response = admin(&app, Method::DELETE, "/waymore/connect", None).await;
+    assert_eq!(response.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events: Vec<String> = fake
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/event")
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("Uninstall"),
+        "Uninstall is the last request"
+    );
+    assert_eq!(events.iter().filter(|e| *e == "Uninstall").count(), 1);
+    let delivered = count(
+        &app.pool,
+        "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
+    )
+    .await;
+    assert_eq!(
+        delivered as usize,
+        events.len() - 1,
+        "every event sent was recorded"
+    );
+    assert_eq!(
+        count(
+            &app.pool,
+            "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+        )
+        .await,
+        0,
+        "the rest is canceled, not left to a later account"
+    );
+}
+
+#[tokio::test]
+async fn a_stopping_worker_records_the_deliveries_it_has_in_flight() {
+    // A worker of our own on a database no app runs on.
+    let fake = FakeWaymore::start().await;
+    let pool = sqlx::PgPool::connect_with(fresh_database().await)
+        .await
+        .unwrap();
+    exec(
+        &pool,
+        "INSERT INTO products (id, sku, name, price, stock_quantity)
+         SELECT g, 'P' || g, 'product ' || g, 10, 1 FROM generate_series(1, 40) g",
+    )
+    .await;
+    connected(&pool).await;
+    stock_changes(&pool).await;
+    fake.events.set_delay(Duration::from_millis(300));
+    let senders = Senders::new(
+        WaymoreClient::new(waymore_settings(&fake.server.uri())),
+        Duration::from_secs(1),
+    );
+    let (stop, stopping) = watch::channel(false);
+    let worker = Deliverer::new(pool.clone(), senders, delivery_settings());
+    let running = tokio::spawn(worker.run(stopping));
+    eventually(Duration::from_secs(10), "requests in flight", || async {
+        fake.events.received() >= 10
+    })
+    .await;
+    stop.send_replace(true);
+    running.await.unwrap();
+    let sent = fake.events.received() as i64;
+    let recorded = count(
+        &pool,
+        "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
+    )
+    .await;
+    assert_eq!(
+        recorded, sent,
+        "every request sent before the stop was recorded"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM deliveries WHERE lease_token IS NOT NULL"
+        )
+        .await,
+        0,
+        "no lease left behind"
+    );
+}
+
+#[tokio::test]
+async fn finished_events_are_pruned_after_the_retention_failed_ones_too() {
+    let (app, fake) = connected_app().await;
+    fake.events.script(&[Step::Status(400)]);
+    exec(
+        &app.pool,
+        "INSERT INTO search_queries (query) VALUES ('refused'), ('taken')",
+    )
+    .await;
+    eventually(Duration::from_secs(10), "both finished", || async {
+        count(
+            &app.pool,
+            "SELECT count(*) FROM deliveries WHERE state IN ('failed', 'delivered')",
+        )
+        .await
+            == 2
+    })
+    .await;
+    exec(
+        &app.pool,
+        "INSERT INTO search_queries (query) VALUES ('recent')",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE events SET occurred_at = now() - interval '3 days' WHERE payload->>'query' <> 'recent';
+         UPDATE deliveries SET finished_at = now() - interval '3 days' WHERE state <> 'pending'",
+    )
+    .await;
+    let pruned = prune(&app.pool, Duration::from_secs(86400)).await.unwrap();
+    assert_eq!(pruned, 2);
+    let left: Vec<String> = sqlx::query_scalar("SELECT payload->>'query' FROM events")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["recent"]);
+}

@@ -1,0 +1,73 @@
+//! The shop event log and its delivery: concurrency with per-entity order, independent
+//! destinations, outages, replay, disconnect, graceful stop, and the admin endpoints.
+
+mod admin;
+mod delivery;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::{fresh_database, spawn_app_on, waymore_settings, TestApp};
+use crate::waymore::{FakeWaymore, UUID};
+
+/// Marks the shop connected, as `POST /waymore/connect` does, without starting an export.
+pub async fn connected(pool: &PgPool) {
+    sqlx::query("INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ($1, 'owner', 'https://shop.test/cart')")
+        .bind(UUID)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+pub async fn exec(pool: &PgPool, sql: &str) {
+    sqlx::raw_sql(sql).execute(pool).await.unwrap();
+}
+
+/// The app talking to a fake Waymore, with the shop's 40 products, connected.
+pub async fn connected_app() -> (TestApp, FakeWaymore) {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri)
+    })
+    .await;
+    exec(
+        &app.pool,
+        "INSERT INTO products (id, sku, name, price, stock_quantity)
+         SELECT g, 'P' || g, 'product ' || g, 10, 1 FROM generate_series(1, 40) g",
+    )
+    .await;
+    connected(&app.pool).await;
+    (app, fake)
+}
+
+/// Polls `check` every 20 ms until it holds; fails the test after `within`.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Each product's stock values, in the order the fake acknowledged them.
+pub fn stock_sequences(events: &[Value]) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let mut sequences = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    for event in events.iter().filter(|e| e["event"] == "ProductStockUpdate") {
+        sequences
+            .entry(event["data"]["product_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(event["data"]["stock_quantity"].as_i64().unwrap());
+    }
+    sequences
+}
+
+pub async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
