@@ -337,34 +337,24 @@ enum Health {
 fn health_by_destination(batch: &[Outcome]) -> HashMap<i64, Health> {
     let mut health: HashMap<i64, Health> = HashMap::new();
     for outcome in batch {
-        let reachable = match &outcome.result {
-            Ok(_) => true,
-            Err(error) => error.is_permanent(),
-        };
-        let entry = health.entry(outcome.destination_id);
-        match (reachable, &outcome.result) {
-            (true, _) => {
-                entry.insert_entry(Health::Reachable);
-            }
-            (false, Err(error)) => {
+        match &outcome.result {
+            Err(error) if !error.is_permanent() => {
                 let failing = Health::Failing {
                     error: error.to_string(),
                     claimed_at: outcome.claimed_at,
                 };
-                entry
-                    .and_modify(|h| {
-                        if let Health::Failing {
-                            claimed_at,
-                            error: e,
-                        } = h
-                        {
-                            *claimed_at = (*claimed_at).min(outcome.claimed_at);
-                            *e = error.to_string();
-                        }
-                    })
-                    .or_insert(failing);
+                if let Health::Failing {
+                    error: e,
+                    claimed_at,
+                } = health.entry(outcome.destination_id).or_insert(failing)
+                {
+                    *e = error.to_string();
+                    *claimed_at = (*claimed_at).min(outcome.claimed_at);
+                }
             }
-            (false, Ok(_)) => unreachable!("a success is reachable"),
+            _ => {
+                health.insert(outcome.destination_id, Health::Reachable);
+            }
         }
     }
     health

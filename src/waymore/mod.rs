@@ -87,7 +87,7 @@ pub struct WaymoreStatus {
 }
 
 /// The Waymore destination's deliveries at a glance.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventCounts {
     pub pending: i64,
@@ -205,13 +205,7 @@ pub async fn status(
             oldest_pending_seconds: d.oldest_pending_seconds,
             last_error: d.last_error,
         },
-        None => EventCounts {
-            pending: 0,
-            delivered: 0,
-            failed: 0,
-            oldest_pending_seconds: None,
-            last_error: None,
-        },
+        None => EventCounts::default(),
     };
     Ok(HttpResponse::Ok().json(WaymoreStatus {
         connected: connection.is_some(),
