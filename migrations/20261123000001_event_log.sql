@@ -59,6 +59,10 @@ CREATE TABLE deliveries (
     destination_id  bigint NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
     ordering_key    text NOT NULL,
     state           delivery_state NOT NULL DEFAULT 'pending',
+    -- The head of its ordering key's queue: nothing earlier of the key is open. Only ready
+    -- deliveries are looked at when claiming, so a backlog queued behind its heads costs
+    -- nothing to skip. Set on insert, and on the next delivery when the head is delivered.
+    ready           boolean NOT NULL DEFAULT false,
     attempts        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     -- A worker holds a delivery while it sends it; an expired lease (its process died) lets
@@ -71,6 +75,7 @@ CREATE TABLE deliveries (
     finished_at     timestamptz
 );
 CREATE INDEX deliveries_pending_idx ON deliveries (destination_id, event_id) WHERE state = 'pending';
+CREATE INDEX deliveries_ready_idx ON deliveries (destination_id, event_id) WHERE state = 'pending' AND ready;
 -- Open deliveries hold back the later events of their ordering key.
 CREATE INDEX deliveries_open_key_idx ON deliveries (destination_id, ordering_key, event_id)
     WHERE state IN ('pending', 'failed');
@@ -111,6 +116,17 @@ LANGUAGE sql STABLE AS $$
                      AND entity_type = p_entity_type AND name = p_name)
 $$;
 
+-- Is a delivery of this ordering key still open for the destination (the new one queues
+-- behind it)? The open row found is locked until this transaction ends, so its outcome is
+-- written after this commits, and the hand-over that follows it sees the new delivery.
+CREATE FUNCTION delivery_queued(p_destination bigint, p_key text) RETURNS boolean
+LANGUAGE sql VOLATILE AS $$
+    SELECT EXISTS (SELECT 1 FROM deliveries
+                   WHERE destination_id = p_destination AND ordering_key = p_key
+                     AND state IN ('pending', 'failed')
+                   FOR SHARE)
+$$;
+
 -- Records one event with a delivery for every enabled destination that takes it, and
 -- announces it. Nothing when no destination wants it, or when `p_once` and this transaction
 -- already recorded it for the entity (five item changes make one cart.updated). The event id.
@@ -125,16 +141,17 @@ BEGIN
     IF p_once AND event_recorded(p_name, p_entity_type, p_entity_id) THEN
         RETURN NULL;
     END IF;
-    WITH event AS (
+    WITH destination AS (
+        SELECT id FROM destinations WHERE enabled AND destination_takes(events, p_name)
+    ), event AS (
         INSERT INTO events (name, entity_type, entity_id, ordering_key, payload, source)
         SELECT p_name, p_entity_type, p_entity_id, p_ordering_key, p_payload, p_source
-        WHERE event_wanted(p_name)
+        WHERE EXISTS (SELECT 1 FROM destination)
         RETURNING id
     ), delivery AS (
-        INSERT INTO deliveries (event_id, destination_id, ordering_key)
-        SELECT event.id, d.id, p_ordering_key
-        FROM event, destinations d
-        WHERE d.enabled AND destination_takes(d.events, p_name)
+        INSERT INTO deliveries (event_id, destination_id, ordering_key, ready)
+        SELECT event.id, d.id, p_ordering_key, NOT delivery_queued(d.id, p_ordering_key)
+        FROM event, destination d
     )
     SELECT id INTO v_id FROM event;
     IF v_id IS NOT NULL THEN
@@ -594,6 +611,11 @@ SELECT l.id, d.id, l.ordering_key, o.state::text::delivery_state, o.attempts, o.
 FROM legacy l
 JOIN waymore_outbox o ON o.id = l.entity_id::bigint
 JOIN destinations d ON d.name = 'waymore';
+UPDATE deliveries d SET ready = true
+WHERE d.state = 'pending' AND NOT EXISTS (
+    SELECT 1 FROM deliveries e
+    WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
+      AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id);
 
 DROP TABLE waymore_event_attempts;
 DROP TABLE waymore_outbox;

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
@@ -74,7 +75,7 @@ struct Outcome {
 impl Deliverer {
     pub fn new(pool: PgPool, senders: Senders, settings: DeliverySettings) -> Arc<Self> {
         Arc::new(Deliverer {
-            pool,
+            pool: bookkeeping_pool(&pool),
             senders,
             settings,
             wake: Arc::new(Notify::new()),
@@ -107,6 +108,11 @@ impl Deliverer {
                     Ok(0) => {}
                     Ok(n) => log::info!("event log: pruned {n} finished events"),
                     Err(error) => log::error!("event log: pruning failed: {error}"),
+                }
+                match repair_queue_heads(&self.pool).await {
+                    Ok(0) => {}
+                    Ok(n) => log::warn!("event log: {n} deliveries were not marked ready"),
+                    Err(error) => log::error!("event log: repairing queue heads: {error}"),
                 }
                 pruned_at = Some(Instant::now());
             }
@@ -259,7 +265,6 @@ impl Deliverer {
             rows.delays.push(delay);
         }
         let mut tx = self.pool.begin().await?;
-        asynchronous_commit(&mut tx).await?;
         let recorded = sqlx::query(
             "WITH o AS (
                  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
@@ -296,6 +301,22 @@ impl Deliverer {
                 batch.len() as u64 - recorded.rows_affected()
             );
         }
+        // A delivered head hands its queue to the next delivery of its key. A statement of
+        // its own: its snapshot sees deliveries whose insert waited for the update above.
+        sqlx::query(
+            "UPDATE deliveries x SET ready = true
+             WHERE x.id IN (
+                 SELECT (SELECT n.id FROM deliveries n
+                         WHERE n.destination_id = d.destination_id
+                           AND n.ordering_key = d.ordering_key
+                           AND n.state = 'pending' AND NOT n.ready
+                         ORDER BY n.event_id LIMIT 1)
+                 FROM deliveries d
+                 WHERE d.id = ANY($1) AND d.state = 'delivered')",
+        )
+        .bind(&rows.ids)
+        .execute(&mut *tx)
+        .await?;
         for (destination, health) in health_by_destination(batch) {
             match health {
                 Health::Reachable => close_circuit(&mut tx, destination).await?,
@@ -428,7 +449,6 @@ async fn claim(
     lease: Duration,
 ) -> Result<Option<ClaimedBatch>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    asynchronous_commit(&mut tx).await?;
     let lock = if probe { "NO KEY UPDATE" } else { "SHARE" };
     let row: Option<(String, serde_json::Value, DateTime<Utc>)> = sqlx::query_as(&format!(
         "SELECT kind, config, now() FROM destinations
@@ -445,7 +465,8 @@ async fn claim(
     let deliveries: Vec<Claimed> = sqlx::query_as(
         "WITH due AS (
              SELECT d.id FROM deliveries d
-             WHERE d.destination_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= now()
+             WHERE d.destination_id = $1 AND d.state = 'pending' AND d.ready
+               AND d.next_attempt_at <= now()
                AND (d.leased_until IS NULL OR d.leased_until < now())
                AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
@@ -486,18 +507,36 @@ async fn claim(
     }))
 }
 
-/// Leases and outcomes are bookkeeping a PostgreSQL crash may lose without losing an event:
-/// a lost lease lets the delivery be claimed again, a lost outcome sends it once more (the
-/// receiver drops it by `X-Event-Id`). Not waiting for the WAL flush on each of these
-/// transactions is what lets delivery keep up with the shop's own commits. A shopbridge
-/// crash loses nothing: the commit has reached PostgreSQL.
-async fn asynchronous_commit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// The worker's own connections. Leases and outcomes are bookkeeping a PostgreSQL crash may
+/// lose without losing an event: a lost lease lets the delivery be claimed again, a lost
+/// outcome sends it once more (the receiver drops it by `X-Event-Id`). So they commit without
+/// waiting for the WAL flush, which is what lets delivery keep up with the shop's own
+/// commits. A shopbridge crash loses nothing: the commit has reached PostgreSQL.
+fn bookkeeping_pool(pool: &PgPool) -> PgPool {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("synchronous_commit", "off")]);
+    PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options)
+}
+
+/// Marks ready every pending delivery with nothing open before it: a safety net for a
+/// queue whose head went away without handing over (a failed head pruned, say).
+async fn repair_queue_heads(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let repaired = sqlx::query(
+        "UPDATE deliveries d SET ready = true
+         WHERE d.state = 'pending' AND NOT d.ready AND NOT EXISTS (
+             SELECT 1 FROM deliveries e
+             WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
+               AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id)",
+    )
+    .execute(pool)
+    .await?;
+    Ok(repaired.rows_affected())
 }
 
 /// Deletes events that occurred and finished (no delivery pending) longer than `retention`

@@ -229,8 +229,8 @@ pub async fn replay(
         return Err(ReplayError::NoDestination(destination.into()));
     };
     let inserted = sqlx::query(
-        "INSERT INTO deliveries (event_id, destination_id, ordering_key)
-         SELECT e.id, ds.id, e.ordering_key
+        "INSERT INTO deliveries (event_id, destination_id, ordering_key, ready)
+         SELECT e.id, ds.id, e.ordering_key, NOT delivery_queued(ds.id, e.ordering_key)
          FROM events e, destinations ds
          WHERE ds.id = $1 AND e.id BETWEEN $2 AND $3
            AND ($4::text IS NULL OR e.name = $4) AND destination_takes(ds.events, e.name)

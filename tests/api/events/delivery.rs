@@ -126,7 +126,7 @@ async fn an_outage_is_probed_one_request_at_a_time_and_the_backlog_drains_when_i
     fake.events.set_down(false);
     let healed = Instant::now();
     eventually(Duration::from_secs(10), "the backlog delivered", || async {
-        fake.events.acknowledged().len() >= 200
+        super::delivered(&app.pool).await == 200
     })
     .await;
     assert!(

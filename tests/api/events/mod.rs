@@ -71,3 +71,12 @@ pub fn stock_sequences(events: &[Value]) -> std::collections::BTreeMap<String, V
 pub async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
+
+/// Deliveries recorded as delivered (the partner may have answered a moment before).
+pub async fn delivered(pool: &PgPool) -> i64 {
+    count(
+        pool,
+        "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
+    )
+    .await
+}
