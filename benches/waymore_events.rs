@@ -313,6 +313,21 @@ async fn main() -> anyhow::Result<()> {
     let mut stock = 1;
     let mut sustained: HashMap<u64, u32> = HashMap::new();
     for (partner, load) in &runs {
+        // Each run starts with nothing pending, so one run's backlog does not weigh on the next.
+        let drained = Instant::now();
+        while sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&pool)
+        .await?
+            > 0
+        {
+            anyhow::ensure!(
+                drained.elapsed() < Duration::from_secs(120),
+                "the previous run's backlog did not drain"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         delay_ms.store(*partner, Ordering::Relaxed);
         arrivals.lock().unwrap().sequence.clear();
         let result = steady(&pool, &arrivals, load, &mut stock).await;

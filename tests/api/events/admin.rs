@@ -23,6 +23,7 @@ async fn events_are_listed_newest_first_with_filters_and_keyset_pages() {
         super::delivered(&app.pool).await == 6
     })
     .await;
+    assert_eq!(fake.events.acknowledged().len(), 6);
     let page: Value = admin(
         &app,
         Method::GET,
