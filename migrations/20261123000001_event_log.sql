@@ -63,6 +63,10 @@ CREATE TABLE deliveries (
     -- deliveries are looked at when claiming, so a backlog queued behind its heads costs
     -- nothing to skip. Set on insert, and on the next delivery when the head is delivered.
     ready           boolean NOT NULL DEFAULT false,
+    -- The inserting transaction. Its check of the queue may have raced with the head being
+    -- delivered; workers re-check the deliveries of transactions that were not yet visible
+    -- at their previous round.
+    txid            xid8 NOT NULL DEFAULT pg_current_xact_id(),
     attempts        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     -- A worker holds a delivery while it sends it; an expired lease (its process died) lets
@@ -76,6 +80,7 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_pending_idx ON deliveries (destination_id, event_id) WHERE state = 'pending';
 CREATE INDEX deliveries_ready_idx ON deliveries (destination_id, event_id) WHERE state = 'pending' AND ready;
+CREATE INDEX deliveries_unready_idx ON deliveries (txid) WHERE state = 'pending' AND NOT ready;
 -- Open deliveries hold back the later events of their ordering key.
 CREATE INDEX deliveries_open_key_idx ON deliveries (destination_id, ordering_key, event_id)
     WHERE state IN ('pending', 'failed');
@@ -117,14 +122,13 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Is a delivery of this ordering key still open for the destination (the new one queues
--- behind it)? The open row found is locked until this transaction ends, so its outcome is
--- written after this commits, and the hand-over that follows it sees the new delivery.
+-- behind it)? Takes no lock: a head finishing meanwhile is caught by the workers'
+-- re-check of recent deliveries (see `txid`).
 CREATE FUNCTION delivery_queued(p_destination bigint, p_key text) RETURNS boolean
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM deliveries
                    WHERE destination_id = p_destination AND ordering_key = p_key
-                     AND state IN ('pending', 'failed')
-                   FOR SHARE)
+                     AND state IN ('pending', 'failed'))
 $$;
 
 -- Records one event with a delivery for every enabled destination that takes it, and

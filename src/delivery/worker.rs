@@ -49,6 +49,8 @@ pub struct Deliverer {
     slots: Mutex<HashMap<i64, Arc<Semaphore>>>,
     /// When this process's earliest scheduled retry falls due.
     next_retry: Mutex<Option<Instant>>,
+    /// The oldest transaction still in progress at the previous round's queue re-check.
+    horizon: Mutex<Option<i64>>,
 }
 
 /// A destination as one dispatch round sees it.
@@ -81,6 +83,7 @@ impl Deliverer {
             wake: Arc::new(Notify::new()),
             slots: Mutex::new(HashMap::new()),
             next_retry: Mutex::new(None),
+            horizon: Mutex::new(None),
         })
     }
 
@@ -140,6 +143,7 @@ impl Deliverer {
         outcomes: &mpsc::UnboundedSender<Outcome>,
     ) -> Result<Duration, sqlx::Error> {
         let mut wait = self.settings.poll;
+        self.recheck_recent_queues().await?;
         let destinations: Vec<Ready> = sqlx::query_as(
             "SELECT id, kind, consecutive_failures > 0 AS failing,
                     extract(epoch FROM paused_until - now())::float8 AS paused_seconds
@@ -208,6 +212,31 @@ impl Deliverer {
             None => {}
         }
         Ok(wait)
+    }
+
+    /// Marks ready the deliveries of recent transactions that queued behind a head that was
+    /// delivered while they were committing (their check and the hand-over did not see each
+    /// other). Only transactions not yet visible at the previous round are looked at, so
+    /// the work is bounded by what was recently written, not by the backlog.
+    async fn recheck_recent_queues(&self) -> Result<(), sqlx::Error> {
+        let horizon: i64 =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(&self.pool)
+                .await?;
+        let previous = self.horizon.lock().expect("not poisoned").unwrap_or(0);
+        sqlx::query(
+            "UPDATE deliveries d SET ready = true
+             WHERE d.state = 'pending' AND NOT d.ready AND d.txid >= $1::text::xid8
+               AND NOT EXISTS (
+                   SELECT 1 FROM deliveries e
+                   WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
+                     AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id)",
+        )
+        .bind(previous.to_string())
+        .execute(&self.pool)
+        .await?;
+        *self.horizon.lock().expect("not poisoned") = Some(horizon);
+        Ok(())
     }
 
     fn slots(&self, destination: i64) -> Arc<Semaphore> {
