@@ -163,7 +163,7 @@ impl Settings {
                 retry_base: Duration::from_millis(parse(&var, "WAYMORE_RETRY_BASE_MS", 500)?),
             },
             delivery: DeliverySettings {
-                concurrency: at_least_one(&var, "DELIVERY_CONCURRENCY", 64)?,
+                concurrency: at_least_one(&var, "DELIVERY_CONCURRENCY", 128)?,
                 retry: RetryPolicy {
                     max_attempts: u32::MAX,
                     base: Duration::from_millis(parse(&var, "DELIVERY_RETRY_BASE_MS", 500)?),
@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn concurrency_defaults_and_must_be_positive() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.delivery.concurrency, 64);
+        assert_eq!(s.delivery.concurrency, 128);
         assert_eq!(s.waymore.export_concurrency, 8);
         let err = settings(&[("DELIVERY_CONCURRENCY", "0")]).unwrap_err();
         assert_eq!(err.variable, "DELIVERY_CONCURRENCY");

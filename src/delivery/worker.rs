@@ -330,8 +330,18 @@ impl Deliverer {
                 batch.len() as u64 - recorded.rows_affected()
             );
         }
-        // A delivered head hands its queue to the next delivery of its key. A statement of
-        // its own: its snapshot sees deliveries whose insert waited for the update above.
+        for (destination, health) in health_by_destination(batch) {
+            match health {
+                Health::Reachable => close_circuit(&mut tx, destination).await?,
+                Health::Failing { error, claimed_at } => {
+                    open_circuit(&mut tx, destination, &error, claimed_at, &self.settings).await?
+                }
+            }
+        }
+        tx.commit().await?;
+        // Delivered heads hand their queue to the next delivery of their key, in a statement
+        // that starts after the commit: it sees every delivery committed before, and one
+        // committing later is caught by the next round's recheck_recent_queues.
         sqlx::query(
             "UPDATE deliveries x SET ready = true
              WHERE x.id IN (
@@ -344,17 +354,8 @@ impl Deliverer {
                  WHERE d.id = ANY($1) AND d.state = 'delivered')",
         )
         .bind(&rows.ids)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        for (destination, health) in health_by_destination(batch) {
-            match health {
-                Health::Reachable => close_circuit(&mut tx, destination).await?,
-                Health::Failing { error, claimed_at } => {
-                    open_circuit(&mut tx, destination, &error, claimed_at, &self.settings).await?
-                }
-            }
-        }
-        tx.commit().await?;
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;
             let mut next_retry = self.next_retry.lock().expect("not poisoned");
