@@ -220,6 +220,12 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     sqlx::query("DELETE FROM events").execute(&pool).await?;
+    let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&pool)
+        .await;
+    let _ = sqlx::query("SELECT pg_stat_statements_reset()")
+        .execute(&pool)
+        .await;
     sqlx::query("DELETE FROM waymore_exports")
         .execute(&pool)
         .await?;
@@ -402,6 +408,20 @@ async fn main() -> anyhow::Result<()> {
         out_of_order(&arrivals)
     );
 
+    // Where PostgreSQL spent its time over the whole run, when it tracks statements.
+    let top: Result<Vec<(String, i64, f64)>, _> = sqlx::query_as(
+        "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 110), calls::bigint, total_exec_time
+         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         ORDER BY total_exec_time DESC LIMIT 12",
+    )
+    .fetch_all(&pool)
+    .await;
+    if let Ok(top) = top {
+        println!("\n| statement | calls | total ms |\n| --- | --- | --- |");
+        for (query, calls, total) in top {
+            println!("| `{query}` | {calls} | {total:.0} |");
+        }
+    }
     sqlx::query("DELETE FROM waymore_connection")
         .execute(&pool)
         .await?;

@@ -95,6 +95,21 @@ impl Deliverer {
     /// Delivers until `stop` turns true, then drains what is in flight.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let listener = tokio::spawn(listen(self.pool.clone(), CHANNEL, self.wake.clone()));
+        // A process that stopped between a commit and its recheck may have left a queue
+        // without a head: look at every queue once, beside the delivery loop.
+        let repair = tokio::spawn({
+            let (pool, wake) = (self.pool.clone(), self.wake.clone());
+            async move {
+                match repair_queue_heads(&pool).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        log::warn!("event log: {n} deliveries were waiting without a queue head");
+                        wake.notify_one();
+                    }
+                    Err(error) => log::error!("event log: checking queue heads: {error}"),
+                }
+            }
+        });
         let (outcomes, received) = mpsc::unbounded_channel();
         let writer = tokio::spawn(self.clone().record_outcomes(received));
         let mut pruned_at: Option<Instant> = None;
@@ -112,11 +127,6 @@ impl Deliverer {
                     Ok(n) => log::info!("event log: pruned {n} finished events"),
                     Err(error) => log::error!("event log: pruning failed: {error}"),
                 }
-                match repair_queue_heads(&self.pool).await {
-                    Ok(0) => {}
-                    Ok(n) => log::warn!("event log: {n} deliveries were not marked ready"),
-                    Err(error) => log::error!("event log: repairing queue heads: {error}"),
-                }
                 pruned_at = Some(Instant::now());
             }
             tokio::select! {
@@ -126,6 +136,7 @@ impl Deliverer {
             }
         }
         listener.abort();
+        repair.abort();
         drop(outcomes);
         // The writer ends once every send in flight has handed in its outcome.
         if tokio::time::timeout(self.settings.drain_timeout, writer)
@@ -223,19 +234,12 @@ impl Deliverer {
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
                 .fetch_one(&self.pool)
                 .await?;
-        let previous = self.horizon.lock().expect("not poisoned").unwrap_or(0);
-        sqlx::query(
-            "UPDATE deliveries d SET ready = true
-             WHERE d.state = 'pending' AND NOT d.ready AND d.txid >= $1::text::xid8
-               AND NOT EXISTS (
-                   SELECT 1 FROM deliveries e
-                   WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
-                     AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id)",
-        )
-        .bind(previous.to_string())
-        .execute(&self.pool)
-        .await?;
-        *self.horizon.lock().expect("not poisoned") = Some(horizon);
+        let previous = self.horizon.lock().expect("not poisoned").replace(horizon);
+        // The first round only takes the horizon: the start-up repair covers what came before.
+        let Some(previous) = previous else {
+            return Ok(());
+        };
+        mark_queue_heads(&self.pool, previous).await?;
         Ok(())
     }
 
@@ -311,7 +315,18 @@ impl Deliverer {
                      last_status = o.status, last_error = o.error,
                      lease_token = NULL, leased_until = NULL
                  FROM o WHERE d.id = o.id AND d.lease_token = o.lease
-                 RETURNING d.id
+                 RETURNING d.id, d.destination_id, d.ordering_key, d.state
+             ), handed_over AS (
+                 -- In the same transaction, so a crash cannot separate an outcome from
+                 -- its hand-over.
+                 UPDATE deliveries x SET ready = true
+                 WHERE x.id = ANY (ARRAY(
+                     SELECT (SELECT n.id FROM deliveries n
+                             WHERE n.destination_id = done.destination_id
+                               AND n.ordering_key = done.ordering_key
+                               AND n.state = 'pending' AND NOT n.ready
+                             ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1)
+                     FROM done WHERE done.state = 'delivered'))
              )
              INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
              SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id",
@@ -339,19 +354,19 @@ impl Deliverer {
             }
         }
         tx.commit().await?;
-        // Delivered heads hand their queue to the next delivery of their key, in a statement
-        // that starts after the commit: it sees every delivery committed before, and one
-        // committing later is caught by the next round's recheck_recent_queues.
+        // Once more in a statement that starts after the commit: it sees every delivery
+        // committed before, and one committing later is caught by the next round's
+        // recheck_recent_queues.
         sqlx::query(
             "UPDATE deliveries x SET ready = true
-             WHERE x.id IN (
+             WHERE x.id = ANY (ARRAY(
                  SELECT (SELECT n.id FROM deliveries n
                          WHERE n.destination_id = d.destination_id
                            AND n.ordering_key = d.ordering_key
                            AND n.state = 'pending' AND NOT n.ready
-                         ORDER BY n.event_id LIMIT 1)
+                         ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1)
                  FROM deliveries d
-                 WHERE d.id = ANY($1) AND d.state = 'delivered')",
+                 WHERE d.id = ANY($1) AND d.state = 'delivered'))",
         )
         .bind(&rows.ids)
         .execute(&self.pool)
@@ -417,18 +432,22 @@ async fn close_circuit(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     destination: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH closed AS (
-             UPDATE destinations SET consecutive_failures = 0, paused_until = NULL, last_error = NULL
-             WHERE id = $1 AND (consecutive_failures > 0 OR paused_until IS NOT NULL)
-             RETURNING id
-         )
-         UPDATE deliveries SET next_attempt_at = now()
-         WHERE destination_id IN (SELECT id FROM closed) AND state = 'pending' AND next_attempt_at > now()",
+    let closed = sqlx::query(
+        "UPDATE destinations SET consecutive_failures = 0, paused_until = NULL, last_error = NULL
+         WHERE id = $1 AND (consecutive_failures > 0 OR paused_until IS NOT NULL)",
     )
     .bind(destination)
     .execute(&mut **tx)
     .await?;
+    if closed.rows_affected() > 0 {
+        sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = now()
+             WHERE destination_id = $1 AND state = 'pending' AND ready AND next_attempt_at > now()",
+        )
+        .bind(destination)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -498,10 +517,12 @@ async fn claim(
              WHERE d.destination_id = $1 AND d.state = 'pending' AND d.ready
                AND d.next_attempt_at <= now()
                AND (d.leased_until IS NULL OR d.leased_until < now())
-               AND NOT EXISTS (
-                   SELECT 1 FROM deliveries e
+               -- The earliest open delivery of its key: one index probe per candidate.
+               AND d.event_id = (
+                   SELECT e.event_id FROM deliveries e
                    WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
-                     AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id)
+                     AND e.state IN ('pending', 'failed')
+                   ORDER BY e.destination_id, e.ordering_key, e.event_id LIMIT 1)
              ORDER BY d.event_id
              LIMIT $2
              FOR UPDATE OF d SKIP LOCKED
@@ -554,23 +575,36 @@ fn bookkeeping_pool(pool: &PgPool) -> PgPool {
         .connect_lazy_with(options)
 }
 
-/// Marks ready every pending delivery with nothing open before it: a safety net for a
-/// queue whose head went away without handing over (a failed head pruned, say).
+/// Marks ready every pending delivery with nothing open before it: for queues whose head
+/// was delivered by a process that stopped before its recheck.
 async fn repair_queue_heads(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let repaired = sqlx::query(
-        "UPDATE deliveries d SET ready = true
-         WHERE d.state = 'pending' AND NOT d.ready AND NOT EXISTS (
-             SELECT 1 FROM deliveries e
-             WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
-               AND e.state IN ('pending', 'failed') AND e.event_id < d.event_id)",
+    mark_queue_heads(pool, 0).await
+}
+
+/// Marks ready the pending deliveries of transactions from `since` on that are the earliest
+/// open delivery of their key. One index probe per delivery, whatever the planner's
+/// statistics say (a join here goes quadratic on a table just filled).
+async fn mark_queue_heads(pool: &PgPool, since: i64) -> Result<u64, sqlx::Error> {
+    let marked = sqlx::query(
+        "UPDATE deliveries SET ready = true
+         WHERE id = ANY (ARRAY(
+             SELECT c.id FROM deliveries c
+             WHERE c.state = 'pending' AND NOT c.ready AND c.txid >= $1::text::xid8
+               AND c.event_id = (
+                   SELECT e.event_id FROM deliveries e
+                   WHERE e.destination_id = c.destination_id AND e.ordering_key = c.ordering_key
+                     AND e.state IN ('pending', 'failed')
+                   ORDER BY e.destination_id, e.ordering_key, e.event_id LIMIT 1)))",
     )
+    .bind(since.to_string())
     .execute(pool)
     .await?;
-    Ok(repaired.rows_affected())
+    Ok(marked.rows_affected())
 }
 
 /// Deletes events that occurred and finished (no delivery pending) longer than `retention`
-/// ago, with their deliveries and attempts; in bounded batches, so no lock is held long.
+/// ago, with their deliveries and attempts; in bounded batches, so no lock is held long. A
+/// failed delivery that still holds back later ones of its key is kept until retried.
 pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
     let mut total = 0;
     loop {
@@ -581,7 +615,12 @@ pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Erro
                    AND NOT EXISTS (
                        SELECT 1 FROM deliveries d
                        WHERE d.event_id = e.id
-                         AND (d.state = 'pending' OR d.finished_at >= now() - make_interval(secs => $1)))
+                         AND (d.state = 'pending' OR d.finished_at >= now() - make_interval(secs => $1)
+                              -- A failed delivery holding back its key's later ones stays.
+                              OR (d.state = 'failed' AND EXISTS (
+                                  SELECT 1 FROM deliveries n
+                                  WHERE n.destination_id = d.destination_id
+                                    AND n.ordering_key = d.ordering_key AND n.state = 'pending'))))
                  ORDER BY e.id
                  LIMIT 5000)",
         )
