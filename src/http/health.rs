@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorEnvelope};
 use crate::db;
 
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     /// `ok` when the process is up, `ready` when it can serve requests.
@@ -37,12 +39,17 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 pub async fn readyz(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
-    match db::migrations_applied(&pool).await {
-        Ok(true) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
-        Ok(false) => Err(ApiError::Unavailable {
+    // A probe answers within a second, however long the pool would wait for a connection.
+    let checked = tokio::time::timeout(READY_WITHIN, db::migrations_applied(&pool)).await;
+    match checked {
+        Ok(Ok(true)) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
+        Ok(Ok(false)) => Err(ApiError::Unavailable {
             message: "Database migrations are pending; run `shopbridge migrate`.".into(),
         }),
-        Err(error) => {
+        Err(_) => Err(ApiError::Unavailable {
+            message: "The database did not answer within a second.".into(),
+        }),
+        Ok(Err(error)) => {
             log::warn!("readiness check failed: {error}");
             Err(ApiError::Unavailable {
                 message: "The database is unreachable.".into(),

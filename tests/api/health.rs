@@ -34,6 +34,34 @@ async fn readyz_is_unavailable_when_the_database_is_gone() {
 }
 
 #[tokio::test]
+async fn readyz_answers_within_a_second_when_the_database_does_not_answer() {
+    // Accepts connections and never answers: a PostgreSQL that hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let options = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username("nobody");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_lazy_with(options.clone());
+    let settings = crate::helpers::test_settings(options);
+    let app = shopbridge::startup::Application::build(&settings, pool).unwrap();
+    let url = format!("http://127.0.0.1:{}/readyz", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let started = std::time::Instant::now();
+    let response = reqwest::get(url).await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let message = assert_error(response, 503, "INTERNAL").await;
+    assert!(message.contains("within a second"), "{message}");
+    drop(silent);
+}
+
+#[tokio::test]
 async fn docs_serve_swagger_ui_and_the_spec() {
     let app = spawn_app().await;
     let redirect = app.get("/docs").await;
