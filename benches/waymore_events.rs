@@ -14,6 +14,8 @@
 //! (`DELIVERY_CONCURRENCY`).
 
 mod common;
+#[path = "common/memory.rs"]
+mod memory;
 #[path = "common/sink.rs"]
 mod sink;
 
@@ -90,16 +92,6 @@ struct Load {
     producers: u32,
     /// Events per transaction.
     per_commit: u32,
-}
-
-/// Resident memory of this process now, from /proc.
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Commits stock changes at the load's rate, `per_commit` products per transaction (each
@@ -383,7 +375,7 @@ async fn main() -> anyhow::Result<()> {
         sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
             .fetch_one(&pool)
             .await?;
-    let rss_before = rss_mib();
+    let rss_before = memory::rss_mib();
     let begun = Instant::now();
     sqlx::query("UPDATE destinations SET held = false WHERE name = 'waymore'")
         .execute(&pool)
@@ -391,7 +383,7 @@ async fn main() -> anyhow::Result<()> {
     sqlx::query("NOTIFY shop_events").execute(&pool).await?;
     let mut peak = rss_before;
     loop {
-        peak = peak.max(rss_mib());
+        peak = peak.max(memory::rss_mib());
         let left: i64 =
             sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
                 .fetch_one(&pool)

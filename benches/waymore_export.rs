@@ -9,6 +9,8 @@
 //!    objects per second over the first 20 s (customers).
 
 mod common;
+#[path = "common/memory.rs"]
+mod memory;
 #[path = "common/sink.rs"]
 mod sink;
 
@@ -20,16 +22,6 @@ use shopbridge::configuration::Settings;
 use shopbridge::startup::export_settings;
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::{self, ExportState, Exporter, RunOutcome};
-
-/// Resident memory of this process now, from /proc.
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -83,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let (export_id, exporter) = new_export(&pool, &settings, batch_size).await?;
 
-    let rss_before = rss_mib();
+    let rss_before = memory::rss_mib();
     let begun = Instant::now();
     let run = tokio::spawn(async move { exporter.run_once().await });
 
@@ -99,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
             .entities
             .iter()
             .fold((0, 0), |(s, t), e| (s + e.sent, t + e.total));
-        rss_samples.push((sent as f64 / total.max(1) as f64, rss_mib()));
+        rss_samples.push((sent as f64 / total.max(1) as f64, memory::rss_mib()));
         for (i, entity) in status.entities.iter().enumerate() {
             if first_seen[i].is_none() && (entity.sent > 0 || entity.done) {
                 first_seen[i] = Some(elapsed);
