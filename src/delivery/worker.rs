@@ -315,18 +315,7 @@ impl Deliverer {
                      last_status = o.status, last_error = o.error,
                      lease_token = NULL, leased_until = NULL
                  FROM o WHERE d.id = o.id AND d.lease_token = o.lease
-                 RETURNING d.id, d.destination_id, d.ordering_key, d.state
-             ), handed_over AS (
-                 -- In the same transaction, so a crash cannot separate an outcome from
-                 -- its hand-over.
-                 UPDATE deliveries x SET ready = true
-                 WHERE x.id = ANY (ARRAY(
-                     SELECT (SELECT n.id FROM deliveries n
-                             WHERE n.destination_id = done.destination_id
-                               AND n.ordering_key = done.ordering_key
-                               AND n.state = 'pending' AND NOT n.ready
-                             ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1)
-                     FROM done WHERE done.state = 'delivered'))
+                 RETURNING d.id
              )
              INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
              SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id",
@@ -345,6 +334,8 @@ impl Deliverer {
                 batch.len() as u64 - recorded.rows_affected()
             );
         }
+        // In the same transaction, so a crash cannot separate an outcome from its hand-over.
+        hand_over(&mut *tx, &rows.ids).await?;
         for (destination, health) in health_by_destination(batch) {
             match health {
                 Health::Reachable => close_circuit(&mut tx, destination).await?,
@@ -357,20 +348,7 @@ impl Deliverer {
         // Once more in a statement that starts after the commit: it sees every delivery
         // committed before, and one committing later is caught by the next round's
         // recheck_recent_queues.
-        sqlx::query(
-            "UPDATE deliveries x SET ready = true
-             WHERE x.id = ANY (ARRAY(
-                 SELECT (SELECT n.id FROM deliveries n
-                         WHERE n.destination_id = d.destination_id
-                           AND n.ordering_key = d.ordering_key
-                           AND n.state = 'pending' AND NOT n.ready
-                         ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1)
-                 FROM deliveries d
-                 WHERE d.id = ANY($1) AND d.state = 'delivered'))",
-        )
-        .bind(&rows.ids)
-        .execute(&self.pool)
-        .await?;
+        hand_over(&self.pool, &rows.ids).await?;
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;
             let mut next_retry = self.next_retry.lock().expect("not poisoned");
@@ -424,6 +402,25 @@ fn health_by_destination(batch: &[Outcome]) -> HashMap<i64, Health> {
         }
     }
     health
+}
+
+/// Delivered heads among `ids` hand their queue to the next delivery of their key.
+async fn hand_over(executor: impl sqlx::PgExecutor<'_>, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE deliveries x SET ready = true
+         WHERE x.id = ANY (ARRAY(
+             SELECT (SELECT n.id FROM deliveries n
+                     WHERE n.destination_id = d.destination_id
+                       AND n.ordering_key = d.ordering_key
+                       AND n.state = 'pending' AND NOT n.ready
+                     ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1)
+             FROM deliveries d
+             WHERE d.id = ANY($1) AND d.state = 'delivered'))",
+    )
+    .bind(ids)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// The destination answers again: close its circuit and release the deliveries waiting
