@@ -10,7 +10,8 @@ use sqlx::postgres::PgConnectOptions;
 use std::time::Duration;
 
 use crate::delivery::{DeliverySettings, RetryPolicy};
-use crate::http::auth::{AdminTokens, SecretSet};
+use crate::http::auth::{AdminTokens, BasicCredentials, SecretSet};
+use crate::one::OneSettings;
 use crate::rfmcube::auth::ApiKeys;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,7 @@ pub struct Settings {
     pub rfmcube: RfmcubeSettings,
     pub waymore: WaymoreSettings,
     pub delivery: DeliverySettings,
+    pub one: OneSettings,
     /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
     pub admin_tokens: AdminTokens,
 }
@@ -178,6 +180,21 @@ impl Settings {
                 .0,
                 timeout: Duration::from_secs(parse(&var, "WEBHOOK_TIMEOUT_SECS", 30)?.max(1)),
                 drain_timeout: Duration::from_secs(30),
+            },
+            one: OneSettings {
+                credentials: BasicCredentials::parse(
+                    &var("ONE_WEBHOOK_CREDENTIALS").unwrap_or_default(),
+                )
+                .map_err(|problem| ConfigError {
+                    variable: "ONE_WEBHOOK_CREDENTIALS",
+                    problem,
+                })?,
+                retention: parse::<HumanDuration>(
+                    &var,
+                    "ONE_EVENT_RETENTION",
+                    HumanDuration(Duration::from_secs(30 * 86400)),
+                )?
+                .0,
             },
             admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
         })
@@ -357,6 +374,16 @@ mod tests {
         assert_eq!(s.waymore.export_concurrency, 8);
         let err = settings(&[("DELIVERY_CONCURRENCY", "0")]).unwrap_err();
         assert_eq!(err.variable, "DELIVERY_CONCURRENCY");
+    }
+
+    #[test]
+    fn one_credentials_are_pairs_and_never_echoed() {
+        let s = settings(&[]).unwrap();
+        assert!(s.one.credentials.is_empty());
+        assert_eq!(s.one.retention, Duration::from_secs(30 * 86400));
+        let err = settings(&[("ONE_WEBHOOK_CREDENTIALS", "admin:s3cret,oops")]).unwrap_err();
+        assert_eq!(err.variable, "ONE_WEBHOOK_CREDENTIALS");
+        assert!(!err.to_string().contains("s3cret"));
     }
 
     #[test]

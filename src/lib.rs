@@ -2,6 +2,7 @@
 //!
 //! - [`rfmcube`]: the pull webservice Rfmcube crawls every night.
 //! - [`waymore`]: connect to Routee-Waymore and send it the shop's history.
+//! - [`one`]: the ONe webhook inbox and its sample-event page.
 //! - [`events`] and [`delivery`]: the shop event log every integration consumes, and its
 //!   concurrent, in-order, replayable delivery to destinations.
 //! - [`control`]: the control plane: admin endpoints over events and destinations.
@@ -16,6 +17,7 @@ pub mod delivery;
 pub mod demo;
 pub mod events;
 pub mod http;
+pub mod one;
 pub mod rfmcube;
 pub mod startup;
 pub mod waymore;

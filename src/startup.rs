@@ -23,6 +23,7 @@ use crate::delivery::RetryPolicy;
 use crate::http::error::envelope_framework_errors;
 use crate::http::openapi::ApiDoc;
 use crate::http::{health, tls};
+use crate::one;
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::export::{ExportSettings, Exporter};
@@ -38,6 +39,8 @@ pub struct Application {
     server: Server,
     exporter: Arc<Exporter>,
     deliverer: Arc<Deliverer>,
+    pool: PgPool,
+    one_retention: Duration,
 }
 
 impl Application {
@@ -48,6 +51,11 @@ impl Application {
         if api_keys.is_empty() {
             log::warn!("RFMCUBE_API_KEYS is empty: /rfmcube endpoints refuse every request");
         }
+        if settings.one.credentials.is_empty() {
+            log::warn!("ONE_WEBHOOK_CREDENTIALS is empty: /one endpoints refuse every request");
+        }
+        let one_settings = web::Data::new(settings.one.clone());
+        let one_retention = settings.one.retention;
         let admin_tokens = web::Data::new(settings.admin_tokens.clone());
         if admin_tokens.0.is_empty() {
             log::warn!("ADMIN_TOKEN is empty: /waymore admin endpoints refuse every request");
@@ -75,6 +83,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let tls = settings.tls.as_ref().map(tls::server_config).transpose()?;
         let https = tls.is_some();
+        let pool_for_workers = pool.clone();
         let pool = web::Data::new(pool);
         let max_body_bytes = settings.max_body_bytes;
         let server = HttpServer::new(move || {
@@ -88,10 +97,12 @@ impl Application {
                 .app_data(admin_tokens.clone())
                 .app_data(waymore.clone())
                 .app_data(deliverer_data.clone())
+                .app_data(one_settings.clone())
                 .configure(health::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
                 .configure(control::routes)
+                .configure(one::routes)
                 .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .default_service(web::to(HttpResponse::NotFound))
@@ -108,6 +119,8 @@ impl Application {
             server,
             exporter,
             deliverer,
+            pool: pool_for_workers,
+            one_retention,
         })
     }
 
@@ -125,11 +138,16 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let deliverer = tokio::spawn(self.deliverer.clone().run(stopped));
         let exporter = tokio::spawn(self.exporter.clone().run_worker());
+        let one_pruner = tokio::spawn(one::prune_until_stopped(
+            self.pool.clone(),
+            self.one_retention,
+            stop.subscribe(),
+        ));
         let served = self.server.await;
         log::info!("stopping: finishing the deliveries and export parts in flight");
         stop.send_replace(true);
         self.exporter.stop();
-        let _ = tokio::join!(deliverer, exporter);
+        let _ = tokio::join!(deliverer, exporter, one_pruner);
         served
     }
 }

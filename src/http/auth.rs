@@ -1,11 +1,12 @@
-//! Secrets presented by callers (Rfmcube's api-key, the admin bearer token), and the admin
-//! guard.
+//! Secrets presented by callers (Rfmcube's api-key, the admin bearer token, HTTP Basic
+//! credentials), and the admin guard.
 
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -59,6 +60,50 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// `user:password` pairs accepted by HTTP Basic authentication, comma-separated (several for
+/// rotation). A username cannot hold `:` (RFC 7617) and no entry can hold `,`.
+#[derive(Clone, Debug, Default)]
+pub struct BasicCredentials(SecretSet);
+
+impl BasicCredentials {
+    /// Refuses entries without a username or a password; the message never shows a password.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        for (n, entry) in list.split(',').map(str::trim).enumerate() {
+            match entry.split_once(':') {
+                _ if entry.is_empty() => {}
+                Some((user, password)) if !user.is_empty() && !password.is_empty() => {}
+                _ => {
+                    return Err(format!(
+                        "entry {} is not `username:password` with both parts non-empty",
+                        n + 1
+                    ))
+                }
+            }
+        }
+        Ok(BasicCredentials(SecretSet::parse(list)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `Authorization: Basic …` holds one of the pairs.
+    pub fn accept(&self, req: &HttpRequest) -> bool {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|v| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .ok()
+            })
+            .and_then(|v| String::from_utf8(v).ok());
+        presented.is_some_and(|pair| self.0.accepts(&pair))
+    }
+}
+
 /// `ADMIN_TOKEN`: what `Authorization: Bearer …` must carry on admin endpoints.
 #[derive(Clone, Debug, Default)]
 pub struct AdminTokens(pub SecretSet);
@@ -103,6 +148,38 @@ mod tests {
         assert!(!keys.accepts("new-key "));
         assert!(!keys.accepts(""));
         assert!(!keys.accepts("NEW-KEY"));
+    }
+
+    #[test]
+    fn basic_credentials_need_a_user_and_a_password() {
+        assert!(BasicCredentials::parse("one:s3cret, other:pa:ss").is_ok());
+        assert!(BasicCredentials::parse("").unwrap().is_empty());
+        let err = BasicCredentials::parse("one:s3cret,nopassword:").unwrap_err();
+        assert!(err.contains("entry 2") && !err.contains("s3cret"), "{err}");
+        assert!(BasicCredentials::parse(":pw").is_err());
+        assert!(BasicCredentials::parse("plain").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_accept_the_pair_only() {
+        let credentials = BasicCredentials::parse("one:s3cret,two:pa:ss").unwrap();
+        let request = |value: &str| {
+            actix_web::test::TestRequest::default()
+                .insert_header((header::AUTHORIZATION, value))
+                .to_http_request()
+        };
+        let basic = |pair: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )
+        };
+        assert!(credentials.accept(&request(&basic("one:s3cret"))));
+        assert!(credentials.accept(&request(&basic("two:pa:ss"))));
+        assert!(!credentials.accept(&request(&basic("one:S3CRET"))));
+        assert!(!credentials.accept(&request(&basic("two:s3cret"))));
+        assert!(!credentials.accept(&request("Basic not-base64!")));
+        assert!(!credentials.accept(&request("Bearer one:s3cret")));
     }
 
     #[test]

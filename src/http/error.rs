@@ -49,6 +49,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 asking for HTTP Basic credentials (`WWW-Authenticate`), so a browser prompts.
+    #[error("{message}")]
+    BasicAuthRequired {
+        realm: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -71,7 +77,9 @@ impl ApiError {
     fn code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
-            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
+                ErrorCode::Unauthorized
+            }
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::Configuration(_) => ErrorCode::ConfigurationError,
@@ -91,7 +99,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Configuration(_) => StatusCode::BAD_REQUEST,
@@ -109,7 +119,16 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        envelope(self.status_code(), self.code(), message)
+        let mut response = envelope(self.status_code(), self.code(), message);
+        if let ApiError::BasicAuthRequired { realm, .. } = self {
+            let challenge = format!(r#"Basic realm="{realm}", charset="UTF-8""#);
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
     }
 }
 

@@ -85,3 +85,21 @@ fn describe(path: &serde_path_to_error::Path, error: &impl std::fmt::Display) ->
         format!("{path}: {error}.")
     }
 }
+
+/// For query fields an HTML form submits empty (`?kind=&customerId=`): blank means absent.
+/// `T` reads from the trimmed string (strings and unit enum variants).
+pub fn blank_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::de::IntoDeserializer;
+    use serde::Deserialize;
+    let raw: Option<String> = Option::deserialize(deserializer)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => {
+            T::deserialize(IntoDeserializer::<D::Error>::into_deserializer(value)).map(Some)
+        }
+    }
+}

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{error, health};
-use crate::{rfmcube, waymore};
+use crate::{control, one, rfmcube, waymore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,16 @@ use crate::{rfmcube, waymore};
         waymore::export,
         waymore::retry_events,
         waymore::disconnect,
+        control::list_events,
+        control::show_event,
+        control::list_destinations,
+        control::add_destination,
+        control::remove_destination,
+        control::retry,
+        control::replay,
+        one::receive,
+        one::list_events,
+        one::sample_event_page,
     ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
     modifiers(&SecuritySchemes),
@@ -36,6 +46,10 @@ use crate::{rfmcube, waymore};
             history in the background. Admin endpoints: Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "rfmcube", description = "The pull webservice Rfmcube crawls every night: \
             customers and orders in date windows, paged by offset or by cursor"),
+        (name = "events", description = "The shop event log and its destinations: list, \
+            inspect, retry, replay. Authorization: Bearer <ADMIN_TOKEN>"),
+        (name = "one", description = "ONe webhook inbox and its sample-event page. HTTP Basic \
+            authentication with ONE_WEBHOOK_CREDENTIALS"),
     ),
 )]
 pub struct ApiDoc;
@@ -58,6 +72,15 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("ADMIN_TOKEN"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "one_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("A username:password pair of ONE_WEBHOOK_CREDENTIALS"))
                     .build(),
             ),
         );

@@ -20,13 +20,17 @@ use shopbridge::configuration::{
     DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings, WaymoreSettings,
 };
 use shopbridge::delivery::{DeliverySettings, RetryPolicy};
-use shopbridge::http::auth::{AdminTokens, SecretSet};
+use shopbridge::http::auth::{AdminTokens, BasicCredentials, SecretSet};
+use shopbridge::one::OneSettings;
 use shopbridge::rfmcube::auth::ApiKeys;
 
 /// Keys the test app accepts for Rfmcube: two, as during a key rotation.
 pub const API_KEY: &str = "test-key-current";
 pub const OLD_API_KEY: &str = "test-key-previous";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// What ONe presents with HTTP Basic: two pairs, as during a password rotation.
+pub const ONE_CREDENTIALS: (&str, &str) = ("one-webhook", "correct horse battery");
+pub const OLD_ONE_CREDENTIALS: (&str, &str) = ("one-webhook", "previous: password");
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use shopbridge::db::{self, MIGRATOR};
 use shopbridge::startup::Application;
@@ -199,6 +203,14 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
         },
         waymore: waymore_settings("http://127.0.0.1:9"),
         delivery: delivery_settings(),
+        one: OneSettings {
+            credentials: BasicCredentials::parse(&format!(
+                "{}:{},{}:{}",
+                ONE_CREDENTIALS.0, ONE_CREDENTIALS.1, OLD_ONE_CREDENTIALS.0, OLD_ONE_CREDENTIALS.1
+            ))
+            .unwrap(),
+            retention: std::time::Duration::from_secs(30 * 86400),
+        },
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
     }
 }

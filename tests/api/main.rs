@@ -1,11 +1,13 @@
 //! Integration tests: one binary, so one PostgreSQL cluster serves the whole run.
 
+mod browser;
 mod demo_seed;
 mod embedded_postgres;
 mod errors;
 mod events;
 mod health;
 mod helpers;
+mod one;
 mod openapi;
 mod rfmcube;
 mod schema_triggers;

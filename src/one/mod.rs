@@ -1,0 +1,196 @@
+//! ONe webhook inbox (seed 001): ONe posts "Cart opened", "Client logged" and "OfferOpened"
+//! events with HTTP Basic authentication; each is stored whole, read by the rules in
+//! [`recognise`], entered into the shop event log, and shown on the sample-event page.
+//!
+//! - `POST /one/webhooks`: the URL configured in ONe.
+//! - `GET /one/events`: the sample-event page (refreshes itself).
+//! - `GET /one/events.json`: the same events, keyset-paged.
+
+pub mod inbox;
+mod page;
+pub mod recognise;
+
+use std::future::{ready, Ready};
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use utoipa::ToSchema;
+
+use crate::http::auth::BasicCredentials;
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::ApiQuery;
+use inbox::{InboxFilter, InboxPage};
+
+const REALM: &str = "shopbridge ONe";
+
+#[derive(Debug, Clone, Default)]
+pub struct OneSettings {
+    /// `ONE_WEBHOOK_CREDENTIALS`: what ONe (and the operator opening the page) must present;
+    /// none configured refuses every request.
+    pub credentials: BasicCredentials,
+    /// `ONE_EVENT_RETENTION`: received events are deleted after this long.
+    pub retention: Duration,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/one/webhooks").route(web::post().to(receive)))
+        .service(web::resource("/one/events").route(web::get().to(sample_event_page)))
+        .service(web::resource("/one/events.json").route(web::get().to(list_events)));
+}
+
+/// Proof that the request carried ONe's Basic credentials.
+pub struct OneCaller;
+
+impl FromRequest for OneCaller {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let accepted = req
+            .app_data::<web::Data<OneSettings>>()
+            .is_some_and(|settings| settings.credentials.accept(req));
+        ready(if accepted {
+            Ok(OneCaller)
+        } else {
+            Err(ApiError::BasicAuthRequired {
+                realm: REALM,
+                message: "Send the credentials of ONE_WEBHOOK_CREDENTIALS with HTTP Basic \
+                          authentication."
+                    .into(),
+            }
+            .into())
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Received {
+    /// The inbox id, as shown on the sample-event page.
+    pub id: i64,
+    /// `cart_opened`, `client_logged`, `offer_opened`; null when not recognised.
+    pub kind: Option<&'static str>,
+    pub test: bool,
+    /// What could not be found in the payload; the event is stored anyway.
+    pub problem: Option<String>,
+}
+
+/// Receives one ONe event: any JSON object, stored whole before the answer.
+#[utoipa::path(
+    post,
+    path = "/one/webhooks",
+    tag = "one",
+    request_body(content = Object, description = "The event as ONe sends it: any JSON object."),
+    security(("one_basic" = [])),
+    responses(
+        (status = 200, description = "Stored (recognised or flagged)", body = Received),
+        (status = 400, description = "Not a JSON object", body = ErrorEnvelope),
+        (status = 401, description = "Missing or wrong credentials", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+    )
+)]
+pub async fn receive(
+    _: OneCaller,
+    pool: web::Data<PgPool>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let payload = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => {
+            return Err(ApiError::BadRequest(
+                "Invalid request: the body must be a JSON object.".into(),
+            ))
+        }
+        Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {e}."))),
+    };
+    let event = recognise::recognise(&payload);
+    let id = inbox::store(&pool, &payload, &event).await?;
+    Ok(HttpResponse::Ok().json(Received {
+        id,
+        kind: event.kind.map(recognise::Kind::code),
+        test: event.test,
+        problem: event.problem,
+    }))
+}
+
+/// Received events, newest first, with the payload as received.
+#[utoipa::path(
+    get,
+    path = "/one/events.json",
+    tag = "one",
+    params(InboxFilter),
+    security(("one_basic" = [])),
+    responses(
+        (status = 200, body = InboxPage),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+    )
+)]
+pub async fn list_events(
+    _: OneCaller,
+    pool: web::Data<PgPool>,
+    settings: web::Data<OneSettings>,
+    ApiQuery(filter): ApiQuery<InboxFilter>,
+) -> Result<HttpResponse, ApiError> {
+    check_limit(&filter)?;
+    Ok(HttpResponse::Ok().json(inbox::page(&pool, &filter, settings.retention).await?))
+}
+
+/// The sample-event page (HTML).
+#[utoipa::path(
+    get,
+    path = "/one/events",
+    tag = "one",
+    params(InboxFilter),
+    security(("one_basic" = [])),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html"),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+    )
+)]
+pub async fn sample_event_page(
+    _: OneCaller,
+    pool: web::Data<PgPool>,
+    settings: web::Data<OneSettings>,
+    ApiQuery(filter): ApiQuery<InboxFilter>,
+) -> Result<HttpResponse, ApiError> {
+    check_limit(&filter)?;
+    let events = inbox::page(&pool, &filter, settings.retention).await?;
+    page::render(&filter, &events)
+}
+
+fn check_limit(filter: &InboxFilter) -> Result<(), ApiError> {
+    match filter.limit {
+        Some(limit) if !(1..=500).contains(&limit) => Err(ApiError::BadRequest(
+            "limit: must be between 1 and 500.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes received events past the retention period, now and then every hour, until
+/// `stopped`.
+pub async fn prune_until_stopped(
+    pool: PgPool,
+    retention: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    loop {
+        match inbox::prune(&pool, retention).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("ONe inbox: deleted {n} events past the retention period"),
+            Err(e) => log::warn!("ONe inbox: pruning failed, will try again: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
+}
