@@ -26,24 +26,75 @@ CREATE INDEX one_events_customer_idx ON one_events (customer_id, id);
 -- Retention pruning.
 CREATE INDEX one_events_received_at_idx ON one_events USING brin (received_at);
 
+-- record_event without the announcement. A transaction that NOTIFYs holds PostgreSQL's
+-- database-wide notification lock from its pre-commit through its commit's WAL flush, so
+-- notifying writers commit one at a time. Writers that can announce after their commit (a
+-- separate, write-free statement) use this and keep group commit.
+CREATE FUNCTION record_event_unannounced(p_name text, p_entity_type text, p_entity_id text,
+                                         p_ordering_key text, p_payload jsonb,
+                                         p_once boolean DEFAULT false,
+                                         p_source text DEFAULT 'shop')
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF p_once AND event_recorded(p_name, p_entity_type, p_entity_id) THEN
+        RETURN NULL;
+    END IF;
+    WITH destination AS (
+        SELECT id FROM destinations WHERE enabled AND destination_takes(events, p_name)
+    ), event AS (
+        INSERT INTO events (name, entity_type, entity_id, ordering_key, payload, source)
+        SELECT p_name, p_entity_type, p_entity_id, p_ordering_key, p_payload, p_source
+        WHERE EXISTS (SELECT 1 FROM destination)
+        RETURNING id
+    ), delivery AS (
+        INSERT INTO deliveries (event_id, destination_id, ordering_key, ready)
+        SELECT event.id, d.id, p_ordering_key, NOT delivery_queued(d.id, p_ordering_key)
+        FROM event, destination d
+    )
+    SELECT id INTO v_id FROM event;
+    RETURN v_id;
+END
+$$;
+
+-- The shop triggers' entry point, unchanged in behaviour: records, then announces in the
+-- writing transaction (a trigger has no "after commit").
+CREATE OR REPLACE FUNCTION record_event(p_name text, p_entity_type text, p_entity_id text,
+                                        p_ordering_key text, p_payload jsonb,
+                                        p_once boolean DEFAULT false,
+                                        p_source text DEFAULT 'shop')
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint := record_event_unannounced(p_name, p_entity_type, p_entity_id,
+                                            p_ordering_key, p_payload, p_once, p_source);
+BEGIN
+    IF v_id IS NOT NULL THEN
+        PERFORM pg_notify('shop_events', '');
+    END IF;
+    RETURN v_id;
+END
+$$;
+
 -- Stores one received ONe event and, when it is a real (not test) event of a known kind for
 -- a known customer, records it in the shop event log in the same transaction, as
 -- customer.cart_opened / customer.logged_in / customer.offer_opened with source 'one'.
 -- Ordering key 'one:customer:<id>': ONe's customer ids are ONe's, not the shop's.
--- Returns the inbox row's id.
+-- Unannounced: the caller announces after the commit. Returns the inbox row's id and the
+-- shop event's id (NULL when none was recorded).
 CREATE FUNCTION one_receive(p_kind text, p_sent_kind text, p_test boolean,
                             p_customer_id text, p_cart_id text, p_offer_id text,
-                            p_problem text, p_payload jsonb)
-RETURNS bigint
+                            p_problem text, p_payload jsonb,
+                            OUT id bigint, OUT event_id bigint)
 LANGUAGE plpgsql AS $$
-DECLARE
+BEGIN
     -- The row's id is taken first so the shop event can name it, and the row is written
     -- once, with the event's id.
-    v_id bigint := nextval(pg_get_serial_sequence('one_events', 'id'));
-    v_event_id bigint;
-BEGIN
+    id := nextval(pg_get_serial_sequence('one_events', 'id'));
     IF p_kind IS NOT NULL AND NOT p_test AND p_customer_id IS NOT NULL THEN
-        v_event_id := record_event(
+        event_id := record_event_unannounced(
             CASE p_kind
                 WHEN 'cart_opened' THEN 'customer.cart_opened'
                 WHEN 'client_logged' THEN 'customer.logged_in'
@@ -52,15 +103,14 @@ BEGIN
             'customer', p_customer_id, 'one:customer:' || p_customer_id,
             jsonb_build_object('customerId', p_customer_id,
                                'receivedAt', event_time(now()),
-                               'oneEventId', v_id,
+                               'oneEventId', id,
                                'raw', p_payload)
             || jsonb_strip_nulls(jsonb_build_object('cartId', p_cart_id, 'offerId', p_offer_id)),
             false, 'one');
     END IF;
     INSERT INTO one_events (id, kind, sent_kind, test, customer_id, cart_id, offer_id, problem,
                             payload, event_id)
-    VALUES (v_id, p_kind, p_sent_kind, p_test, p_customer_id, p_cart_id, p_offer_id, p_problem,
-            p_payload, v_event_id);
-    RETURN v_id;
+    VALUES (one_receive.id, p_kind, p_sent_kind, p_test, p_customer_id, p_cart_id, p_offer_id,
+            p_problem, p_payload, one_receive.event_id);
 END
 $$;

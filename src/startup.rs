@@ -19,7 +19,7 @@ use crate::configuration::{Settings, WaymoreSettings};
 use crate::control;
 use crate::delivery::sender::Senders;
 use crate::delivery::worker::Deliverer;
-use crate::delivery::RetryPolicy;
+use crate::delivery::{Announcer, RetryPolicy};
 use crate::http::error::envelope_framework_errors;
 use crate::http::openapi::ApiDoc;
 use crate::http::{health, tls};
@@ -40,6 +40,7 @@ pub struct Application {
     exporter: Arc<Exporter>,
     deliverer: Arc<Deliverer>,
     pool: PgPool,
+    announcer: Announcer,
     one_retention: Duration,
 }
 
@@ -56,6 +57,8 @@ impl Application {
         }
         let one_settings = web::Data::new(settings.one.clone());
         let one_retention = settings.one.retention;
+        let announcer = Announcer::default();
+        let announcer_data = web::Data::new(announcer.clone());
         let admin_tokens = web::Data::new(settings.admin_tokens.clone());
         if admin_tokens.0.is_empty() {
             log::warn!("ADMIN_TOKEN is empty: /waymore admin endpoints refuse every request");
@@ -98,6 +101,7 @@ impl Application {
                 .app_data(waymore.clone())
                 .app_data(deliverer_data.clone())
                 .app_data(one_settings.clone())
+                .app_data(announcer_data.clone())
                 .configure(health::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
@@ -120,6 +124,7 @@ impl Application {
             exporter,
             deliverer,
             pool: pool_for_workers,
+            announcer,
             one_retention,
         })
     }
@@ -138,6 +143,7 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let deliverer = tokio::spawn(self.deliverer.clone().run(stopped));
         let exporter = tokio::spawn(self.exporter.clone().run_worker());
+        let announcer = tokio::spawn(self.announcer.run(self.pool.clone(), stop.subscribe()));
         let one_pruner = tokio::spawn(one::prune_until_stopped(
             self.pool.clone(),
             self.one_retention,
@@ -147,7 +153,7 @@ impl Application {
         log::info!("stopping: finishing the deliveries and export parts in flight");
         stop.send_replace(true);
         self.exporter.stop();
-        let _ = tokio::join!(deliverer, exporter, one_pruner);
+        let _ = tokio::join!(deliverer, exporter, one_pruner, announcer);
         served
     }
 }

@@ -21,6 +21,49 @@ pub use retry::RetryPolicy;
 /// The NOTIFY channel `record_event()` announces new events on.
 pub const CHANNEL: &str = "shop_events";
 
+/// Announces events that `record_event_unannounced()` recorded, once their transaction has
+/// committed: callers ask with [`Announcer::announce`], and one task sends the NOTIFY, so
+/// a burst of requests makes one or two notifications, not one each. The NOTIFY is a
+/// statement of its own that writes nothing, so it holds PostgreSQL's notification lock
+/// only for an instant, not across a commit's WAL flush. If it fails, the workers still
+/// find the events at their next poll.
+#[derive(Debug, Clone, Default)]
+pub struct Announcer {
+    wanted: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Announcer {
+    pub fn announce(&self) {
+        self.wanted.notify_one();
+    }
+
+    /// Sends the announcements asked for until `stop`, then a last one if one is pending.
+    pub async fn run(self, pool: sqlx::PgPool, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = self.wanted.notified() => {}
+                _ = stop.wait_for(|stop| *stop) => break,
+            }
+            notify(&pool).await;
+        }
+        let pending = self.wanted.notified();
+        tokio::pin!(pending);
+        if pending.as_mut().enable() {
+            notify(&pool).await;
+        }
+    }
+}
+
+async fn notify(pool: &sqlx::PgPool) {
+    if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(pool)
+        .await
+    {
+        log::warn!("could not announce new events (they go out at the next poll): {error}");
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     /// Deliveries in flight at once, per destination and process.

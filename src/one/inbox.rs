@@ -10,14 +10,24 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::recognise::{Kind, Recognised};
 
+/// Where a received event went.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Stored {
+    /// The inbox id.
+    pub id: i64,
+    /// The shop event it became, if a destination wanted one; it still has to be announced
+    /// ([`crate::delivery::Announcer`]).
+    pub event_id: Option<i64>,
+}
+
 /// Stores a received payload with what was recognised in it, and records the shop event in
-/// the same transaction (`one_receive`). Returns the inbox id.
+/// the same transaction (`one_receive`).
 pub async fn store(
     pool: &PgPool,
     payload: &Map<String, Value>,
     event: &Recognised,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT one_receive($1, $2, $3, $4, $5, $6, $7, $8)")
+) -> Result<Stored, sqlx::Error> {
+    sqlx::query_as("SELECT id, event_id FROM one_receive($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(event.kind.map(Kind::code))
         .bind(&event.sent_kind)
         .bind(event.test)

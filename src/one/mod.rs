@@ -21,6 +21,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
+use crate::delivery::Announcer;
 use crate::http::auth::BasicCredentials;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ApiQuery;
@@ -97,6 +98,7 @@ pub struct Received {
 pub async fn receive(
     _: OneCaller,
     pool: web::Data<PgPool>,
+    announcer: web::Data<Announcer>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let payload = match serde_json::from_slice::<Value>(&body) {
@@ -109,9 +111,12 @@ pub async fn receive(
         Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {e}."))),
     };
     let event = recognise::recognise(&payload);
-    let id = inbox::store(&pool, &payload, &event).await?;
+    let stored = inbox::store(&pool, &payload, &event).await?;
+    if stored.event_id.is_some() {
+        announcer.announce();
+    }
     Ok(HttpResponse::Ok().json(Received {
-        id,
+        id: stored.id,
         kind: event.kind.map(recognise::Kind::code),
         test: event.test,
         problem: event.problem,
