@@ -3,7 +3,7 @@
 //! On the benchmark shop (seeded once, shared with the other benchmarks), the real
 //! application receives ONe events over loopback HTTP with Basic auth, open loop (each
 //! request sent at its scheduled time, whether or not earlier ones were answered, so a slow
-//! answer shows as latency instead of a lower rate), for `BENCH_SECONDS` (10) per rate.
+//! answer shows as latency instead of a lower rate), for `BENCH_SECONDS` (30) per rate.
 //! A webhook destination takes the `customer.*` events they become and answers after 50 ms
 //! (`BENCH_PARTNER_MS`), so delivery runs alongside intake, as it would in a shop;
 //! `BENCH_NO_DESTINATION=1` measures intake alone. Load generator, application, sink and
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(30);
     sqlx::query("TRUNCATE one_events").execute(&pool).await?;
     sqlx::query("DELETE FROM events").execute(&pool).await?;
     let _ = destinations::remove_webhook(&pool, "bench-one").await;
