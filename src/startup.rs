@@ -4,7 +4,7 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use sqlx::PgPool;
 use utoipa::OpenApi;
@@ -22,7 +22,7 @@ use crate::delivery::worker::Deliverer;
 use crate::delivery::{Announcer, RetryPolicy};
 use crate::http::error::envelope_framework_errors;
 use crate::http::openapi::ApiDoc;
-use crate::http::{health, tls};
+use crate::http::{edge, health, tls};
 use crate::one;
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::waymore::client::WaymoreClient;
@@ -92,7 +92,9 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(envelope_framework_errors))
+                .wrap(from_fn(edge::known_content_encoding))
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .wrap(from_fn(edge::head_as_get))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(pool.clone())
                 .app_data(cursor_keys.clone())

@@ -60,6 +60,16 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// The credentials of `Authorization: <scheme> <credentials>`; the scheme is matched without
+/// regard to case (RFC 9110 §11.1).
+fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (given, credentials) = value.trim().split_once(' ')?;
+    given
+        .eq_ignore_ascii_case(scheme)
+        .then(|| credentials.trim())
+}
+
 /// `user:password` pairs accepted by HTTP Basic authentication, comma-separated (several for
 /// rotation). A username cannot hold `:` (RFC 7617) and no entry can hold `,`.
 #[derive(Clone, Debug, Default)]
@@ -117,16 +127,12 @@ impl FromRequest for Admin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let tokens = req.app_data::<web::Data<AdminTokens>>();
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+        let presented = authorization(req, "Bearer");
         let outcome = match (tokens, presented) {
             (_, None) => Err(ApiError::Unauthorized(
                 "Send the admin token as `Authorization: Bearer <ADMIN_TOKEN>`.".into(),
             )),
-            (Some(tokens), Some(token)) if tokens.0.accepts(token.trim()) => Ok(Admin),
+            (Some(tokens), Some(token)) if tokens.0.accepts(token) => Ok(Admin),
             _ => Err(ApiError::Unauthorized(
                 "The admin token is not valid.".into(),
             )),
@@ -180,6 +186,8 @@ mod tests {
         assert!(!credentials.accept(&request(&basic("two:s3cret"))));
         assert!(!credentials.accept(&request("Basic not-base64!")));
         assert!(!credentials.accept(&request("Bearer one:s3cret")));
+        let lowercase_scheme = basic("one:s3cret").replacen("Basic", "basic", 1);
+        assert!(credentials.accept(&request(&lowercase_scheme)));
     }
 
     #[test]

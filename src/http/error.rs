@@ -57,6 +57,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// 415: a body in a Content-Encoding this server cannot decode.
+    #[error("{0}")]
+    UnsupportedEncoding(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -76,7 +79,7 @@ impl ApiError {
 
     fn code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::BadRequest(_) | ApiError::UnsupportedEncoding(_) => ErrorCode::BadRequest,
             ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
                 ErrorCode::Unauthorized
             }
@@ -99,6 +102,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
                 StatusCode::UNAUTHORIZED
             }

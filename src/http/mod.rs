@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every integration: errors, extractors, probes, the API spec, TLS.
 
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod health;

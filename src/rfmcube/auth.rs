@@ -33,7 +33,11 @@ impl FromRequest for RfmcubeClient {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let keys = req.app_data::<web::Data<ApiKeys>>();
-        let presented = req.headers().get(HEADER).and_then(|v| v.to_str().ok());
+        // A value that is not visible ASCII can match no key: it is invalid, not missing.
+        let presented = req
+            .headers()
+            .get(HEADER)
+            .map(|v| v.to_str().unwrap_or_default());
         let outcome = match (keys, presented) {
             (_, None) => Err(ApiError::Unauthorized(
                 "The api-key header is missing; send the key configured for Rfmcube.".into(),

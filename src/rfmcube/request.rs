@@ -103,18 +103,30 @@ fn bad(message: String) -> ApiError {
     ApiError::BadRequest(message)
 }
 
+/// Parsed and normalised to what PostgreSQL stores (whole microseconds; a leap second
+/// `23:59:60` is the next second's start), so a window reads the same when a cursor is
+/// issued and when it comes back with the same `from`/`to`.
 fn instant(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     value
         .map(|raw| {
-            DateTime::parse_from_rfc3339(raw.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| {
-                    bad(format!(
-                    "{field}: must be an RFC 3339 date-time such as 2025-03-01T00:00:00Z ({e})."
+            let invalid = |cause: &dyn std::fmt::Display| {
+                bad(format!(
+                    "{field}: must be an RFC 3339 date-time such as 2025-03-01T00:00:00Z ({cause})."
                 ))
-                })
+            };
+            let parsed = DateTime::parse_from_rfc3339(raw.trim()).map_err(|e| invalid(&e))?;
+            DateTime::from_timestamp_micros(parsed.timestamp_micros())
+                .ok_or_else(|| invalid(&"out of range"))
         })
         .transpose()
+}
+
+fn open_from() -> DateTime<Utc> {
+    OPEN_FROM.parse().expect("valid constant")
+}
+
+fn open_to() -> DateTime<Utc> {
+    OPEN_TO.parse().expect("valid constant")
 }
 
 impl CrawlRequest {
@@ -130,10 +142,15 @@ impl CrawlRequest {
         };
         let from = instant("from", self.from.as_deref())?;
         let to = instant("to", self.to.as_deref())?;
-        if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
-                return Err(bad("from: must be before to.".into()));
-            }
+        if from.unwrap_or_else(open_from) >= to.unwrap_or_else(open_to) {
+            return Err(bad(format!(
+                "from: must be before to{}.",
+                if to.is_none() {
+                    format!(" ({OPEN_TO} when to is left out)")
+                } else {
+                    String::new()
+                }
+            )));
         }
         if let Some(token) = self.cursor {
             let cursor = key.decode(&token).map_err(|e| bad(format!("{e}.")))?;
@@ -171,8 +188,8 @@ impl CrawlRequest {
         Ok(PageRequest {
             entity,
             window: Window {
-                from: from.unwrap_or_else(|| OPEN_FROM.parse().expect("valid constant")),
-                to: to.unwrap_or_else(|| OPEN_TO.parse().expect("valid constant")),
+                from: from.unwrap_or_else(open_from),
+                to: to.unwrap_or_else(open_to),
                 field: self.date_field.unwrap_or_default(),
             },
             page_size,
@@ -199,6 +216,50 @@ mod tests {
         assert_eq!(p.page_size, 100);
         assert_eq!(p.paging, Paging::Offset { page: 1 });
         assert_eq!(p.window.field, DateField::UpdatedAt);
+    }
+
+    #[test]
+    fn a_cursor_is_accepted_with_the_window_it_was_issued_for_at_any_precision() {
+        for (from, to) in [
+            (
+                "2025-03-01T00:00:00.1234567Z",
+                "2025-03-02T00:00:00.000000999Z",
+            ),
+            ("2016-12-31T23:59:60Z", "2017-01-02T00:00:00Z"),
+            ("2016-12-31T23:59:60.5+00:00", "2017-01-02T00:00:00Z"),
+        ] {
+            let request = || CrawlRequest {
+                from: Some(from.into()),
+                to: Some(to.into()),
+                ..Default::default()
+            };
+            let first = parse(request()).unwrap();
+            let cursor = Cursor {
+                entity: Entity::Orders,
+                window: first.window,
+                upper: first.window.to,
+                after: (first.window.from, 1),
+                page: 2,
+            };
+            let next = parse(CrawlRequest {
+                cursor: Some(key().encode(&cursor)),
+                ..request()
+            });
+            assert!(next.is_ok(), "{from}..{to}: {next:?}");
+        }
+    }
+
+    #[test]
+    fn from_must_be_before_the_open_end_when_to_is_left_out() {
+        let err = parse(CrawlRequest {
+            from: Some("9999-12-31T23:59:59.5Z".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.contains("from: must be before to (9999-12-31T23:59:59Z"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -40,3 +40,63 @@ async fn hostile_paths_never_produce_a_server_error_or_html() {
         );
     }
 }
+
+#[tokio::test]
+async fn head_is_answered_as_get_without_a_body() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/openapi.json"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert!(response.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    let response = app.client.head(app.url("/no/such")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_body_in_an_unknown_content_encoding_is_refused_with_415() {
+    let app = spawn_app().await;
+    for coding in ["zstd", "x-bogus", "gzip, br"] {
+        let response = app
+            .client
+            .post(app.url("/rfmcube/orders"))
+            .header("api-key", crate::helpers::API_KEY)
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let message = assert_error(response, 415, "BAD_REQUEST").await;
+        assert!(message.contains("Content-Encoding"), "{coding}: {message}");
+    }
+    let identity = app
+        .client
+        .post(app.url("/rfmcube/orders"))
+        .header("api-key", crate::helpers::API_KEY)
+        .header("content-type", "application/json")
+        .header("content-encoding", "Identity")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn authorization_schemes_are_matched_without_regard_to_case() {
+    let app = spawn_app().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = app
+            .client
+            .get(app.url("/admin/destinations"))
+            .header(
+                "authorization",
+                format!("{scheme} {}", crate::helpers::ADMIN_TOKEN),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{scheme}");
+    }
+}

@@ -28,6 +28,18 @@ async fn a_missing_or_wrong_api_key_is_unauthorized() {
             .await
             .unwrap();
         assert_error(wrong, 401, "UNAUTHORIZED").await;
+        let not_ascii = app
+            .client
+            .get(app.url(path))
+            .header(
+                "api-key",
+                reqwest::header::HeaderValue::from_bytes(b"cl\xc3\xa9").unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let message = assert_error(not_ascii, 401, "UNAUTHORIZED").await;
+        assert!(message.contains("not valid"), "{message}");
     }
 }
 
