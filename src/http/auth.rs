@@ -99,16 +99,8 @@ impl BasicCredentials {
 
     /// Whether `Authorization: Basic …` holds one of the pairs.
     pub fn accept(&self, req: &HttpRequest) -> bool {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|v| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(v.trim())
-                    .ok()
-            })
+        let presented = authorization(req, "Basic")
+            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
             .and_then(|v| String::from_utf8(v).ok());
         presented.is_some_and(|pair| self.0.accepts(&pair))
     }

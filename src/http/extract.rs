@@ -41,6 +41,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             } else {
                 &body
             };
+            if holds_nul(body) {
+                return Err(ApiError::BadRequest(NUL_REFUSED.into()).into());
+            }
             // Bodies are objects; serde would also read a struct from an array.
             if body.trim_ascii_start().first() != Some(&b'{') {
                 return Err(ApiError::BadRequest(
@@ -68,6 +71,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = url::form_urlencoded::parse(req.query_string().as_bytes());
+        if parsed
+            .clone()
+            .any(|(key, value)| key.contains('\0') || value.contains('\0'))
+        {
+            return std::future::ready(Err(ApiError::BadRequest(NUL_REFUSED.into()).into()));
+        }
         let deserializer = serde_urlencoded::Deserializer::new(parsed);
         std::future::ready(
             serde_path_to_error::deserialize(deserializer)
@@ -75,6 +84,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
                 .map_err(|e| ApiError::BadRequest(describe(e.path(), e.inner())).into()),
         )
     }
+}
+
+/// PostgreSQL text and jsonb cannot hold U+0000, so no input may carry one.
+pub const NUL_REFUSED: &str =
+    "Invalid request: text must not contain the NUL character (\\u0000 or %00).";
+
+/// Whether a JSON text holds a NUL character: a `\u0000` escape (an escaped backslash
+/// followed by `u0000` is not one) or a raw NUL byte.
+pub fn holds_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            0 => return true,
+            b'\\' if json[i + 1..].starts_with(b"u0000") => return true,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 fn describe(path: &serde_path_to_error::Path, error: &impl std::fmt::Display) -> String {
@@ -101,5 +129,19 @@ where
         Some(value) => {
             T::deserialize(IntoDeserializer::<D::Error>::into_deserializer(value)).map(Some)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_nul;
+
+    #[test]
+    fn a_nul_escape_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(holds_nul(br#"{"a": "x\u0000y"}"#));
+        assert!(holds_nul(b"{\"a\": \"\0\"}"));
+        assert!(!holds_nul(br#"{"a": "x\\u0000y"}"#));
+        assert!(holds_nul(br#"{"a": "x\\\u0000y"}"#));
+        assert!(!holds_nul(br#"{"a": "\u0001", "b": "\\"}"#));
     }
 }

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use crate::delivery::Announcer;
 use crate::http::auth::BasicCredentials;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{holds_nul, ApiQuery, NUL_REFUSED};
 use inbox::{InboxFilter, InboxPage};
 
 const REALM: &str = "shopbridge ONe";
@@ -101,6 +101,9 @@ pub async fn receive(
     announcer: web::Data<Announcer>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if holds_nul(&body) {
+        return Err(ApiError::BadRequest(NUL_REFUSED.into()));
+    }
     let payload = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) => object,
         Ok(_) => {

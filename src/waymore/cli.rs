@@ -9,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
 use super::client::WaymoreClient;
-use super::connection::{self, ConnectError, DisconnectError};
+use super::connection::{self, ConnectError, Credentials, DisconnectError};
 use super::export::{self, ExportState, ExportStatus, Exporter, RunOutcome, StartError};
 
 const PASSWORD_VAR: &str = "WAYMORE_PASSWORD";
@@ -38,8 +38,8 @@ pub async fn connect(
     client: &WaymoreClient,
     username: &str,
 ) -> anyhow::Result<()> {
-    let password = password()?;
-    let (connection, started) = match connection::connect(pool, client, username, &password).await {
+    let credentials = Credentials::parse(username, &password()?).map_err(anyhow::Error::msg)?;
+    let (connection, started) = match connection::connect(pool, client, &credentials).await {
         Ok(done) => done,
         Err(ConnectError::Refused(message)) => {
             bail!(

@@ -27,6 +27,52 @@ pub fn mask(uuid: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// Routee credentials, checked before anything is sent to Waymore: a value PostgreSQL or
+/// Waymore cannot take must not cost a UUID that is then never stored.
+#[derive(Debug)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// An e-mail address is at most 254 characters.
+const MAX_USERNAME: usize = 254;
+const MAX_PASSWORD: usize = 1024;
+
+impl Credentials {
+    /// The username is trimmed; the password is taken as typed. Errors name the field.
+    pub fn parse(username: &str, password: &str) -> Result<Self, String> {
+        let username = username.trim();
+        for (field, value, max) in [
+            ("username", username, MAX_USERNAME),
+            ("password", password, MAX_PASSWORD),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{field}: must not be empty."));
+            }
+            if value.chars().count() > max {
+                return Err(format!("{field}: must be at most {max} characters."));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(format!(
+                    "{field}: must not contain control characters (NUL, line breaks, tabs …)."
+                ));
+            }
+        }
+        Ok(Credentials {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+}
+
+/// A UUID Waymore answered with that can be stored and sent back in headers and bodies.
+fn usable_uuid(uuid: &str) -> Option<&str> {
+    let uuid = uuid.trim();
+    (!uuid.is_empty() && uuid.len() <= 200 && uuid.chars().all(|c| c.is_ascii_graphic()))
+        .then_some(uuid)
+}
+
 pub async fn current(pool: &PgPool) -> Result<Option<Connection>, sqlx::Error> {
     sqlx::query_as("SELECT uuid, username, connected_at FROM waymore_connection")
         .fetch_optional(pool)
@@ -42,6 +88,10 @@ pub enum ConnectError {
     Refused(String),
     #[error(transparent)]
     Upstream(#[from] WaymoreError),
+    #[error(
+        "Waymore answered with a UUID that is not printable ASCII (or is over 200 characters)"
+    )]
+    UnusableUuid,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -51,15 +101,16 @@ pub enum ConnectError {
 pub async fn connect(
     pool: &PgPool,
     client: &WaymoreClient,
-    username: &str,
-    password: &str,
+    credentials: &Credentials,
 ) -> Result<(Connection, Started), ConnectError> {
     if current(pool).await?.is_some() {
         return Err(ConnectError::AlreadyConnected);
     }
-    let answer = client.authenticate(username, password).await?;
-    let uuid = match answer.uuid.filter(|u| !u.trim().is_empty()) {
-        Some(uuid) => uuid,
+    let answer = client
+        .authenticate(&credentials.username, &credentials.password)
+        .await?;
+    let uuid = match answer.uuid.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(uuid) => usable_uuid(uuid).ok_or(ConnectError::UnusableUuid)?,
         None => {
             return Err(ConnectError::Refused(answer.message.unwrap_or_else(|| {
                 "Waymore did not accept the credentials".into()
@@ -72,8 +123,8 @@ pub async fn connect(
          ON CONFLICT (singleton) DO NOTHING
          RETURNING uuid, username, connected_at",
     )
-    .bind(uuid.trim())
-    .bind(username)
+    .bind(uuid)
+    .bind(&credentials.username)
     .bind(&client.settings().cart_url)
     .fetch_optional(&mut *tx)
     .await?;

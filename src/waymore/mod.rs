@@ -23,7 +23,7 @@ use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ApiJson;
 use client::WaymoreClient;
-use connection::{ConnectError, DisconnectError};
+use connection::{ConnectError, Credentials, DisconnectError};
 use export::{ExportStatus, Exporter, StartError, Started};
 
 /// The destination name of Waymore in the event log.
@@ -142,23 +142,13 @@ pub async fn connect(
     waymore: web::Data<Waymore>,
     ApiJson(request): ApiJson<ConnectRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    for (field, value) in [
-        ("username", &request.username),
-        ("password", &request.password),
-    ] {
-        if value.trim().is_empty() {
-            return Err(ApiError::BadRequest(format!("{field}: must not be empty.")));
-        }
-    }
+    let credentials =
+        Credentials::parse(&request.username, &request.password).map_err(ApiError::BadRequest)?;
     let hint = signup_hint(&waymore);
-    let (connection, started) = connection::connect(
-        &pool,
-        &waymore.client,
-        request.username.trim(),
-        &request.password,
-    )
-    .await
-    .map_err(|e| match e {
+    let (connection, started) = connection::connect(&pool, &waymore.client, &credentials)
+        .await
+        .map_err(|e| {
+            match e {
         ConnectError::AlreadyConnected => ApiError::Conflict(
             "The shop is already connected to Waymore; disconnect first (DELETE /waymore/connect)."
                 .into(),
@@ -167,8 +157,10 @@ pub async fn connect(
             "Waymore refused the credentials: {message}. {hint}"
         )),
         ConnectError::Upstream(e) => ApiError::Upstream(format!("{e}. {hint}")),
+        ConnectError::UnusableUuid => ApiError::Upstream(format!("{e}; nothing was stored.")),
         ConnectError::Database(e) => ApiError::internal(e),
-    })?;
+    }
+        })?;
     waymore.exporter.wake();
     Ok(HttpResponse::Accepted().json(Connected {
         connected: true,

@@ -198,3 +198,17 @@ async fn admin_endpoints_need_the_token_and_refuse_bad_input() {
     .await;
     assert_error(backwards, 400, "BAD_REQUEST").await;
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_filter_is_a_bad_request() {
+    let app = crate::helpers::spawn_app().await;
+    for path in ["/admin/events?name=order%00", "/admin/events?entityId=%00"] {
+        let message = assert_error(
+            admin(&app, Method::GET, path, None).await,
+            400,
+            "BAD_REQUEST",
+        )
+        .await;
+        assert!(message.contains("NUL"), "{path}: {message}");
+    }
+}

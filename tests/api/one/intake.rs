@@ -227,3 +227,22 @@ async fn add_webhook(app: &crate::helpers::TestApp, url: &str) {
     .await;
     assert_eq!(added.status().as_u16(), 201);
 }
+
+#[tokio::test]
+async fn a_nul_character_is_refused_since_it_cannot_be_stored() {
+    let app = spawn_app().await;
+    let response = post_as(
+        &app,
+        Some(ONE_CREDENTIALS),
+        r#"{"event": "Cart opened", "customerId": "C\u0000-1"}"#,
+    )
+    .await;
+    let message = assert_error(response, 400, "BAD_REQUEST").await;
+    assert!(message.contains("NUL"), "{message}");
+    let escaped = post(&app, json!({"event": "Cart opened", "note": "a \\u0000 b"})).await;
+    assert_eq!(
+        escaped["kind"], "cart_opened",
+        "an escaped backslash is text"
+    );
+    assert_eq!(stored(&app).await, 1);
+}

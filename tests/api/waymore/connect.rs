@@ -265,3 +265,65 @@ async fn export_needs_a_connection() {
     let message = assert_error(response, 400, "CONFIGURATION_ERROR").await;
     assert!(message.contains("https://www.routee.net/"), "{message}");
 }
+
+#[tokio::test]
+async fn text_waymore_or_postgresql_cannot_take_is_refused_before_waymore_is_asked() {
+    let fake = FakeWaymore::start().await;
+    let app = app_with(&fake, 100).await;
+    let long = "x".repeat(1025);
+    for (body, hint) in [
+        (json!({"username": "own\u{0}er", "password": "x"}), "NUL"),
+        (json!({"username": "owner", "password": "pa\u{0}ss"}), "NUL"),
+        (
+            json!({"username": "own\ner", "password": "x"}),
+            "username: must not contain control",
+        ),
+        (
+            json!({"username": "owner", "password": long}),
+            "password: must be at most 1024",
+        ),
+    ] {
+        let response = post_connect(&app, body.clone()).await;
+        let message = assert_error(response, 400, "BAD_REQUEST").await;
+        assert!(message.contains(hint), "{body} → {message}");
+    }
+    assert!(
+        fake.auth_requests().await.is_empty(),
+        "Waymore was not asked"
+    );
+    let connected = post_connect(&app, json!({"username": "owner", "password": "x"})).await;
+    assert_eq!(
+        connected.status().as_u16(),
+        202,
+        "then a good connect works"
+    );
+}
+
+#[tokio::test]
+async fn a_uuid_that_cannot_be_stored_is_an_upstream_error_and_connect_can_be_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/authenticate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"uuid": "ab\u{0}cd-1234"})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/authenticate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID})))
+        .mount(&server)
+        .await;
+    let app = crate::helpers::spawn_app_on(crate::helpers::fresh_database().await, |s| {
+        s.waymore = crate::helpers::waymore_settings(&server.uri());
+    })
+    .await;
+    let body = json!({"username": "owner", "password": "x"});
+    let message = assert_error(
+        post_connect(&app, body.clone()).await,
+        502,
+        "UPSTREAM_ERROR",
+    )
+    .await;
+    assert!(message.contains("nothing was stored"), "{message}");
+    assert_eq!(post_connect(&app, body).await.status().as_u16(), 202);
+}
