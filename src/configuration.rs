@@ -83,6 +83,10 @@ pub struct HttpSettings {
     pub tls: Option<TlsSettings>,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// Requests that may wait for one of the running ones to finish; more get 503.
+    pub max_queued_requests: usize,
+    /// How long a queued request waits before it gets 503.
+    pub queue_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +129,12 @@ impl Settings {
                 bind_addr: parse(&var, "BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
                 tls,
                 max_body_bytes: parse(&var, "MAX_BODY_BYTES", 1024 * 1024)?,
+                max_queued_requests: parse(&var, "MAX_QUEUED_REQUESTS", 64)?,
+                queue_timeout: Duration::from_millis(parse(
+                    &var,
+                    "REQUEST_QUEUE_TIMEOUT_MS",
+                    2000,
+                )?),
             },
             rfmcube: RfmcubeSettings {
                 api_keys: ApiKeys::parse(&var("RFMCUBE_API_KEYS").unwrap_or_default()),

@@ -20,7 +20,9 @@ use crate::control;
 use crate::delivery::sender::Senders;
 use crate::delivery::worker::Deliverer;
 use crate::delivery::{Announcer, RetryPolicy};
+use crate::http::admission::{self, Admission};
 use crate::http::error::envelope_framework_errors;
+use crate::http::health::ProbePool;
 use crate::http::openapi::ApiDoc;
 use crate::http::{edge, health, tls};
 use crate::one;
@@ -80,6 +82,12 @@ impl Application {
             deliverer: deliverer.clone(),
         });
         let deliverer_data = web::Data::from(deliverer.clone());
+        let admission = web::Data::from(Admission::new(
+            settings.database.max_connections as usize,
+            settings.http.max_queued_requests,
+            settings.http.queue_timeout,
+        ));
+        let probe_pool = web::Data::new(ProbePool::beside(&pool));
         let settings = &settings.http;
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
@@ -92,11 +100,14 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(envelope_framework_errors))
+                .wrap(from_fn(admission::admit))
                 .wrap(from_fn(edge::known_content_encoding))
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 .wrap(from_fn(edge::head_as_get))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(pool.clone())
+                .app_data(probe_pool.clone())
+                .app_data(admission.clone())
                 .app_data(cursor_keys.clone())
                 .app_data(api_keys.clone())
                 .app_data(admin_tokens.clone())

@@ -68,6 +68,9 @@ pub enum ApiError {
     Upstream(String),
     #[error("{message}")]
     Unavailable { message: String },
+    /// 503 with `Retry-After`: more requests than the server takes on at once.
+    #[error("The server is busy; retry in a moment (see Retry-After).")]
+    Overloaded,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -87,14 +90,20 @@ impl ApiError {
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::Configuration(_) => ErrorCode::ConfigurationError,
             ApiError::Upstream(_) => ErrorCode::UpstreamError,
-            ApiError::Unavailable { .. } | ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Unavailable { .. } | ApiError::Overloaded | ApiError::Internal(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A pool that stayed exhausted for its whole timeout is overload, not a fault.
     fn from(error: sqlx::Error) -> Self {
-        ApiError::Internal(error.into())
+        match error {
+            sqlx::Error::PoolTimedOut => ApiError::Overloaded,
+            error => ApiError::Internal(error.into()),
+        }
     }
 }
 
@@ -110,7 +119,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Configuration(_) => StatusCode::BAD_REQUEST,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +133,12 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = envelope(self.status_code(), self.code(), message);
+        if let ApiError::Overloaded = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(super::admission::RETRY_AFTER_SECS),
+            );
+        }
         if let ApiError::BasicAuthRequired { realm, .. } = self {
             let challenge = format!(r#"Basic realm="{realm}", charset="UTF-8""#);
             if let Ok(value) = HeaderValue::from_str(&challenge) {

@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
@@ -15,6 +16,23 @@ pub struct Health {
     /// `ok` when the process is up, `ready` when it can serve requests.
     #[schema(example = "ok")]
     pub status: &'static str,
+}
+
+/// The readiness probe's own connection, so it never waits behind requests for the pool.
+#[derive(Clone)]
+pub struct ProbePool(PgPool);
+
+impl ProbePool {
+    /// One lazily opened connection to the database `pool` uses.
+    pub fn beside(pool: &PgPool) -> Self {
+        ProbePool(
+            PgPoolOptions::new()
+                .max_connections(1)
+                // The probe's own one-second bound decides; this only frees the slot later.
+                .acquire_timeout(READY_WITHIN * 2)
+                .connect_lazy_with((*pool.connect_options()).clone()),
+        )
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -38,9 +56,9 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "Database unreachable or migrations pending", body = ErrorEnvelope),
     )
 )]
-pub async fn readyz(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
-    // A probe answers within a second, however long the pool would wait for a connection.
-    let checked = tokio::time::timeout(READY_WITHIN, db::migrations_applied(&pool)).await;
+pub async fn readyz(probe: web::Data<ProbePool>) -> Result<HttpResponse, ApiError> {
+    // A probe answers within a second, however long the database takes to answer.
+    let checked = tokio::time::timeout(READY_WITHIN, db::migrations_applied(&probe.0)).await;
     match checked {
         Ok(Ok(true)) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
         Ok(Ok(false)) => Err(ApiError::Unavailable {

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every integration: errors, extractors, probes, the API spec, TLS.
 
+pub mod admission;
 pub mod auth;
 pub mod edge;
 pub mod error;

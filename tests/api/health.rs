@@ -27,10 +27,25 @@ async fn readyz_is_unavailable_before_migrations() {
 
 #[tokio::test]
 async fn readyz_is_unavailable_when_the_database_is_gone() {
-    let app = spawn_app().await;
-    app.pool.close().await;
-    let message = assert_error(app.get("/readyz").await, 503, "INTERNAL").await;
-    assert!(message.contains("unreachable"), "{message}");
+    // A port nothing listens on: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username("nobody");
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(gone.clone());
+    let app = shopbridge::startup::Application::build(&crate::helpers::test_settings(gone), pool)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/readyz", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let started = std::time::Instant::now();
+    let message = assert_error(reqwest::get(url).await.unwrap(), 503, "INTERNAL").await;
+    assert!(message.contains("database"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
 
 #[tokio::test]
@@ -73,4 +88,71 @@ async fn docs_serve_swagger_ui_and_the_spec() {
     let spec: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
     assert_eq!(spec["info"]["title"], "shopbridge");
     assert!(spec["paths"]["/readyz"]["get"].is_object());
+}
+
+/// Rfmcube page requests held up by a lock on `orders`: two run (the pool's size), two
+/// wait, the rest are refused at once; the probes answer meanwhile.
+#[tokio::test]
+async fn overload_is_a_quick_503_with_retry_after_and_probes_stay_fast() {
+    let db = crate::helpers::fresh_database().await;
+    let app = crate::helpers::spawn_app_on(db, |s| {
+        s.database.max_connections = 2;
+        s.http.max_queued_requests = 2;
+        s.http.queue_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let mut lock = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let crawl = || {
+        let request = app
+            .client
+            .post(app.url("/rfmcube/orders"))
+            .header("api-key", crate::helpers::API_KEY)
+            .json(&serde_json::json!({}));
+        async move {
+            let started = std::time::Instant::now();
+            let response = request.send().await.unwrap();
+            (response, started.elapsed())
+        }
+    };
+    let crawls: Vec<_> = (0..12).map(|_| tokio::spawn(crawl())).collect();
+    let probe_started = std::time::Instant::now();
+    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert!(
+        probe_started.elapsed() < std::time::Duration::from_millis(500),
+        "probes do not wait behind crawls: {:?}",
+        probe_started.elapsed()
+    );
+    // While the lock is held, every answer is a refusal: at once, or after the queue
+    // timeout. The admitted requests are still blocked on the lock.
+    let mut refused = 0;
+    let mut admitted = Vec::new();
+    for mut crawl in crawls {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), &mut crawl).await {
+            Ok(answered) => {
+                let (response, took) = answered.unwrap();
+                assert_eq!(response.headers()["retry-after"], "1");
+                assert!(
+                    took < std::time::Duration::from_secs(2),
+                    "refused in {took:?}"
+                );
+                assert_error(response, 503, "INTERNAL").await;
+                refused += 1;
+            }
+            Err(_) => admitted.push(crawl),
+        }
+    }
+    lock.rollback().await.unwrap();
+    for crawl in admitted {
+        let (response, _) = crawl.await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "admitted requests finish");
+    }
+    assert_eq!(
+        refused, 10,
+        "2 run, the 2 waiting time out, 8 are refused at once"
+    );
 }

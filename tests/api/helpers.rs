@@ -197,6 +197,8 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
             bind_addr: "127.0.0.1:0".parse().unwrap(),
             tls: None,
             max_body_bytes: 64 * 1024,
+            max_queued_requests: 64,
+            queue_timeout: std::time::Duration::from_secs(2),
         },
         rfmcube: RfmcubeSettings {
             api_keys: ApiKeys::parse(&format!("{API_KEY},{OLD_API_KEY}")),
