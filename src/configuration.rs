@@ -87,6 +87,8 @@ pub struct HttpSettings {
     pub max_queued_requests: usize,
     /// How long a queued request waits before it gets 503.
     pub queue_timeout: Duration,
+    /// How long a request's whole body may take to arrive; then 408.
+    pub body_read_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +137,9 @@ impl Settings {
                     "REQUEST_QUEUE_TIMEOUT_MS",
                     2000,
                 )?),
+                body_read_timeout: Duration::from_secs(
+                    parse(&var, "BODY_READ_TIMEOUT_SECS", 10u64)?.max(1),
+                ),
             },
             rfmcube: RfmcubeSettings {
                 api_keys: ApiKeys::parse(&var("RFMCUBE_API_KEYS").unwrap_or_default()),

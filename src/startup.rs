@@ -88,6 +88,8 @@ impl Application {
             settings.http.queue_timeout,
         ));
         let probe_pool = web::Data::new(ProbePool::beside(&pool));
+        let body_read_timeout =
+            web::Data::new(edge::BodyReadTimeout(settings.http.body_read_timeout));
         let settings = &settings.http;
         let listener = TcpListener::bind(settings.bind_addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
@@ -100,6 +102,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(envelope_framework_errors))
+                .wrap(from_fn(edge::body_deadline))
                 .wrap(from_fn(admission::admit))
                 .wrap(from_fn(edge::known_content_encoding))
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
@@ -108,6 +111,7 @@ impl Application {
                 .app_data(pool.clone())
                 .app_data(probe_pool.clone())
                 .app_data(admission.clone())
+                .app_data(body_read_timeout.clone())
                 .app_data(cursor_keys.clone())
                 .app_data(api_keys.clone())
                 .app_data(admin_tokens.clone())

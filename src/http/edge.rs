@@ -1,10 +1,20 @@
 //! Request rules applied before routing, for every endpoint.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+use actix_web::HttpMessage;
 use actix_web::ResponseError;
+use futures_util::Stream;
+use tokio::time::Sleep;
 
 use super::error::ApiError;
 
@@ -43,5 +53,58 @@ pub async fn known_content_encoding(
             Ok(req.into_response(error.error_response()))
         }
         None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
+/// How long a request's whole body may take to arrive (`BODY_READ_TIMEOUT_SECS`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub Duration);
+
+/// A client that sends its headers and then trickles, or never sends, its body does not
+/// hold a connection and a worker forever: reading the body fails once the time is up, and
+/// the extractors answer 408.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(timeout) = req.app_data::<web::Data<BodyReadTimeout>>().map(|t| t.0) {
+        let body = req.take_payload();
+        let timed: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Deadline {
+            body,
+            expires: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            expired: false,
+        });
+        req.set_payload(Payload::from(timed));
+    }
+    next.call(req).await
+}
+
+struct Deadline {
+    body: Payload,
+    expires: Pin<Box<Sleep>>,
+    timeout: Duration,
+    expired: bool,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(chunk) = Pin::new(&mut self.body).poll_next(cx) {
+            return Poll::Ready(chunk);
+        }
+        if self.expires.as_mut().poll(cx).is_ready() {
+            self.expired = true;
+            let message = format!("the body did not arrive within {:?}", self.timeout);
+            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                message,
+            )))));
+        }
+        Poll::Pending
     }
 }

@@ -57,6 +57,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// 408: the body did not arrive within the body-read timeout.
+    #[error("{0}")]
+    BodyTimeout(String),
     /// 415: a body in a Content-Encoding this server cannot decode.
     #[error("{0}")]
     UnsupportedEncoding(String),
@@ -82,7 +85,9 @@ impl ApiError {
 
     fn code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::UnsupportedEncoding(_) => ErrorCode::BadRequest,
+            ApiError::BadRequest(_)
+            | ApiError::UnsupportedEncoding(_)
+            | ApiError::BodyTimeout(_) => ErrorCode::BadRequest,
             ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
                 ErrorCode::Unauthorized
             }
@@ -112,6 +117,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
                 StatusCode::UNAUTHORIZED
             }

@@ -27,9 +27,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<mime::Mime>().ok())
             .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
-        let body = web::Bytes::from_request(req, payload);
+        let body = RawBody::from_request(req, payload);
         Box::pin(async move {
-            let body = body.await?;
+            let RawBody(body) = body.await?;
             if !is_json && !body.trim_ascii().is_empty() {
                 return Err(
                     ApiError::BadRequest("Content-Type must be application/json.".into()).into(),
@@ -58,6 +58,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 .end()
                 .map_err(|e| ApiError::BadRequest(format!("Invalid request: {e}.")))?;
             Ok(ApiJson(value))
+        })
+    }
+}
+
+/// The request body as received (decompressed), within the app's size limit (413) and the
+/// body-read timeout (408).
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            body.await.map(RawBody).map_err(|error| {
+                let timed_out = matches!(
+                    error.as_error::<actix_web::error::PayloadError>(),
+                    Some(actix_web::error::PayloadError::Io(e))
+                        if e.kind() == std::io::ErrorKind::TimedOut
+                );
+                if timed_out {
+                    ApiError::BodyTimeout(format!(
+                        "The request body was not received in time: {error}."
+                    ))
+                    .into()
+                } else {
+                    error
+                }
+            })
         })
     }
 }

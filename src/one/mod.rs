@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use crate::delivery::Announcer;
 use crate::http::auth::BasicCredentials;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{holds_nul, ApiQuery, NUL_REFUSED};
+use crate::http::extract::{holds_nul, ApiQuery, RawBody, NUL_REFUSED};
 use inbox::{InboxFilter, InboxPage};
 
 const REALM: &str = "shopbridge ONe";
@@ -99,7 +99,7 @@ pub async fn receive(
     _: OneCaller,
     pool: web::Data<PgPool>,
     announcer: web::Data<Announcer>,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, ApiError> {
     if holds_nul(&body) {
         return Err(ApiError::BadRequest(NUL_REFUSED.into()));

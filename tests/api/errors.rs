@@ -100,3 +100,60 @@ async fn authorization_schemes_are_matched_without_regard_to_case() {
         assert_eq!(response.status().as_u16(), 200, "{scheme}");
     }
 }
+
+/// Headers, the start of a body, then nothing: the server answers 408 once the body-read
+/// timeout is up instead of holding the connection.
+#[tokio::test]
+async fn a_body_that_never_finishes_arriving_is_a_408() {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = crate::helpers::fresh_database().await;
+    let app = crate::helpers::spawn_app_on(db, |s| {
+        s.http.body_read_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let (user, password) = crate::helpers::ONE_CREDENTIALS;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    for (path, auth) in [
+        ("/one/webhooks", format!("Authorization: Basic {basic}")),
+        (
+            "/rfmcube/orders",
+            format!("api-key: {}", crate::helpers::API_KEY),
+        ),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+            .await
+            .unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\n{auth}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"event\""
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\"success\":false") {
+            let n =
+                tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut chunk))
+                    .await
+                    .expect("an answer before the client gives up")
+                    .unwrap();
+            assert!(
+                n > 0,
+                "closed without an answer: {}",
+                String::from_utf8_lossy(&answer)
+            );
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains("not received in time"), "{path}: {answer}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM one_events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}

@@ -199,6 +199,7 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
             max_body_bytes: 64 * 1024,
             max_queued_requests: 64,
             queue_timeout: std::time::Duration::from_secs(2),
+            body_read_timeout: std::time::Duration::from_secs(10),
         },
         rfmcube: RfmcubeSettings {
             api_keys: ApiKeys::parse(&format!("{API_KEY},{OLD_API_KEY}")),
