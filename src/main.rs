@@ -10,7 +10,7 @@ use shopbridge::demo::{self, DemoSize};
 use shopbridge::events::{self as shop_events, EventFilter, ReplayRequest};
 use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::http::openapi;
-use shopbridge::rfmcube::auth::ApiKeys;
+use shopbridge::rfmcube::{self, auth::ApiKeys};
 use shopbridge::startup::{export_settings, Application};
 use shopbridge::waymore::cli;
 use shopbridge::waymore::client::WaymoreClient;
@@ -185,6 +185,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result<()> {
     db.migrate().await?;
+    if !rfmcube::sees_every_session(&db.pool).await? {
+        log::warn!(
+            "this database role cannot see other roles' transactions, so Rfmcube crawls may \
+             miss rows of transactions still open: GRANT pg_read_all_stats TO <this role>"
+        );
+    }
     if demo && demo::shop_counts(&db.pool).await? == (0, 0) {
         seed(db, demo::SMALL).await?;
     }

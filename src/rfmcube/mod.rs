@@ -9,6 +9,7 @@ mod page;
 pub mod request;
 
 use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
@@ -72,12 +73,15 @@ pub struct Paging {
     pub next_cursor: Option<String>,
 }
 
+/// Response header: the instant the page's rows stop at (see [`crawl_upper`]).
+pub const UPPER_HEADER: &str = "X-Crawl-Upper";
+
 async fn page(
     pool: &PgPool,
     keys: &CursorKeys,
     entity: Entity,
     request: CrawlRequest,
-) -> Result<(Box<RawValue>, Paging), ApiError> {
+) -> Result<(Box<RawValue>, Paging, String), ApiError> {
     let key = keys.get().await?;
     let request = request.parse(entity, key)?;
     let page = page::fetch(pool, &request).await?;
@@ -88,7 +92,25 @@ async fn page(
         total_pages: page.total_pages,
         next_cursor: page.next.as_ref().map(|c| key.encode(c)),
     };
-    Ok((page.rows, paging))
+    Ok((page.rows, paging, crawl_upper(page.upper)))
+}
+
+/// Whether the crawl horizon can see every session's transaction: superusers and members
+/// of `pg_read_all_stats` see other roles' `xact_start`; others see NULL there.
+pub async fn sees_every_session(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')
+         FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// The window's end, or the crawl horizon when that is earlier: the start of the oldest
+/// transaction still in progress, whose rows (stamped with its start) may still appear.
+/// Rows from here on come in the next crawl.
+fn crawl_upper(upper: DateTime<Utc>) -> String {
+    upper.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 async fn customers(
@@ -96,8 +118,10 @@ async fn customers(
     keys: web::Data<CursorKeys>,
     request: CrawlRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (customers, paging) = page(&pool, &keys, Entity::Customers, request).await?;
-    Ok(HttpResponse::Ok().json(CustomersPage { customers, paging }))
+    let (customers, paging, upper) = page(&pool, &keys, Entity::Customers, request).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((UPPER_HEADER, upper))
+        .json(CustomersPage { customers, paging }))
 }
 
 async fn orders(
@@ -105,8 +129,10 @@ async fn orders(
     keys: web::Data<CursorKeys>,
     request: CrawlRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (orders, paging) = page(&pool, &keys, Entity::Orders, request).await?;
-    Ok(HttpResponse::Ok().json(OrdersPage { orders, paging }))
+    let (orders, paging, upper) = page(&pool, &keys, Entity::Orders, request).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((UPPER_HEADER, upper))
+        .json(OrdersPage { orders, paging }))
 }
 
 /// Customers whose `dateField` falls in [`from`, `to`), ordered by (`dateField`, id).
@@ -117,7 +143,7 @@ async fn orders(
     request_body(content = CrawlRequest, example = json!({"from": "2025-03-01T00:00:00Z", "to": "2025-03-02T00:00:00Z", "dateField": "updatedAt", "pageSize": 100})),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = CustomersPage),
+        (status = 200, body = CustomersPage, headers(("X-Crawl-Upper" = String, description = "Where the rows stop: `to`, or the crawl horizon (start of the oldest transaction in progress) when earlier"))),
         (status = 400, description = "Invalid field (the message names it)", body = ErrorEnvelope),
         (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
     )
@@ -139,7 +165,7 @@ pub async fn post_customers(
     params(CrawlRequest),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = CustomersPage),
+        (status = 200, body = CustomersPage, headers(("X-Crawl-Upper" = String, description = "Where the rows stop: `to`, or the crawl horizon (start of the oldest transaction in progress) when earlier"))),
         (status = 400, description = "Invalid parameter (the message names it)", body = ErrorEnvelope),
         (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
     )
@@ -162,7 +188,7 @@ pub async fn get_customers(
     request_body(content = CrawlRequest, example = json!({"from": "2025-03-01T00:00:00Z", "to": "2025-03-02T00:00:00Z", "dateField": "updatedAt", "pageSize": 100})),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = OrdersPage),
+        (status = 200, body = OrdersPage, headers(("X-Crawl-Upper" = String, description = "Where the rows stop: `to`, or the crawl horizon (start of the oldest transaction in progress) when earlier"))),
         (status = 400, description = "Invalid field (the message names it)", body = ErrorEnvelope),
         (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
     )
@@ -184,7 +210,7 @@ pub async fn post_orders(
     params(CrawlRequest),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = OrdersPage),
+        (status = 200, body = OrdersPage, headers(("X-Crawl-Upper" = String, description = "Where the rows stop: `to`, or the crawl horizon (start of the oldest transaction in progress) when earlier"))),
         (status = 400, description = "Invalid parameter (the message names it)", body = ErrorEnvelope),
         (status = 401, description = "Missing or wrong api-key", body = ErrorEnvelope),
     )

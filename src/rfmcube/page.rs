@@ -14,12 +14,16 @@ use super::{customers, orders};
 
 /// `base` is the page plus one row (to learn whether another page follows), in key order.
 /// Parameters: $1 from, $2 upper bound, $3 page size, then $4 offset (offset paging) or
-/// $4/$5 the last key returned (keyset paging).
+/// $4/$5 the last key returned (keyset paging). The upper bound is capped at the crawl
+/// horizon (`crawl_horizon()`): rows stamped later are left to the next crawl.
 const PAGE_SQL: &str = r#"
-WITH base AS (
+WITH horizon AS (
+    SELECT least($2, crawl_horizon()) AS upper
+),
+base AS (
     SELECT t.*
     FROM {table} t
-    WHERE t.{date_column} >= $1 AND t.{date_column} < $2 {after}
+    WHERE t.{date_column} >= $1 AND t.{date_column} < (SELECT upper FROM horizon) {after}
     ORDER BY t.{date_column}, t.id
     LIMIT $3 + 1 {offset}
 ),
@@ -28,8 +32,9 @@ page_rows AS ({rows}),
 kept AS (
     SELECT * FROM page_rows ORDER BY key, id LIMIT $3
 )
-SELECT (SELECT count(*) FROM {table} WHERE {date_column} >= $1 AND {date_column} < $2) AS total,
-       now() AS snapshot,
+SELECT (SELECT count(*) FROM {table}
+        WHERE {date_column} >= $1 AND {date_column} < (SELECT upper FROM horizon)) AS total,
+       (SELECT upper FROM horizon) AS upper,
        (SELECT count(*) FROM base) > $3 AS has_more,
        last.key AS last_key,
        last.id AS last_id,
@@ -91,7 +96,7 @@ impl Variant {
 #[derive(sqlx::FromRow)]
 struct PageRow {
     total: i64,
-    snapshot: DateTime<Utc>,
+    upper: DateTime<Utc>,
     has_more: bool,
     last_key: Option<DateTime<Utc>>,
     last_id: Option<i64>,
@@ -106,6 +111,8 @@ pub struct Page {
     pub total: i64,
     pub total_pages: i64,
     pub next: Option<Cursor>,
+    /// Where this page stopped: the window's end, or the crawl horizon when that came first.
+    pub upper: DateTime<Utc>,
 }
 
 pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::Error> {
@@ -117,7 +124,7 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
         keyset: matches!(request.paging, Paging::After(_)),
     };
     let query = sqlx::query_as::<_, PageRow>(variant.statement());
-    let (query, upper, page) = match &request.paging {
+    let (query, page) = match &request.paging {
         Paging::Offset { page } => {
             let offset = (i64::from(*page) - 1) * size;
             (
@@ -126,7 +133,6 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
                     .bind(window.to)
                     .bind(size)
                     .bind(offset),
-                window.to,
                 *page,
             )
         }
@@ -137,7 +143,6 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
                 .bind(size)
                 .bind(cursor.after.0)
                 .bind(cursor.after.1),
-            cursor.upper,
             cursor.page,
         ),
     };
@@ -146,7 +151,7 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
         (true, Some(key), Some(id)) => Some(Cursor {
             entity: request.entity,
             window,
-            upper: upper.min(row.snapshot),
+            upper: row.upper,
             after: (key, id),
             page: page + 1,
         }),
@@ -161,5 +166,6 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
         total: row.total,
         total_pages: (row.total + size - 1) / size,
         next,
+        upper: row.upper,
     })
 }
