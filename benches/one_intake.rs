@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shopbridge::delivery::destinations::{self, NewWebhook};
+use shopbridge::delivery::destinations::{self, EventPattern, NewWebhook};
 use shopbridge::http::auth::BasicCredentials;
 use shopbridge::startup::Application;
 
@@ -81,7 +81,9 @@ async fn main() -> anyhow::Result<()> {
             NewWebhook {
                 name: "bench-one".into(),
                 url: format!("{sink}/hook"),
-                events: vec!["customer.*".into()],
+                events: vec![
+                    EventPattern::try_from("customer.*".to_owned()).map_err(anyhow::Error::msg)?
+                ],
                 secret: None,
             },
         )

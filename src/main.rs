@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use shopbridge::configuration::Settings;
 use shopbridge::db::Database;
-use shopbridge::delivery::destinations;
+use shopbridge::delivery::destinations::{self, EventPattern};
 use shopbridge::demo::{self, DemoSize};
 use shopbridge::events::{self as shop_events, EventFilter, ReplayRequest};
 use shopbridge::http::auth::{AdminTokens, SecretSet};
@@ -289,7 +289,10 @@ async fn events(db: &Database, command: EventsCommand) -> anyhow::Result<()> {
             let request = ReplayRequest {
                 from_event_id: from,
                 to_event_id: to,
-                name,
+                name: name
+                    .map(EventPattern::try_from)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
             };
             serde_json::json!({"queued": shop_events::replay(pool, &destination, &request).await?})
         }

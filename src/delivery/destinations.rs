@@ -67,15 +67,47 @@ pub async fn status(
 #[serde(rename_all = "camelCase")]
 pub struct NewWebhook {
     /// Lowercase letters, digits, `-` and `_`; up to 63 characters.
-    #[schema(example = "crm")]
+    #[schema(example = "crm", pattern = "^[a-z0-9][a-z0-9_-]{0,62}$")]
     pub name: String,
-    #[schema(example = "https://crm.example.com/hooks/shop")]
+    /// An http(s) URL.
+    #[schema(
+        example = "https://crm.example.com/hooks/shop",
+        pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
+        max_length = 2048
+    )]
     pub url: String,
-    /// Event names it takes: exact names, `prefix.*` or `*`.
-    #[schema(example = json!(["order.*", "customer.created"]))]
-    pub events: Vec<String>,
+    /// Event names it takes: exact names, `prefix.*` or `*`; 1 to 100 of them.
+    #[schema(example = json!(["order.*", "customer.created"]), min_items = 1, max_items = 100)]
+    pub events: Vec<EventPattern>,
     /// When set, every request carries `X-Shopbridge-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+    #[schema(max_length = 512, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub secret: Option<String>,
+}
+
+/// An event name (`order.created`), a prefix (`order.*`) or `*`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(try_from = "String")]
+#[schema(value_type = String, example = "order.*", pattern = "^(\\*|[a-z_]+(\\.[a-z_]+)*(\\.\\*)?)$")]
+pub struct EventPattern(String);
+
+impl TryFrom<String> for EventPattern {
+    type Error = String;
+
+    fn try_from(pattern: String) -> Result<Self, Self::Error> {
+        if valid_event_pattern(&pattern) {
+            Ok(EventPattern(pattern))
+        } else {
+            Err(format!(
+                "{pattern:?} is not an event name (`order.created`), a prefix (`order.*`) or `*`"
+            ))
+        }
+    }
+}
+
+impl EventPattern {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,14 +128,13 @@ fn valid_event_pattern(pattern: &str) -> bool {
     let name = pattern.strip_suffix(".*").unwrap_or(pattern);
     pattern == "*"
         || (!name.is_empty()
-            && name.len() <= 100
             && name.split('.').all(|part| {
                 !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')
             }))
 }
 
 pub async fn add_webhook(pool: &PgPool, new: NewWebhook) -> Result<(), DestinationError> {
-    let name = new.name.trim();
+    let name = new.name.as_str();
     let valid_name = !name.is_empty()
         && name.len() <= 63
         && name
@@ -118,24 +149,24 @@ pub async fn add_webhook(pool: &PgPool, new: NewWebhook) -> Result<(), Destinati
     if name == "waymore" {
         return Err(DestinationError::Exists(name.into()));
     }
-    let url = reqwest::Url::parse(new.url.trim())
-        .ok()
+    let url = Some(new.url.as_str())
+        .filter(|u| u.chars().count() <= 2048)
+        .and_then(|u| reqwest::Url::parse(u).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| DestinationError::Invalid("url: must be an http(s) URL.".into()))?;
+        .ok_or_else(|| {
+            DestinationError::Invalid(
+                "url: must be an http(s) URL of up to 2048 characters.".into(),
+            )
+        })?;
     if new.events.is_empty() || new.events.len() > 100 {
         return Err(DestinationError::Invalid(
             "events: name between 1 and 100 events or patterns (`order.*`, `*`).".into(),
         ));
     }
-    if let Some(bad) = new.events.iter().find(|e| !valid_event_pattern(e)) {
-        return Err(DestinationError::Invalid(format!(
-            "events: {bad:?} is not an event name (`order.created`), a prefix (`order.*`) or `*`."
-        )));
-    }
     let secret = new.secret.filter(|s| !s.is_empty());
     if secret
         .as_ref()
-        .is_some_and(|s| s.len() > 512 || s.chars().any(char::is_control))
+        .is_some_and(|s| s.chars().count() > 512 || s.chars().any(char::is_control))
     {
         return Err(DestinationError::Invalid(
             "secret: up to 512 characters, no control characters.".into(),
@@ -147,7 +178,12 @@ pub async fn add_webhook(pool: &PgPool, new: NewWebhook) -> Result<(), Destinati
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
-    .bind(&new.events)
+    .bind(
+        new.events
+            .iter()
+            .map(EventPattern::as_str)
+            .collect::<Vec<_>>(),
+    )
     .bind(config)
     .execute(pool)
     .await?;

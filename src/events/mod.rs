@@ -6,6 +6,8 @@
 pub mod payloads;
 
 use chrono::{DateTime, Utc};
+
+use crate::delivery::destinations::EventPattern;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -41,6 +43,7 @@ pub struct EventFilter {
     /// Events with a smaller id than this: the previous page's `nextBefore`.
     pub before: Option<i64>,
     /// 1 to 500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -195,8 +198,8 @@ pub struct ReplayRequest {
     pub from_event_id: i64,
     /// Last event id of the range (inclusive).
     pub to_event_id: i64,
-    /// Only events of this name.
-    pub name: Option<String>,
+    /// Only events of this name or pattern (`order.*`).
+    pub name: Option<EventPattern>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,13 +236,14 @@ pub async fn replay(
          SELECT e.id, ds.id, e.ordering_key, NOT delivery_queued(ds.id, e.ordering_key)
          FROM events e, destinations ds
          WHERE ds.id = $1 AND e.id BETWEEN $2 AND $3
-           AND ($4::text IS NULL OR e.name = $4) AND destination_takes(ds.events, e.name)
+           AND ($4::text IS NULL OR destination_takes(ARRAY[$4], e.name))
+           AND destination_takes(ds.events, e.name)
          ORDER BY e.id",
     )
     .bind(id)
     .bind(request.from_event_id)
     .bind(request.to_event_id)
-    .bind(&request.name)
+    .bind(request.name.as_ref().map(EventPattern::as_str))
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -41,9 +41,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             } else {
                 &body
             };
-            if holds_nul(body) {
-                return Err(ApiError::BadRequest(NUL_REFUSED.into()).into());
-            }
             // Bodies are objects; serde would also read a struct from an array.
             if body.trim_ascii_start().first() != Some(&b'{') {
                 return Err(ApiError::BadRequest(

@@ -39,7 +39,7 @@ use crate::{control, one, rfmcube, waymore};
         one::sample_event_page,
     ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &OptionalCrawlBody),
     tags(
         (name = "health", description = "Liveness and readiness probes"),
         (name = "waymore", description = "Routee-Waymore: connect once, send the shop's \
@@ -84,6 +84,25 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every crawl field is optional, so an empty POST body means all defaults.
+struct OptionalCrawlBody;
+
+impl Modify for OptionalCrawlBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for path in ["/rfmcube/customers", "/rfmcube/orders"] {
+            if let Some(body) = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|post| post.request_body.as_mut())
+            {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
     }
 }
 

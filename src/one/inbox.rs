@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,13 +21,14 @@ pub struct Stored {
 }
 
 /// Stores a received payload with what was recognised in it, and records the shop event in
-/// the same transaction (`one_receive`).
+/// the same transaction (`one_receive`). `payload` is the JSON text as received, parsed by
+/// PostgreSQL, so numbers keep every digit.
 pub async fn store(
     pool: &PgPool,
-    payload: &Map<String, Value>,
+    payload: &str,
     event: &Recognised,
 ) -> Result<Stored, sqlx::Error> {
-    sqlx::query_as("SELECT id, event_id FROM one_receive($1, $2, $3, $4, $5, $6, $7, $8)")
+    sqlx::query_as("SELECT id, event_id FROM one_receive($1, $2, $3, $4, $5, $6, $7, $8::jsonb)")
         .bind(event.kind.map(Kind::code))
         .bind(&event.sent_kind)
         .bind(event.test)
@@ -35,7 +36,7 @@ pub async fn store(
         .bind(&event.cart_id)
         .bind(&event.offer_id)
         .bind(&event.problem)
-        .bind(sqlx::types::Json(payload))
+        .bind(payload)
         .fetch_one(pool)
         .await
 }
@@ -95,6 +96,7 @@ pub struct InboxFilter {
     /// Events with a smaller id than this: the previous page's `nextBefore`.
     pub before: Option<i64>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -122,9 +124,19 @@ pub struct ReceivedEvent {
     pub problem: Option<String>,
     /// The shop event it became (`customer.cart_opened` …), if any.
     pub event_id: Option<i64>,
-    /// The payload exactly as received.
-    #[sqlx(json)]
-    pub payload: Value,
+    /// The payload as received (as JSON text, never through a float).
+    #[schema(value_type = Object)]
+    #[serde(serialize_with = "raw_json")]
+    pub payload: String,
+    /// The payload indented, for the page.
+    #[serde(skip)]
+    pub payload_pretty: String,
+}
+
+fn raw_json<S: serde::Serializer>(json: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error;
+    let raw: Box<RawValue> = RawValue::from_string(json.to_owned()).map_err(S::Error::custom)?;
+    raw.serialize(serializer)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,7 +160,8 @@ pub async fn page(
     let kind = filter.kind.map(KindFilter::code);
     let events: Vec<ReceivedEvent> = sqlx::query_as(
         "SELECT id, event_time(received_at) AS received_at, kind, sent_kind, test,
-                customer_id, cart_id, offer_id, problem, event_id, payload
+                customer_id, cart_id, offer_id, problem, event_id,
+                payload::text AS payload, jsonb_pretty(payload) AS payload_pretty
          FROM one_events
          WHERE ($1::bigint IS NULL OR id < $1)
            AND CASE $2::text

@@ -114,7 +114,9 @@ pub async fn receive(
         Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {e}."))),
     };
     let event = recognise::recognise(&payload);
-    let stored = inbox::store(&pool, &payload, &event).await?;
+    // Parsed as an object above, so it is UTF-8.
+    let text = std::str::from_utf8(&body).map_err(|e| ApiError::BadRequest(format!("{e}.")))?;
+    let stored = inbox::store(&pool, text, &event).await?;
     if stored.event_id.is_some() {
         announcer.announce();
     }

@@ -35,7 +35,7 @@ struct Row<'a> {
     cart_id: Option<&'a str>,
     offer_id: Option<&'a str>,
     problem: Option<&'a str>,
-    payload: String,
+    payload: &'a str,
 }
 
 #[derive(Serialize)]
@@ -60,7 +60,7 @@ pub fn render(filter: &InboxFilter, page: &InboxPage) -> Result<HttpResponse, Ap
             cart_id: e.cart_id.as_deref(),
             offer_id: e.offer_id.as_deref(),
             problem: e.problem.as_deref(),
-            payload: serde_json::to_string_pretty(&e.payload).unwrap_or_default(),
+            payload: &e.payload_pretty,
         })
         .collect();
     let kinds: Vec<KindOption> = KindFilter::ALL

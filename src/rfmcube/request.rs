@@ -63,18 +63,18 @@ pub struct Window {
 #[into_params(parameter_in = Query)]
 pub struct CrawlRequest {
     /// Inclusive lower bound (RFC 3339, any offset). Default: no lower bound.
-    #[schema(example = "2025-03-01T00:00:00Z")]
-    #[param(example = "2025-03-01T00:00:00Z")]
+    #[schema(format = DateTime, example = "2025-03-01T00:00:00Z")]
+    #[param(format = DateTime, example = "2025-03-01T00:00:00Z")]
     pub from: Option<String>,
     /// Exclusive upper bound (RFC 3339, any offset); must be after `from`. Default: no upper bound.
-    #[schema(example = "2025-03-02T00:00:00Z")]
-    #[param(example = "2025-03-02T00:00:00Z")]
+    #[schema(format = DateTime, example = "2025-03-02T00:00:00Z")]
+    #[param(format = DateTime, example = "2025-03-02T00:00:00Z")]
     pub to: Option<String>,
     /// The timestamp the window applies to. Default `updatedAt`.
     pub date_field: Option<DateField>,
     /// Page number for offset paging, from 1. Ignored when `cursor` is given.
-    #[schema(minimum = 1, example = 1)]
-    #[param(minimum = 1)]
+    #[schema(minimum = 1, maximum = 4294967295_i64, example = 1)]
+    #[param(minimum = 1, maximum = 4294967295_i64)]
     pub page: Option<i64>,
     /// Rows per page, 1 to 1000. Default 100.
     #[schema(minimum = 1, maximum = 1000, example = 100)]
@@ -82,6 +82,8 @@ pub struct CrawlRequest {
     pub page_size: Option<i64>,
     /// `nextCursor` of the previous page: keyset paging, as fast on the last page as on the
     /// first. Bound to the window and dateField it was issued for.
+    #[schema(min_length = 1)]
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 

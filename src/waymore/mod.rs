@@ -50,9 +50,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The shop owner's Routee credentials; the password is sent to Waymore once and never kept.
 #[derive(Deserialize, ToSchema)]
 pub struct ConnectRequest {
-    #[schema(example = "owner@shop.example.com")]
+    /// Up to 254 characters, no control characters.
+    #[schema(
+        example = "owner@shop.example.com",
+        max_length = 254,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub username: String,
-    #[schema(example = "routee-password")]
+    /// Up to 1024 characters, no control characters.
+    #[schema(
+        example = "routee-password",
+        max_length = 1024,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub password: String,
 }
 
@@ -218,9 +228,8 @@ pub async fn status(
     security(("admin_token" = [])),
     responses(
         (status = 202, body = Started),
-        (status = 400, description = "Not connected (CONFIGURATION_ERROR)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
-        (status = 409, description = "An export is running", body = ErrorEnvelope),
+        (status = 409, description = "An export is running, or the shop is not connected", body = ErrorEnvelope),
     )
 )]
 pub async fn export(
@@ -234,7 +243,7 @@ pub async fn export(
             StartError::AlreadyRunning(id) => {
                 ApiError::Conflict(format!("Export #{id} is already running."))
             }
-            StartError::NotConnected => ApiError::Configuration(format!(
+            StartError::NotConnected => ApiError::Conflict(format!(
                 "Waymore is not connected: POST /waymore/connect first. {}",
                 signup_hint(&waymore)
             )),

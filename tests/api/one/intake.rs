@@ -246,3 +246,23 @@ async fn a_nul_character_is_refused_since_it_cannot_be_stored() {
     );
     assert_eq!(stored(&app).await, 1);
 }
+
+#[tokio::test]
+async fn numbers_are_kept_to_the_last_digit_and_the_page_still_reads_them() {
+    let app = spawn_app().await;
+    let body = r#"{"event": "Client logged", "customerId": "C-1",
+                   "big": 123456789012345678901234567890, "huge": 1.7976931348623157e308}"#;
+    let response = post_as(&app, Some(ONE_CREDENTIALS), body).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let listed = super::get(&app, "/one/events.json").await;
+    assert_eq!(listed.status().as_u16(), 200);
+    let text = listed.text().await.unwrap();
+    assert!(text.contains("123456789012345678901234567890"), "{text}");
+    let page = super::get(&app, "/one/events").await;
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("123456789012345678901234567890"));
+}

@@ -262,7 +262,7 @@ async fn bad_connect_bodies_are_bad_requests() {
 async fn export_needs_a_connection() {
     let app = spawn_app().await;
     let response = admin(&app, Method::POST, "/waymore/export", None).await;
-    let message = assert_error(response, 400, "CONFIGURATION_ERROR").await;
+    let message = assert_error(response, 409, "CONFLICT").await;
     assert!(message.contains("https://www.routee.net/"), "{message}");
 }
 
