@@ -122,6 +122,29 @@ pub enum DestinationError {
     Database(#[from] sqlx::Error),
 }
 
+/// The shape the spec states for a webhook URL: `http(s)://host[:port][/path]`, the host
+/// of ASCII letters, digits, `.` and `-`, the path of visible ASCII. The URL parser then
+/// has the last word (IPv4 forms, port range, IDNA).
+fn plain_http_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+        && path.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// Known event names a destination may ask for (and `prefix.*`, `*`); events that arrive from
 /// outside may be named anything under their integration's prefix.
 fn valid_event_pattern(pattern: &str) -> bool {
@@ -150,7 +173,7 @@ pub async fn add_webhook(pool: &PgPool, new: NewWebhook) -> Result<(), Destinati
         return Err(DestinationError::Exists(name.into()));
     }
     let url = Some(new.url.as_str())
-        .filter(|u| u.chars().count() <= 2048)
+        .filter(|u| u.len() <= 2048 && plain_http_url(u))
         .and_then(|u| reqwest::Url::parse(u).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| {
@@ -207,7 +230,7 @@ pub async fn remove_webhook(pool: &PgPool, name: &str) -> Result<(), Destination
 
 #[cfg(test)]
 mod tests {
-    use super::valid_event_pattern;
+    use super::{plain_http_url, valid_event_pattern};
 
     #[test]
     fn event_patterns_are_names_prefixes_or_everything() {
@@ -230,6 +253,28 @@ mod tests {
             "a b",
         ] {
             assert!(!valid_event_pattern(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_webhook_url_has_the_shape_the_spec_states() {
+        for good in [
+            "https://crm.example.com/hooks/shop?x=1",
+            "http://127.0.0.1:8080",
+            "https://a-b.c/",
+        ] {
+            assert!(plain_http_url(good), "{good}");
+        }
+        for bad in [
+            "ftp://x",
+            "https://",
+            "http://VJ0P5XXc*",
+            "https://host:123456/",
+            "https://host:/",
+            "https://host/a b",
+            "https://user@host/",
+        ] {
+            assert!(!plain_http_url(bad), "{bad}");
         }
     }
 }

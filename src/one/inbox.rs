@@ -45,6 +45,9 @@ pub async fn store(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KindFilter {
+    /// Every kind: what the page's filter form sends as "All kinds".
+    #[serde(rename = "")]
+    All,
     CartOpened,
     ClientLogged,
     OfferOpened,
@@ -53,7 +56,8 @@ pub enum KindFilter {
 }
 
 impl KindFilter {
-    pub const ALL: [KindFilter; 5] = [
+    /// The kinds one can filter on.
+    pub const CHOICES: [KindFilter; 5] = [
         KindFilter::CartOpened,
         KindFilter::ClientLogged,
         KindFilter::OfferOpened,
@@ -63,6 +67,7 @@ impl KindFilter {
 
     pub fn code(self) -> &'static str {
         match self {
+            KindFilter::All => "",
             KindFilter::CartOpened => Kind::CartOpened.code(),
             KindFilter::ClientLogged => Kind::ClientLogged.code(),
             KindFilter::OfferOpened => Kind::OfferOpened.code(),
@@ -73,6 +78,7 @@ impl KindFilter {
 
     pub fn label(self) -> &'static str {
         match self {
+            KindFilter::All => "All kinds",
             KindFilter::CartOpened => Kind::CartOpened.label(),
             KindFilter::ClientLogged => Kind::ClientLogged.label(),
             KindFilter::OfferOpened => Kind::OfferOpened.label(),
@@ -87,11 +93,12 @@ impl KindFilter {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InboxFilter {
-    /// `test` and `unrecognised` select those; a kind also matches its test events.
-    #[serde(default, deserialize_with = "crate::http::extract::blank_as_none")]
+    /// `test` and `unrecognised` select those; a kind also matches its test events; empty
+    /// means every kind.
     pub kind: Option<KindFilter>,
-    /// ONe's customer id, exactly.
+    /// ONe's customer id, exactly; no NUL characters (nothing stored can hold one).
     #[serde(default, deserialize_with = "crate::http::extract::blank_as_none")]
+    #[param(pattern = "^[^\\u0000]*$")]
     pub customer_id: Option<String>,
     /// Events with a smaller id than this: the previous page's `nextBefore`.
     pub before: Option<i64>,
@@ -101,6 +108,11 @@ pub struct InboxFilter {
 }
 
 impl InboxFilter {
+    /// The kind filtered on, if any.
+    pub fn kind(&self) -> Option<KindFilter> {
+        self.kind.filter(|k| *k != KindFilter::All)
+    }
+
     pub fn limit(&self) -> i64 {
         i64::from(self.limit.unwrap_or(50).clamp(1, 500))
     }
@@ -157,7 +169,7 @@ pub async fn page(
     retention: Duration,
 ) -> Result<InboxPage, sqlx::Error> {
     let limit = filter.limit();
-    let kind = filter.kind.map(KindFilter::code);
+    let kind = filter.kind().map(KindFilter::code);
     let events: Vec<ReceivedEvent> = sqlx::query_as(
         "SELECT id, event_time(received_at) AS received_at, kind, sent_kind, test,
                 customer_id, cart_id, offer_id, problem, event_id,

@@ -63,18 +63,18 @@ pub fn render(filter: &InboxFilter, page: &InboxPage) -> Result<HttpResponse, Ap
             payload: &e.payload_pretty,
         })
         .collect();
-    let kinds: Vec<KindOption> = KindFilter::ALL
+    let kinds: Vec<KindOption> = KindFilter::CHOICES
         .into_iter()
         .map(|k| KindOption {
             code: k.code(),
             label: k.label(),
-            selected: filter.kind == Some(k),
+            selected: filter.kind() == Some(k),
         })
         .collect();
     let older = page.next_before.map(|before| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         query.append_pair("before", &before.to_string());
-        if let Some(kind) = filter.kind {
+        if let Some(kind) = filter.kind() {
             query.append_pair("kind", kind.code());
         }
         if let Some(customer) = &filter.customer_id {
@@ -90,7 +90,7 @@ pub fn render(filter: &InboxFilter, page: &InboxPage) -> Result<HttpResponse, Ap
                 events => rows,
                 kinds => kinds,
                 customer_id => filter.customer_id,
-                filtered => filter.kind.is_some() || filter.customer_id.is_some(),
+                filtered => filter.kind().is_some() || filter.customer_id.is_some(),
                 kept => page.kept,
                 retention => human_duration(page.retention_secs),
                 older => older,

@@ -42,7 +42,6 @@ const MAX_PASSWORD: usize = 1024;
 impl Credentials {
     /// The username is trimmed; the password is taken as typed. Errors name the field.
     pub fn parse(username: &str, password: &str) -> Result<Self, String> {
-        let username = username.trim();
         for (field, value, max) in [
             ("username", username, MAX_USERNAME),
             ("password", password, MAX_PASSWORD),
@@ -60,7 +59,7 @@ impl Credentials {
             }
         }
         Ok(Credentials {
-            username: username.to_owned(),
+            username: username.trim().to_owned(),
             password: password.to_owned(),
         })
     }
