@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
@@ -71,18 +72,24 @@ impl FromRequest for RawBody {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             body.await.map(RawBody).map_err(|error| {
-                let timed_out = matches!(
-                    error.as_error::<actix_web::error::PayloadError>(),
-                    Some(actix_web::error::PayloadError::Io(e))
-                        if e.kind() == std::io::ErrorKind::TimedOut
-                );
-                if timed_out {
-                    ApiError::BodyTimeout(format!(
-                        "The request body was not received in time: {error}."
+                match error.as_error::<PayloadError>() {
+                    Some(PayloadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                        ApiError::BodyTimeout(format!(
+                            "The request body was not received in time: {e}."
+                        ))
+                        .into()
+                    }
+                    // Said in words, not as the decoder's debug output.
+                    Some(PayloadError::Incomplete(Some(cause))) => ApiError::BadRequest(format!(
+                        "The request body could not be decoded ({cause}); check its \
+                         Content-Encoding."
                     ))
-                    .into()
-                } else {
-                    error
+                    .into(),
+                    Some(PayloadError::Incomplete(None)) => ApiError::BadRequest(
+                        "The request body ended before its declared length.".into(),
+                    )
+                    .into(),
+                    _ => error,
                 }
             })
         })

@@ -157,3 +157,27 @@ async fn a_body_that_never_finishes_arriving_is_a_408() {
         .unwrap();
     assert_eq!(stored, 0);
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_in_its_declared_encoding_is_explained_in_words() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/rfmcube/orders"))
+        .header("api-key", crate::helpers::API_KEY)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body("not gzip at all")
+        .send()
+        .await
+        .unwrap();
+    let message = assert_error(response, 400, "BAD_REQUEST").await;
+    assert!(
+        message.contains("could not be decoded (invalid gzip header)"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("Some(") && !message.contains("Custom {"),
+        "{message}"
+    );
+}
