@@ -14,16 +14,12 @@ use super::{customers, orders};
 
 /// `base` is the page plus one row (to learn whether another page follows), in key order.
 /// Parameters: $1 from, $2 upper bound, $3 page size, then $4 offset (offset paging) or
-/// $4/$5 the last key returned (keyset paging). The upper bound is capped at the crawl
-/// horizon (`crawl_horizon()`): rows stamped later are left to the next crawl.
+/// $4/$5 the last key returned (keyset paging).
 const PAGE_SQL: &str = r#"
-WITH horizon AS (
-    SELECT least($2, crawl_horizon()) AS upper
-),
-base AS (
+WITH base AS (
     SELECT t.*
     FROM {table} t
-    WHERE t.{date_column} >= $1 AND t.{date_column} < (SELECT upper FROM horizon) {after}
+    WHERE t.{date_column} >= $1 AND t.{date_column} < $2 {after}
     ORDER BY t.{date_column}, t.id
     LIMIT $3 + 1 {offset}
 ),
@@ -32,9 +28,7 @@ page_rows AS ({rows}),
 kept AS (
     SELECT * FROM page_rows ORDER BY key, id LIMIT $3
 )
-SELECT (SELECT count(*) FROM {table}
-        WHERE {date_column} >= $1 AND {date_column} < (SELECT upper FROM horizon)) AS total,
-       (SELECT upper FROM horizon) AS upper,
+SELECT (SELECT count(*) FROM {table} WHERE {date_column} >= $1 AND {date_column} < $2) AS total,
        (SELECT count(*) FROM base) > $3 AS has_more,
        last.key AS last_key,
        last.id AS last_id,
@@ -96,7 +90,6 @@ impl Variant {
 #[derive(sqlx::FromRow)]
 struct PageRow {
     total: i64,
-    upper: DateTime<Utc>,
     has_more: bool,
     last_key: Option<DateTime<Utc>>,
     last_id: Option<i64>,
@@ -115,8 +108,16 @@ pub struct Page {
     pub upper: DateTime<Utc>,
 }
 
+/// The page's rows stop at the window's end, or earlier at the crawl horizon
+/// (`crawl_horizon()`: the start of the oldest transaction in progress), leaving rows that
+/// may still be joined by earlier-stamped ones to the next crawl. Taken in a statement of its
+/// own so the page statement is planned with a known bound; rows stamped before it were
+/// committed before it was taken, so the page sees them all.
 pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::Error> {
     let window = request.window;
+    let horizon: DateTime<Utc> = sqlx::query_scalar("SELECT crawl_horizon()")
+        .fetch_one(pool)
+        .await?;
     let size = i64::from(request.page_size);
     let variant = Variant {
         entity: request.entity,
@@ -124,34 +125,21 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
         keyset: matches!(request.paging, Paging::After(_)),
     };
     let query = sqlx::query_as::<_, PageRow>(variant.statement());
-    let (query, page) = match &request.paging {
-        Paging::Offset { page } => {
-            let offset = (i64::from(*page) - 1) * size;
-            (
-                query
-                    .bind(window.from)
-                    .bind(window.to)
-                    .bind(size)
-                    .bind(offset),
-                *page,
-            )
-        }
-        Paging::After(cursor) => (
-            query
-                .bind(window.from)
-                .bind(cursor.upper)
-                .bind(size)
-                .bind(cursor.after.0)
-                .bind(cursor.after.1),
-            cursor.page,
-        ),
+    let (upper, page) = match &request.paging {
+        Paging::Offset { page } => (window.to.min(horizon), *page),
+        Paging::After(cursor) => (cursor.upper.min(horizon), cursor.page),
+    };
+    let query = query.bind(window.from).bind(upper).bind(size);
+    let query = match &request.paging {
+        Paging::Offset { page } => query.bind((i64::from(*page) - 1) * size),
+        Paging::After(cursor) => query.bind(cursor.after.0).bind(cursor.after.1),
     };
     let row = query.fetch_one(pool).await?;
     let next = match (row.has_more, row.last_key, row.last_id) {
         (true, Some(key), Some(id)) => Some(Cursor {
             entity: request.entity,
             window,
-            upper: row.upper,
+            upper,
             after: (key, id),
             page: page + 1,
         }),
@@ -166,6 +154,6 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
         total: row.total,
         total_pages: (row.total + size - 1) / size,
         next,
-        upper: row.upper,
+        upper,
     })
 }
