@@ -1,5 +1,6 @@
-//! One SQL statement per page, whatever the page size: the window's exact count, the page's
-//! rows as JSON (built by PostgreSQL), and the key of the last row for the next cursor.
+//! One SQL statement per page, whatever the page size (after reading the crawl horizon): the
+//! window's exact count, the page's rows as JSON (built by PostgreSQL), and the key of the
+//! last row for the next cursor.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
