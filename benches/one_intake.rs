@@ -12,6 +12,8 @@
 //! delivered.
 
 mod common;
+#[path = "common/knobs.rs"]
+mod knobs;
 #[path = "common/sink.rs"]
 mod sink;
 
@@ -54,14 +56,8 @@ fn payload(n: u64) -> String {
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
     let pool = db.pool.clone();
-    let partner_ms: u64 = std::env::var("BENCH_PARTNER_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+    let partner_ms = knobs::env_number("BENCH_PARTNER_MS", 50);
+    let seconds = knobs::env_number("BENCH_SECONDS", 30);
     sqlx::query("TRUNCATE one_events").execute(&pool).await?;
     sqlx::query("DELETE FROM events").execute(&pool).await?;
     let _ = destinations::remove_webhook(&pool, "bench-one").await;

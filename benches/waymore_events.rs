@@ -14,6 +14,8 @@
 //! (`DELIVERY_CONCURRENCY`).
 
 mod common;
+#[path = "common/knobs.rs"]
+mod knobs;
 #[path = "common/memory.rs"]
 mod memory;
 #[path = "common/sink.rs"]
@@ -207,10 +209,7 @@ async fn connect_waymore(pool: &PgPool) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
     let pool = db.pool.clone();
-    let partner_ms: u64 = std::env::var("BENCH_PARTNER_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let partner_ms = knobs::env_number("BENCH_PARTNER_MS", 50);
     sqlx::query("DELETE FROM events").execute(&pool).await?;
     let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .execute(&pool)

@@ -9,6 +9,8 @@
 //!    objects per second over the first 20 s (customers).
 
 mod common;
+#[path = "common/knobs.rs"]
+mod knobs;
 #[path = "common/memory.rs"]
 mod memory;
 #[path = "common/sink.rs"]
@@ -22,13 +24,6 @@ use shopbridge::configuration::Settings;
 use shopbridge::startup::export_settings;
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::{self, ExportState, Exporter, RunOutcome};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A fresh connection and a new export of everything, with its exporter.
 async fn new_export(
@@ -54,8 +49,8 @@ async fn new_export(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
-    let batch_size = env_number("BENCH_BATCH_SIZE", 1000) as u32;
-    let partner_ms = env_number("BENCH_PARTNER_MS", 100);
+    let batch_size = knobs::env_number("BENCH_BATCH_SIZE", 1000) as u32;
+    let partner_ms = knobs::env_number("BENCH_PARTNER_MS", 100);
     let pool = db.pool.clone();
 
     let bytes = Arc::new(AtomicU64::new(0));

@@ -11,7 +11,7 @@ use crate::delivery::worker::Deliverer;
 use crate::events::{self, EventDetail, EventFilter, EventPage, ReplayError, ReplayRequest};
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{check_limit, ApiJson, ApiQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/events").route(web::get().to(list_events)))
@@ -70,11 +70,7 @@ pub async fn list_events(
     pool: web::Data<PgPool>,
     ApiQuery(filter): ApiQuery<EventFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    if filter.limit.is_some_and(|l| !(1..=500).contains(&l)) {
-        return Err(ApiError::BadRequest(
-            "limit: must be between 1 and 500.".into(),
-        ));
-    }
+    check_limit(filter.limit)?;
     if let (Some(from), Some(to)) = (filter.from, filter.to) {
         if from >= to {
             return Err(ApiError::BadRequest("from: must be before to.".into()));

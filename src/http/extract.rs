@@ -120,6 +120,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
     }
 }
 
+/// Lists page by `limit`: 1 to 500 rows.
+pub fn check_limit(limit: Option<u32>) -> Result<(), ApiError> {
+    match limit {
+        Some(limit) if !(1..=500).contains(&limit) => Err(ApiError::BadRequest(
+            "limit: must be between 1 and 500.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// PostgreSQL text and jsonb cannot hold U+0000, so no input may carry one.
 pub const NUL_REFUSED: &str =
     "Invalid request: text must not contain the NUL character (\\u0000 or %00).";

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use crate::delivery::Announcer;
 use crate::http::auth::BasicCredentials;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{holds_nul, ApiQuery, RawBody, NUL_REFUSED};
+use crate::http::extract::{check_limit, holds_nul, ApiQuery, RawBody, NUL_REFUSED};
 use inbox::{InboxFilter, InboxPage};
 
 const REALM: &str = "shopbridge ONe";
@@ -104,7 +104,9 @@ pub async fn receive(
     if holds_nul(&body) {
         return Err(ApiError::BadRequest(NUL_REFUSED.into()));
     }
-    let payload = match serde_json::from_slice::<Value>(&body) {
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid JSON: not UTF-8 ({e}).")))?;
+    let payload = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => object,
         Ok(_) => {
             return Err(ApiError::BadRequest(
@@ -114,8 +116,6 @@ pub async fn receive(
         Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {e}."))),
     };
     let event = recognise::recognise(&payload);
-    // Parsed as an object above, so it is UTF-8.
-    let text = std::str::from_utf8(&body).map_err(|e| ApiError::BadRequest(format!("{e}.")))?;
     let stored = inbox::store(&pool, text, &event).await?;
     if stored.event_id.is_some() {
         announcer.announce();
@@ -147,7 +147,7 @@ pub async fn list_events(
     settings: web::Data<OneSettings>,
     ApiQuery(filter): ApiQuery<InboxFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    check_limit(&filter)?;
+    check_limit(filter.limit)?;
     Ok(HttpResponse::Ok().json(inbox::page(&pool, &filter, settings.retention).await?))
 }
 
@@ -170,18 +170,9 @@ pub async fn sample_event_page(
     settings: web::Data<OneSettings>,
     ApiQuery(filter): ApiQuery<InboxFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    check_limit(&filter)?;
+    check_limit(filter.limit)?;
     let events = inbox::page(&pool, &filter, settings.retention).await?;
     page::render(&filter, &events)
-}
-
-fn check_limit(filter: &InboxFilter) -> Result<(), ApiError> {
-    match filter.limit {
-        Some(limit) if !(1..=500).contains(&limit) => Err(ApiError::BadRequest(
-            "limit: must be between 1 and 500.".into(),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Deletes received events past the retention period, now and then every hour, until
