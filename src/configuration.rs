@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use crate::delivery::{DeliverySettings, RetryPolicy};
 use crate::http::auth::{AdminTokens, BasicCredentials, SecretSet};
+use crate::http::signature::SigningSecrets;
 use crate::one::OneSettings;
 use crate::rfmcube::auth::ApiKeys;
+use crate::shopify::ShopifySettings;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {variable} {problem}")]
@@ -29,6 +31,7 @@ pub struct Settings {
     pub waymore: WaymoreSettings,
     pub delivery: DeliverySettings,
     pub one: OneSettings,
+    pub shopify: ShopifySettings,
     /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
     pub admin_tokens: AdminTokens,
 }
@@ -210,6 +213,30 @@ impl Settings {
                     HumanDuration(Duration::from_secs(30 * 86400)),
                 )?
                 .0,
+            },
+            shopify: ShopifySettings {
+                secrets: SigningSecrets::parse(&var("SHOPIFY_WEBHOOK_SECRETS").unwrap_or_default()),
+                store_url: match var("SHOPIFY_STORE_URL") {
+                    Some(_) => Some(
+                        url(&var, "SHOPIFY_STORE_URL", "")?
+                            .as_str()
+                            .trim_end_matches('/')
+                            .to_owned(),
+                    ),
+                    None => None,
+                },
+                apply_concurrency: parse(&var, "SHOPIFY_APPLY_CONCURRENCY", 4)?,
+                retention: parse::<HumanDuration>(
+                    &var,
+                    "SHOPIFY_WEBHOOK_RETENTION",
+                    HumanDuration(Duration::from_secs(30 * 86400)),
+                )?
+                .0,
+                retry: RetryPolicy {
+                    max_attempts: 10,
+                    base: Duration::from_secs(1),
+                    cap: Duration::from_secs(600),
+                },
             },
             admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
         })
@@ -399,6 +426,29 @@ mod tests {
         let err = settings(&[("ONE_WEBHOOK_CREDENTIALS", "admin:s3cret,oops")]).unwrap_err();
         assert_eq!(err.variable, "ONE_WEBHOOK_CREDENTIALS");
         assert!(!err.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn shopify_secrets_rotate_and_the_store_url_is_checked() {
+        let s = settings(&[]).unwrap();
+        assert!(s.shopify.secrets.is_empty());
+        assert_eq!(s.shopify.apply_concurrency, 4);
+        assert_eq!(
+            s.shopify.store_url(Some("x.myshopify.com")).as_deref(),
+            Some("https://x.myshopify.com")
+        );
+        let s = settings(&[
+            ("SHOPIFY_WEBHOOK_SECRETS", "old,new"),
+            ("SHOPIFY_STORE_URL", "https://shop.example.com/"),
+        ])
+        .unwrap();
+        assert!(!s.shopify.secrets.is_empty());
+        assert_eq!(
+            s.shopify.store_url(Some("x.myshopify.com")).as_deref(),
+            Some("https://shop.example.com")
+        );
+        let err = settings(&[("SHOPIFY_STORE_URL", "shop.example.com")]).unwrap_err();
+        assert_eq!(err.variable, "SHOPIFY_STORE_URL");
     }
 
     #[test]

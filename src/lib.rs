@@ -3,6 +3,7 @@
 //! - [`rfmcube`]: the pull webservice Rfmcube crawls every night.
 //! - [`waymore`]: connect to Routee-Waymore and send it the shop's history.
 //! - [`one`]: the ONe webhook inbox and its sample-event page.
+//! - [`shopify`]: Shopify webhook intake: orders, fulfillments and products into the shop.
 //! - [`events`] and [`delivery`]: the shop event log every integration consumes, and its
 //!   concurrent, in-order, replayable delivery to destinations.
 //! - [`control`]: the control plane: admin endpoints over events and destinations.
@@ -19,5 +20,6 @@ pub mod events;
 pub mod http;
 pub mod one;
 pub mod rfmcube;
+pub mod shopify;
 pub mod startup;
 pub mod waymore;

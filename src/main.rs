@@ -11,6 +11,9 @@ use shopbridge::events::{self as shop_events, EventFilter, ReplayRequest};
 use shopbridge::http::auth::{AdminTokens, SecretSet};
 use shopbridge::http::openapi;
 use shopbridge::rfmcube::{self, auth::ApiKeys};
+use shopbridge::shopify::inbox::{self, WebhookFilter};
+use shopbridge::shopify::topic::Topic;
+use shopbridge::shopify::worker::Applier;
 use shopbridge::startup::{export_settings, Application};
 use shopbridge::waymore::cli;
 use shopbridge::waymore::client::WaymoreClient;
@@ -67,6 +70,43 @@ enum DatabaseCommand {
     Events {
         #[command(subcommand)]
         command: EventsCommand,
+    },
+    /// Shopify webhook intake: status, stored webhooks, reprocess, replay a saved payload.
+    Shopify {
+        #[command(subcommand)]
+        command: ShopifyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ShopifyCommand {
+    /// Webhooks received, applied, pending, failed, and the last error.
+    Status,
+    /// Stored webhooks, newest first.
+    List {
+        /// pending, applied or failed.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        topic: Option<String>,
+        /// Older than this inbox id (the previous page's nextBefore).
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Apply webhooks again: the ids given, or every failed one.
+    Reprocess { ids: Vec<i64> },
+    /// Store a saved payload as if Shopify had sent it, apply it now, and print the outcome.
+    Replay {
+        /// A JSON file holding one order, fulfillment or product, as Shopify sends it.
+        file: std::path::PathBuf,
+        /// Its topic, such as orders/create or products/update.
+        #[arg(long)]
+        topic: String,
+        /// The shop it came from (for product links when SHOPIFY_STORE_URL is unset).
+        #[arg(long)]
+        shop: Option<String>,
     },
 }
 
@@ -179,6 +219,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         DatabaseCommand::Waymore { command } => waymore(&settings, &db, command).await,
         DatabaseCommand::Events { command } => match db.migrate().await {
             Ok(()) => events(&db, command).await,
+            Err(error) => Err(error.into()),
+        },
+        DatabaseCommand::Shopify { command } => match db.migrate().await {
+            Ok(()) => shopify_command(&settings, &db, command).await,
             Err(error) => Err(error.into()),
         },
     };
@@ -298,6 +342,69 @@ async fn events(db: &Database, command: EventsCommand) -> anyhow::Result<()> {
                     .map_err(anyhow::Error::msg)?,
             };
             serde_json::json!({"queued": shop_events::replay(pool, &destination, &request).await?})
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
+async fn shopify_command(
+    settings: &Settings,
+    db: &Database,
+    command: ShopifyCommand,
+) -> anyhow::Result<()> {
+    let pool = &db.pool;
+    let json = match command {
+        ShopifyCommand::Status => serde_json::to_value(inbox::status(pool).await?)?,
+        ShopifyCommand::List {
+            state,
+            topic,
+            before,
+            limit,
+        } => {
+            let state = state
+                .map(|s| serde_json::from_value(serde_json::Value::String(s)))
+                .transpose()
+                .context("--state: pending, applied or failed")?;
+            let filter = WebhookFilter {
+                state,
+                topic,
+                before,
+                limit: Some(limit),
+            };
+            serde_json::to_value(inbox::list(pool, &filter).await?)?
+        }
+        ShopifyCommand::Reprocess { ids } => {
+            let ids = (!ids.is_empty()).then_some(ids.as_slice());
+            serde_json::json!({"queued": inbox::reprocess(pool, ids).await?})
+        }
+        ShopifyCommand::Replay { file, topic, shop } => {
+            let body = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let topic = Topic::named(&topic)
+                .with_context(|| format!("--topic: {topic:?} is not a topic shopbridge applies"))?;
+            topic.check(&body).map_err(|e| {
+                anyhow::anyhow!("{}: not a {} payload: {e}", file.display(), topic.name())
+            })?;
+            let webhook_id = format!("replay-{}", uuid::Uuid::new_v4());
+            let received = inbox::Received {
+                webhook_id: &webhook_id,
+                topic,
+                shop_domain: shop.as_deref(),
+                triggered_at: Some(chrono::Utc::now()),
+                api_version: None,
+                body: &body,
+            };
+            let id = inbox::store(pool, &received)
+                .await?
+                .context("the replay's webhook id is taken")?;
+            let applier = Applier::new(pool.clone(), settings.shopify.clone());
+            let outcome = applier
+                .apply_now(id)
+                .await?
+                .context("the replayed webhook vanished before it was applied")?;
+            let (state, detail) = outcome.describe();
+            serde_json::json!({"id": id, "webhookId": webhook_id, "state": state, "outcome": detail})
         }
     };
     println!("{}", serde_json::to_string_pretty(&json)?);

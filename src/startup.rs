@@ -19,7 +19,7 @@ use crate::configuration::{Settings, WaymoreSettings};
 use crate::control;
 use crate::delivery::sender::Senders;
 use crate::delivery::worker::Deliverer;
-use crate::delivery::{Announcer, RetryPolicy};
+use crate::delivery::{self as delivery, Announcer, RetryPolicy};
 use crate::http::admission::{self, Admission};
 use crate::http::error::envelope_framework_errors;
 use crate::http::health::ProbePool;
@@ -27,6 +27,7 @@ use crate::http::openapi::ApiDoc;
 use crate::http::{edge, health, tls};
 use crate::one;
 use crate::rfmcube::{self, cursor::CursorKeys};
+use crate::shopify::{self, worker::Applier, ShopifyAnnouncer};
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::export::{ExportSettings, Exporter};
 use crate::waymore::{self, Waymore};
@@ -43,7 +44,10 @@ pub struct Application {
     deliverer: Arc<Deliverer>,
     pool: PgPool,
     announcer: Announcer,
+    shopify_announcer: Announcer,
+    applier: Arc<Applier>,
     one_retention: Duration,
+    shopify_retention: Duration,
 }
 
 impl Application {
@@ -59,8 +63,17 @@ impl Application {
         }
         let one_settings = web::Data::new(settings.one.clone());
         let one_retention = settings.one.retention;
-        let announcer = Announcer::default();
+        let announcer = Announcer::new(delivery::CHANNEL);
         let announcer_data = web::Data::new(announcer.clone());
+        if settings.shopify.secrets.is_empty() {
+            log::warn!("SHOPIFY_WEBHOOK_SECRETS is empty: /shopify endpoints refuse every webhook");
+        }
+        let shopify_settings = web::Data::new(settings.shopify.clone());
+        let shopify_retention = settings.shopify.retention;
+        let shopify_announcer = Announcer::new(shopify::worker::CHANNEL);
+        let shopify_announcer_data = web::Data::new(ShopifyAnnouncer(shopify_announcer.clone()));
+        let applier = Applier::new(pool.clone(), settings.shopify.clone());
+        let applier_data = web::Data::from(applier.clone());
         let admin_tokens = web::Data::new(settings.admin_tokens.clone());
         if admin_tokens.0.is_empty() {
             log::warn!("ADMIN_TOKEN is empty: /waymore admin endpoints refuse every request");
@@ -119,11 +132,15 @@ impl Application {
                 .app_data(deliverer_data.clone())
                 .app_data(one_settings.clone())
                 .app_data(announcer_data.clone())
+                .app_data(shopify_settings.clone())
+                .app_data(shopify_announcer_data.clone())
+                .app_data(applier_data.clone())
                 .configure(health::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
                 .configure(control::routes)
                 .configure(one::routes)
+                .configure(shopify::routes)
                 .service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .default_service(web::to(HttpResponse::NotFound))
@@ -142,7 +159,10 @@ impl Application {
             deliverer,
             pool: pool_for_workers,
             announcer,
+            shopify_announcer,
+            applier,
             one_retention,
+            shopify_retention,
         })
     }
 
@@ -166,11 +186,29 @@ impl Application {
             self.one_retention,
             stop.subscribe(),
         ));
+        let shopify_announcer = tokio::spawn(
+            self.shopify_announcer
+                .run(self.pool.clone(), stop.subscribe()),
+        );
+        let applier = tokio::spawn(self.applier.clone().run(stop.subscribe()));
+        let shopify_pruner = tokio::spawn(shopify::prune_until_stopped(
+            self.pool.clone(),
+            self.shopify_retention,
+            stop.subscribe(),
+        ));
         let served = self.server.await;
         log::info!("stopping: finishing the deliveries and export parts in flight");
         stop.send_replace(true);
         self.exporter.stop();
-        let _ = tokio::join!(deliverer, exporter, one_pruner, announcer);
+        let _ = tokio::join!(
+            deliverer,
+            exporter,
+            one_pruner,
+            announcer,
+            applier,
+            shopify_announcer,
+            shopify_pruner
+        );
         served
     }
 }

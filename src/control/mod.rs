@@ -1,5 +1,8 @@
-//! The control plane: admin endpoints over the event log and its destinations
-//! (`Authorization: Bearer <ADMIN_TOKEN>`). The CLI offers the same (`shopbridge events …`).
+//! The control plane: admin endpoints over the event log and its destinations, and over the
+//! Shopify intake ([`shopify`]) (`Authorization: Bearer <ADMIN_TOKEN>`). The CLI offers the
+//! same (`shopbridge events …`, `shopbridge shopify …`).
+
+pub mod shopify;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -25,7 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/destinations/{name}").route(web::delete().to(remove_destination)),
         )
         .service(web::resource("/admin/destinations/{name}/retry").route(web::post().to(retry)))
-        .service(web::resource("/admin/destinations/{name}/replay").route(web::post().to(replay)));
+        .service(web::resource("/admin/destinations/{name}/replay").route(web::post().to(replay)))
+        .configure(shopify::routes);
 }
 
 #[derive(Serialize, ToSchema)]

@@ -145,3 +145,50 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
         .iter()
         .all(|m| applied.binary_search(&m.version).is_ok()))
 }
+
+/// Runs a retention `DELETE` (taking the retention in seconds as `$1` and a batch size as
+/// `$2`) batch after batch until a batch comes back short, so no single statement holds
+/// locks on a large backlog. The rows deleted.
+pub async fn delete_in_batches(
+    pool: &PgPool,
+    sql: &str,
+    retention: Duration,
+) -> Result<u64, sqlx::Error> {
+    const BATCH: i64 = 5000;
+    let mut deleted = 0;
+    loop {
+        let batch = sqlx::query(sql)
+            .bind(retention.as_secs_f64())
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        deleted += batch;
+        if batch < BATCH as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
+/// Calls `prune` now and then every hour until `stopped`; `what` names it in the log.
+pub async fn prune_hourly<F, Fut>(
+    what: &'static str,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    prune: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, sqlx::Error>>,
+{
+    const EVERY: Duration = Duration::from_secs(3600);
+    loop {
+        match prune().await {
+            Ok(0) => {}
+            Ok(n) => log::info!("{what}: deleted {n} past the retention period"),
+            Err(e) => log::warn!("{what}: pruning failed, will try again: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
+}

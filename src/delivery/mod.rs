@@ -21,18 +21,27 @@ pub use retry::RetryPolicy;
 /// The NOTIFY channel `record_event()` announces new events on.
 pub const CHANNEL: &str = "shop_events";
 
-/// Announces events that `record_event_unannounced()` recorded, once their transaction has
-/// committed: callers ask with [`Announcer::announce`], and one task sends the NOTIFY, so
+/// Announces work committed for the workers listening on a channel (events that
+/// `record_event_unannounced()` recorded, webhooks stored in an inbox), once its transaction
+/// has committed: callers ask with [`Announcer::announce`], and one task sends the NOTIFY, so
 /// a burst of requests makes one or two notifications, not one each. The NOTIFY is a
 /// statement of its own that writes nothing, so it holds PostgreSQL's notification lock
 /// only for an instant, not across a commit's WAL flush. If it fails, the workers still
-/// find the events at their next poll.
-#[derive(Debug, Clone, Default)]
+/// find the work at their next poll.
+#[derive(Debug, Clone)]
 pub struct Announcer {
+    channel: &'static str,
     wanted: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Announcer {
+    pub fn new(channel: &'static str) -> Self {
+        Announcer {
+            channel,
+            wanted: Default::default(),
+        }
+    }
+
     pub fn announce(&self) {
         self.wanted.notify_one();
     }
@@ -44,23 +53,25 @@ impl Announcer {
                 () = self.wanted.notified() => {}
                 _ = stop.wait_for(|stop| *stop) => break,
             }
-            notify(&pool).await;
+            notify(&pool, self.channel).await;
         }
         let pending = self.wanted.notified();
         tokio::pin!(pending);
         if pending.as_mut().enable() {
-            notify(&pool).await;
+            notify(&pool, self.channel).await;
         }
     }
 }
 
-async fn notify(pool: &sqlx::PgPool) {
+async fn notify(pool: &sqlx::PgPool, channel: &str) {
     if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANNEL)
+        .bind(channel)
         .execute(pool)
         .await
     {
-        log::warn!("could not announce new events (they go out at the next poll): {error}");
+        log::warn!(
+            "{channel}: could not announce new work (it is found at the next poll): {error}"
+        );
     }
 }
 

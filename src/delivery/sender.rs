@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::Sha256;
 
+use crate::http::signature::hmac_sha256;
 use crate::waymore::client::{WaymoreClient, WaymoreError};
 use crate::waymore::events as waymore_events;
 
@@ -224,10 +223,9 @@ impl Senders {
 
 /// `sha256=<hex HMAC-SHA256 of the body with the destination's secret>`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = hmac_sha256(secret.as_bytes(), body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("sha256={hex}")
 }

@@ -1,4 +1,5 @@
-//! HTTP plumbing shared by every integration: errors, extractors, probes, the API spec, TLS.
+//! HTTP plumbing shared by every integration: errors, extractors, probes, signatures,
+//! the API spec, TLS.
 
 pub mod admission;
 pub mod auth;
@@ -7,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod signature;
 pub mod tls;
 
 /// Enough of a partner's error body to diagnose, not enough to flood a log or a status page.

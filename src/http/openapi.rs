@@ -5,7 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{error, health};
-use crate::{control, one, rfmcube, waymore};
+use crate::{control, one, rfmcube, shopify, waymore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,12 @@ use crate::{control, one, rfmcube, waymore};
         one::receive,
         one::list_events,
         one::sample_event_page,
+        shopify::receive_orders,
+        shopify::receive_products,
+        control::shopify::status,
+        control::shopify::list_webhooks,
+        control::shopify::show_webhook,
+        control::shopify::reprocess,
     ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
     modifiers(&SecuritySchemes, &OptionalCrawlBody),
@@ -50,6 +56,10 @@ use crate::{control, one, rfmcube, waymore};
             inspect, retry, replay. Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "one", description = "ONe webhook inbox and its sample-event page. HTTP Basic \
             authentication with ONE_WEBHOOK_CREDENTIALS"),
+        (name = "shopify", description = "Shopify webhook intake: register the two URLs in \
+            Shopify; each webhook is verified with X-Shopify-Hmac-Sha256 \
+            (SHOPIFY_WEBHOOK_SECRETS), stored, and applied to the shop tables in the \
+            background. Admin endpoints: Authorization: Bearer <ADMIN_TOKEN>"),
     ),
 )]
 pub struct ApiDoc;

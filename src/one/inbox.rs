@@ -209,21 +209,13 @@ pub async fn page(
 /// Deletes what was received longer than `retention` ago, in batches so no statement holds
 /// many row locks for long. Returns how many were deleted.
 pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
-    let mut deleted = 0;
-    loop {
-        let batch = sqlx::query(
-            "DELETE FROM one_events WHERE id IN (
-                 SELECT id FROM one_events
-                 WHERE received_at < now() - make_interval(secs => $1)
-                 LIMIT 5000)",
-        )
-        .bind(retention.as_secs_f64())
-        .execute(pool)
-        .await?
-        .rows_affected();
-        deleted += batch;
-        if batch < 5000 {
-            return Ok(deleted);
-        }
-    }
+    crate::db::delete_in_batches(
+        pool,
+        "DELETE FROM one_events WHERE id IN (
+             SELECT id FROM one_events
+             WHERE received_at < now() - make_interval(secs => $1)
+             LIMIT $2)",
+        retention,
+    )
+    .await
 }

@@ -180,18 +180,10 @@ pub async fn sample_event_page(
 pub async fn prune_until_stopped(
     pool: PgPool,
     retention: Duration,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
-    const EVERY: Duration = Duration::from_secs(3600);
-    loop {
-        match inbox::prune(&pool, retention).await {
-            Ok(0) => {}
-            Ok(n) => log::info!("ONe inbox: deleted {n} events past the retention period"),
-            Err(e) => log::warn!("ONe inbox: pruning failed, will try again: {e}"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
-            _ = stopped.wait_for(|stop| *stop) => return,
-        }
-    }
+    crate::db::prune_hourly("ONe inbox events", stopped, || {
+        inbox::prune(&pool, retention)
+    })
+    .await
 }

@@ -21,8 +21,10 @@ use shopbridge::configuration::{
 };
 use shopbridge::delivery::{DeliverySettings, RetryPolicy};
 use shopbridge::http::auth::{AdminTokens, BasicCredentials, SecretSet};
+use shopbridge::http::signature::SigningSecrets;
 use shopbridge::one::OneSettings;
 use shopbridge::rfmcube::auth::ApiKeys;
+use shopbridge::shopify::ShopifySettings;
 
 /// Keys the test app accepts for Rfmcube: two, as during a key rotation.
 pub const API_KEY: &str = "test-key-current";
@@ -31,6 +33,9 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// What ONe presents with HTTP Basic: two pairs, as during a password rotation.
 pub const ONE_CREDENTIALS: (&str, &str) = ("one-webhook", "correct horse battery");
 pub const OLD_ONE_CREDENTIALS: (&str, &str) = ("one-webhook", "previous: password");
+/// Shopify's webhook signing secrets: two, as during a rotation.
+pub const SHOPIFY_SECRET: &str = "shpss_test_current";
+pub const OLD_SHOPIFY_SECRET: &str = "shpss_test_previous";
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use shopbridge::db::{self, MIGRATOR};
 use shopbridge::startup::Application;
@@ -213,6 +218,17 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
             ))
             .unwrap(),
             retention: std::time::Duration::from_secs(30 * 86400),
+        },
+        shopify: ShopifySettings {
+            secrets: SigningSecrets::parse(&format!("{SHOPIFY_SECRET},{OLD_SHOPIFY_SECRET}")),
+            store_url: None,
+            apply_concurrency: 2,
+            retention: std::time::Duration::from_secs(30 * 86400),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base: std::time::Duration::from_millis(10),
+                cap: std::time::Duration::from_secs(1),
+            },
         },
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
     }

@@ -11,5 +11,6 @@ mod one;
 mod openapi;
 mod rfmcube;
 mod schema_triggers;
+mod shopify;
 mod tls;
 mod waymore;

@@ -1,0 +1,117 @@
+//! Operators' view of the Shopify intake: counts and the last error, the stored webhooks,
+//! and reprocessing (`shopbridge shopify …` offers the same).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use super::Queued;
+use crate::http::auth::Admin;
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::{check_limit, ApiJson, ApiQuery};
+use crate::shopify::inbox::{self, IntakeStatus, WebhookDetail, WebhookFilter, WebhookPage};
+use crate::shopify::worker::Applier;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/shopify").route(web::get().to(status)))
+        .service(web::resource("/admin/shopify/webhooks").route(web::get().to(list_webhooks)))
+        .service(
+            web::resource("/admin/shopify/webhooks/reprocess").route(web::post().to(reprocess)),
+        )
+        .service(web::resource("/admin/shopify/webhooks/{id}").route(web::get().to(show_webhook)));
+}
+
+/// Webhooks received, applied, pending, failed, and the last error.
+#[utoipa::path(
+    get,
+    path = "/admin/shopify",
+    tag = "shopify",
+    security(("admin_token" = [])),
+    responses((status = 200, body = IntakeStatus), (status = 401, body = ErrorEnvelope))
+)]
+pub async fn status(_: Admin, pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(inbox::status(&pool).await?))
+}
+
+/// Stored webhooks, newest first, with what applying did; filters combine.
+#[utoipa::path(
+    get,
+    path = "/admin/shopify/webhooks",
+    tag = "shopify",
+    params(WebhookFilter),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = WebhookPage),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+    )
+)]
+pub async fn list_webhooks(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    ApiQuery(filter): ApiQuery<WebhookFilter>,
+) -> Result<HttpResponse, ApiError> {
+    check_limit(filter.limit)?;
+    Ok(HttpResponse::Ok().json(inbox::list(&pool, &filter).await?))
+}
+
+/// One stored webhook with its body as received.
+#[utoipa::path(
+    get,
+    path = "/admin/shopify/webhooks/{id}",
+    tag = "shopify",
+    params(("id" = i64, Path, description = "Inbox id")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = WebhookDetail),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+    )
+)]
+pub async fn show_webhook(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("No stored webhook has id {id}."));
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let webhook = inbox::show(&pool, id).await?.ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(webhook))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReprocessRequest {
+    /// Inbox ids to apply again, whatever their state; omitted: every failed webhook.
+    #[schema(max_items = 1000)]
+    pub ids: Option<Vec<i64>>,
+}
+
+/// Apply webhooks again: the failed ones, or those named (an older version still never
+/// overwrites a newer one).
+#[utoipa::path(
+    post,
+    path = "/admin/shopify/webhooks/reprocess",
+    tag = "shopify",
+    request_body = ReprocessRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, body = Queued),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+    )
+)]
+pub async fn reprocess(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    applier: web::Data<Applier>,
+    ApiJson(request): ApiJson<ReprocessRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if request.ids.as_ref().is_some_and(|ids| ids.len() > 1000) {
+        return Err(ApiError::BadRequest("ids: at most 1000 at a time.".into()));
+    }
+    let queued = inbox::reprocess(&pool, request.ids.as_deref()).await?;
+    applier.wake();
+    Ok(HttpResponse::Accepted().json(Queued { queued }))
+}

@@ -1,0 +1,267 @@
+//! Shopify webhook intake (seed 003): Shopify POSTs orders, fulfillments and products to two
+//! URLs; each webhook is verified (HMAC of the exact body), stored in the inbox and answered
+//! at once, then applied to the shop tables in the background, where the shop's triggers
+//! make events of it like of any other write.
+//!
+//! - `POST /shopify/webhooks/orders`: `orders/*` and `fulfillments/*`.
+//! - `POST /shopify/webhooks/products`: `products/*`.
+//! - [`wire`]: the payloads as Shopify sends them; [`orders`], [`fulfillments`],
+//!   [`products`]: how each becomes rows; [`worker`]: the applier; [`inbox`]: the table.
+
+pub mod apply;
+pub mod fulfillments;
+pub mod inbox;
+pub mod orders;
+pub mod products;
+pub mod topic;
+pub mod wire;
+pub mod worker;
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use chrono::DateTime;
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use utoipa::ToSchema;
+
+use crate::delivery::{Announcer, RetryPolicy};
+use crate::http::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::RawBody;
+use crate::http::signature::SigningSecrets;
+use topic::{Endpoint, Topic};
+
+#[derive(Debug, Clone)]
+pub struct ShopifySettings {
+    /// `SHOPIFY_WEBHOOK_SECRETS`: the app's webhook signing secrets (several while one is
+    /// rotated); none configured refuses every webhook.
+    pub secrets: SigningSecrets,
+    /// `SHOPIFY_STORE_URL`: the storefront, for product links; by default
+    /// `https://<X-Shopify-Shop-Domain>`.
+    pub store_url: Option<String>,
+    /// `SHOPIFY_APPLY_CONCURRENCY`: webhooks applied at once by this process; 0 only stores
+    /// them (another process applies).
+    pub apply_concurrency: usize,
+    /// `SHOPIFY_WEBHOOK_RETENTION`: applied webhooks are deleted after this long.
+    pub retention: Duration,
+    /// Backoff of retries, and how many a transient error gets before the webhook is failed.
+    pub retry: RetryPolicy,
+}
+
+impl ShopifySettings {
+    /// The storefront's base URL for a webhook from `shop_domain`.
+    pub fn store_url(&self, shop_domain: Option<&str>) -> Option<String> {
+        self.store_url
+            .clone()
+            .or_else(|| shop_domain.map(|domain| format!("https://{domain}")))
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(Endpoint::Orders.path()).route(web::post().to(receive_orders)))
+        .service(web::resource(Endpoint::Products.path()).route(web::post().to(receive_products)));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    /// The inbox id; null for a webhook id already received (not stored again).
+    pub id: Option<i64>,
+    pub duplicate: bool,
+}
+
+/// Orders and fulfillments: the URL to register for `orders/create`, `orders/updated`,
+/// `orders/paid`, `orders/cancelled`, `orders/fulfilled`, `orders/partially_fulfilled`,
+/// `fulfillments/create` and `fulfillments/update`.
+#[utoipa::path(
+    post,
+    path = "/shopify/webhooks/orders",
+    tag = "shopify",
+    request_body(content = Object, description = "The order or fulfillment, as Shopify sends it."),
+    params(
+        ("X-Shopify-Hmac-Sha256" = String, Header, description = "base64 HMAC-SHA256 of the body with the webhook secret"),
+        ("X-Shopify-Topic" = String, Header, example = "orders/create"),
+        ("X-Shopify-Webhook-Id" = String, Header, description = "Unique per webhook; Shopify's retries repeat it"),
+        ("X-Shopify-Shop-Domain" = Option<String>, Header, example = "example.myshopify.com"),
+        ("X-Shopify-Triggered-At" = Option<String>, Header, description = "RFC 3339"),
+        ("X-Shopify-API-Version" = Option<String>, Header),
+    ),
+    responses(
+        (status = 200, description = "Stored; applied in the background", body = Accepted),
+        (status = 400, description = "Unknown topic for this URL, missing header, malformed payload", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid X-Shopify-Hmac-Sha256", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+    )
+)]
+pub async fn receive_orders(
+    req: HttpRequest,
+    body: RawBody,
+    pool: web::Data<PgPool>,
+    settings: web::Data<ShopifySettings>,
+    announcer: web::Data<ShopifyAnnouncer>,
+) -> Result<HttpResponse, ApiError> {
+    receive(Endpoint::Orders, &req, body, &pool, &settings, &announcer.0).await
+}
+
+/// Products: the URL to register for `products/create`, `products/update` and
+/// `products/delete`.
+#[utoipa::path(
+    post,
+    path = "/shopify/webhooks/products",
+    tag = "shopify",
+    request_body(content = Object, description = "The product, as Shopify sends it."),
+    params(
+        ("X-Shopify-Hmac-Sha256" = String, Header, description = "base64 HMAC-SHA256 of the body with the webhook secret"),
+        ("X-Shopify-Topic" = String, Header, example = "products/update"),
+        ("X-Shopify-Webhook-Id" = String, Header, description = "Unique per webhook; Shopify's retries repeat it"),
+        ("X-Shopify-Shop-Domain" = Option<String>, Header, example = "example.myshopify.com"),
+        ("X-Shopify-Triggered-At" = Option<String>, Header, description = "RFC 3339"),
+        ("X-Shopify-API-Version" = Option<String>, Header),
+    ),
+    responses(
+        (status = 200, description = "Stored; applied in the background", body = Accepted),
+        (status = 400, description = "Unknown topic for this URL, missing header, malformed payload", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid X-Shopify-Hmac-Sha256", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+    )
+)]
+pub async fn receive_products(
+    req: HttpRequest,
+    body: RawBody,
+    pool: web::Data<PgPool>,
+    settings: web::Data<ShopifySettings>,
+    announcer: web::Data<ShopifyAnnouncer>,
+) -> Result<HttpResponse, ApiError> {
+    receive(
+        Endpoint::Products,
+        &req,
+        body,
+        &pool,
+        &settings,
+        &announcer.0,
+    )
+    .await
+}
+
+/// The announcer of the inbox's channel, told apart from the event log's.
+#[derive(Clone)]
+pub struct ShopifyAnnouncer(pub Announcer);
+
+/// Verify, then read the headers, then parse, then store: nothing is stored unless all pass.
+async fn receive(
+    endpoint: Endpoint,
+    req: &HttpRequest,
+    RawBody(body): RawBody,
+    pool: &PgPool,
+    settings: &ShopifySettings,
+    announcer: &Announcer,
+) -> Result<HttpResponse, ApiError> {
+    verify(req, &body, &settings.secrets)?;
+    let topic_name = required_header(req, "X-Shopify-Topic")?;
+    let topic = Topic::at(endpoint, topic_name).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "X-Shopify-Topic: {topic_name:?} is not received at {}; it takes {}.",
+            endpoint.path(),
+            endpoint.topics().join(", ")
+        ))
+    })?;
+    let webhook_id = required_header(req, "X-Shopify-Webhook-Id")?;
+    let triggered_at = optional_header(req, "X-Shopify-Triggered-At")?
+        .map(|value| {
+            DateTime::parse_from_rfc3339(value)
+                .map(|t| t.to_utc())
+                .map_err(|e| {
+                    ApiError::BadRequest(format!(
+                        "X-Shopify-Triggered-At: must be an RFC 3339 date-time ({e})."
+                    ))
+                })
+        })
+        .transpose()?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid JSON: not UTF-8 ({e}).")))?;
+    topic
+        .check(text)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid {} payload: {e}.", topic.name())))?;
+    let received = inbox::Received {
+        webhook_id,
+        topic,
+        shop_domain: optional_header(req, "X-Shopify-Shop-Domain")?,
+        triggered_at,
+        api_version: optional_header(req, "X-Shopify-API-Version")?,
+        body: text,
+    };
+    let id = inbox::store(pool, &received).await?;
+    if id.is_some() {
+        announcer.announce();
+    }
+    Ok(HttpResponse::Ok().json(Accepted {
+        id,
+        duplicate: id.is_none(),
+    }))
+}
+
+/// `X-Shopify-Hmac-Sha256` must be the base64 HMAC-SHA256 of the body as received under one
+/// of the configured secrets.
+fn verify(req: &HttpRequest, body: &[u8], secrets: &SigningSecrets) -> Result<(), ApiError> {
+    let refused = |why: &str| {
+        ApiError::Unauthorized(format!(
+            "{why}: X-Shopify-Hmac-Sha256 must be the base64 HMAC-SHA256 of the body with the \
+             webhook secret (SHOPIFY_WEBHOOK_SECRETS)."
+        ))
+    };
+    if secrets.is_empty() {
+        return Err(refused("No webhook secret is configured"));
+    }
+    let header = req
+        .headers()
+        .get("X-Shopify-Hmac-Sha256")
+        .ok_or_else(|| refused("Missing signature"))?;
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(header.as_bytes().trim_ascii())
+        .map_err(|_| refused("Invalid signature"))?;
+    if secrets.verify(&signature, body) {
+        Ok(())
+    } else {
+        Err(refused("Invalid signature"))
+    }
+}
+
+/// Longer header values than this are refused: no Shopify header comes close.
+const MAX_HEADER_CHARS: usize = 255;
+
+fn optional_header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a str>, ApiError> {
+    let Some(value) = req.headers().get(name) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|v| v.len() <= MAX_HEADER_CHARS && !v.chars().any(char::is_control))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{name}: must be printable text of at most {MAX_HEADER_CHARS} characters."
+            ))
+        })?;
+    Ok((!value.is_empty()).then_some(value))
+}
+
+fn required_header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str, ApiError> {
+    optional_header(req, name)?
+        .ok_or_else(|| ApiError::BadRequest(format!("{name}: this header is required.")))
+}
+
+/// Deletes applied webhooks past the retention period, now and then every hour, until
+/// `stopped`.
+pub async fn prune_until_stopped(
+    pool: PgPool,
+    retention: Duration,
+    stopped: watch::Receiver<bool>,
+) {
+    crate::db::prune_hourly("Shopify applied webhooks", stopped, || {
+        inbox::prune(&pool, retention)
+    })
+    .await
+}

@@ -1,0 +1,220 @@
+//! The applier: workers that claim stored webhooks with `FOR UPDATE SKIP LOCKED` and apply
+//! each in the transaction that claimed it, so a crash leaves it pending, never half
+//! applied. Woken by the inbox's NOTIFY; retries back off; failures stay visible.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::{Connection, PgPool};
+use tokio::sync::{watch, Notify};
+
+use super::apply::{self, Applied, ApplyError, Version, Webhook};
+use super::inbox::{self, Claimed};
+use super::topic::Topic;
+use super::ShopifySettings;
+use crate::delivery::listen::listen;
+
+/// The NOTIFY channel stored webhooks are announced on.
+pub const CHANNEL: &str = "shopify_webhooks";
+
+/// Without a notification, the inbox is still looked at this often (other processes'
+/// intake while the LISTEN connection was down, retries coming due).
+const POLL: Duration = Duration::from_secs(5);
+
+pub struct Applier {
+    pool: PgPool,
+    settings: ShopifySettings,
+    wake: Arc<Notify>,
+}
+
+/// What became of one webhook.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied(Applied),
+    /// Tried again later (a transient error, or waiting for its order).
+    Retrying(String),
+    Failed(String),
+}
+
+impl Outcome {
+    /// The inbox state it leaves the webhook in, and what happened.
+    pub fn describe(&self) -> (&'static str, &str) {
+        match self {
+            Outcome::Applied(Applied::Written { summary, .. }) => ("applied", summary),
+            Outcome::Applied(Applied::Skipped(reason)) => ("applied", reason),
+            Outcome::Applied(Applied::WaitingForOrder(_)) => ("pending", "waiting for its order"),
+            Outcome::Retrying(why) => ("pending", why),
+            Outcome::Failed(error) => ("failed", error),
+        }
+    }
+}
+
+impl Applier {
+    pub fn new(pool: PgPool, settings: ShopifySettings) -> Arc<Self> {
+        Arc::new(Applier {
+            pool,
+            settings,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Runs `SHOPIFY_APPLY_CONCURRENCY` workers until `stopped`; each finishes the webhook
+    /// it is applying.
+    pub async fn run(self: Arc<Self>, stopped: watch::Receiver<bool>) {
+        if self.settings.apply_concurrency == 0 {
+            return;
+        }
+        let listener = tokio::spawn(listen(self.pool.clone(), CHANNEL, self.wake.clone()));
+        let workers: Vec<_> = (0..self.settings.apply_concurrency)
+            .map(|_| tokio::spawn(self.clone().work(stopped.clone())))
+            .collect();
+        for worker in workers {
+            let _ = worker.await;
+        }
+        listener.abort();
+    }
+
+    async fn work(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        while !*stopped.borrow() {
+            let wait = match self.apply_next().await {
+                Ok(true) => continue,
+                Ok(false) => match inbox::next_due(&self.pool).await {
+                    Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or_default().min(POLL),
+                    Ok(None) => POLL,
+                    Err(e) => {
+                        log::warn!("Shopify applier: cannot read the inbox: {e}");
+                        POLL
+                    }
+                },
+                Err(e) => {
+                    log::warn!("Shopify applier: {e}");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+    }
+
+    /// Applies the next due webhook; false when none is due.
+    async fn apply_next(&self) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let Some(claimed) = inbox::claim_due(&mut tx).await? else {
+            return Ok(false);
+        };
+        // More may be due: let an idle worker look while this one applies.
+        self.wake.notify_one();
+        self.apply_claimed(&mut tx, claimed).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Applies webhook `id` now, whatever its state (the CLI's replay and trials).
+    pub async fn apply_now(&self, id: i64) -> Result<Option<Outcome>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let Some(claimed) = inbox::claim(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let outcome = self.apply_claimed(&mut tx, claimed).await?;
+        tx.commit().await?;
+        Ok(Some(outcome))
+    }
+
+    /// Applies in a savepoint of the claiming transaction, and records the outcome in it.
+    async fn apply_claimed(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        claimed: Claimed,
+    ) -> Result<Outcome, sqlx::Error> {
+        let attempt = claimed.attempts as u32 + 1;
+        let result = match Topic::named(&claimed.topic) {
+            Some(topic) => {
+                let webhook = Webhook {
+                    topic,
+                    body: &claimed.body,
+                    version: Version {
+                        triggered_at: claimed.triggered_at,
+                        received_at: claimed.received_at,
+                    },
+                    store_url: self.settings.store_url(claimed.shop_domain.as_deref()),
+                };
+                let mut savepoint = tx.begin().await?;
+                match apply::apply(&mut savepoint, &webhook).await {
+                    Ok(applied) => {
+                        savepoint.commit().await?;
+                        Ok(applied)
+                    }
+                    Err(error) => {
+                        savepoint.rollback().await?;
+                        Err(error)
+                    }
+                }
+            }
+            None => Err(ApplyError::Mapping(apply::MappingError(format!(
+                "topic {:?} is not one shopbridge applies",
+                claimed.topic
+            )))),
+        };
+        let retry = &self.settings.retry;
+        let outcome = match result {
+            Ok(Applied::WaitingForOrder(order)) => {
+                let retry_in = retry.delay(attempt);
+                inbox::record_retry(tx, claimed.id, retry_in, Some(order), None).await?;
+                Outcome::Retrying(format!("waiting for order {order}"))
+            }
+            Ok(applied) => {
+                let (summary, wakes_order) = match &applied {
+                    Applied::Written {
+                        summary,
+                        wakes_order,
+                    } => (summary.as_str(), *wakes_order),
+                    Applied::Skipped(reason) => (reason.as_str(), None),
+                    Applied::WaitingForOrder(_) => unreachable!("handled above"),
+                };
+                if inbox::record_applied(tx, claimed.id, summary, wakes_order).await? {
+                    self.wake.notify_one();
+                }
+                Outcome::Applied(applied)
+            }
+            Err(error) if is_permanent(&error) || attempt >= retry.max_attempts => {
+                let message = error.to_string();
+                log::warn!(
+                    "Shopify webhook {} ({}) failed: {message}",
+                    claimed.id,
+                    claimed.topic
+                );
+                inbox::record_failed(tx, claimed.id, &message).await?;
+                Outcome::Failed(message)
+            }
+            Err(error) => {
+                let message = error.to_string();
+                inbox::record_retry(tx, claimed.id, retry.delay(attempt), None, Some(&message))
+                    .await?;
+                Outcome::Retrying(message)
+            }
+        };
+        Ok(outcome)
+    }
+
+    /// Asks an idle worker to look at the inbox (after a reprocess in this process).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Errors that trying again cannot fix: the webhook's content does not fit (mapping, or
+/// PostgreSQL's data exceptions and constraint violations, such as a product whose handle is
+/// already another product's sku). Everything else (deadlocks, a lost connection) is retried.
+fn is_permanent(error: &ApplyError) -> bool {
+    match error {
+        ApplyError::Mapping(_) => true,
+        ApplyError::Database(sqlx::Error::Database(e)) => e
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        ApplyError::Database(_) => false,
+    }
+}
