@@ -398,7 +398,7 @@ async fn shopify_command(
             let id = inbox::store(pool, &received)
                 .await?
                 .context("the replay's webhook id is taken")?;
-            let applier = Applier::new(pool.clone(), settings.shopify.clone());
+            let applier = Applier::new(pool.clone(), settings.shopify.clone(), None);
             let outcome = applier
                 .apply_now(id)
                 .await?

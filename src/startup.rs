@@ -72,7 +72,11 @@ impl Application {
         let shopify_retention = settings.shopify.retention;
         let shopify_announcer = Announcer::new(shopify::worker::CHANNEL);
         let shopify_announcer_data = web::Data::new(ShopifyAnnouncer(shopify_announcer.clone()));
-        let applier = Applier::new(pool.clone(), settings.shopify.clone());
+        let applier = Applier::new(
+            pool.clone(),
+            settings.shopify.clone(),
+            Some(announcer.clone()),
+        );
         let applier_data = web::Data::from(applier.clone());
         let admin_tokens = web::Data::new(settings.admin_tokens.clone());
         if admin_tokens.0.is_empty() {

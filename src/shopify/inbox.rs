@@ -55,16 +55,17 @@ pub struct Claimed {
 
 const CLAIMED_COLUMNS: &str = "id, topic, shop_domain, triggered_at, received_at, body, attempts";
 
-/// The next due webhook, oldest first, skipping those other workers hold.
-pub async fn claim_due(conn: &mut PgConnection) -> Result<Option<Claimed>, sqlx::Error> {
+/// Up to `limit` due webhooks, oldest first, skipping those other workers hold.
+pub async fn claim_due(conn: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {CLAIMED_COLUMNS} FROM shopify_webhooks
          WHERE state = 'pending' AND next_attempt_at <= now()
          ORDER BY next_attempt_at, id
-         LIMIT 1
+         LIMIT $1
          FOR UPDATE SKIP LOCKED"
     ))
-    .fetch_optional(conn)
+    .bind(limit)
+    .fetch_all(conn)
     .await
 }
 

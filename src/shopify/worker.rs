@@ -1,5 +1,5 @@
 //! The applier: workers that claim stored webhooks with `FOR UPDATE SKIP LOCKED` and apply
-//! each in the transaction that claimed it, so a crash leaves it pending, never half
+//! them in the transaction that claimed them, so a crash leaves them pending, never half
 //! applied. Woken by the inbox's NOTIFY; retries back off; failures stay visible.
 
 use std::sync::Arc;
@@ -14,9 +14,14 @@ use super::inbox::{self, Claimed};
 use super::topic::Topic;
 use super::ShopifySettings;
 use crate::delivery::listen::listen;
+use crate::delivery::Announcer;
 
 /// The NOTIFY channel stored webhooks are announced on.
 pub const CHANNEL: &str = "shopify_webhooks";
+
+/// Webhooks a worker claims and applies in one transaction: one commit (one WAL flush) for
+/// them all, each in its own savepoint.
+const BATCH: i64 = 20;
 
 /// Without a notification, the inbox is still looked at this often (other processes'
 /// intake while the LISTEN connection was down, retries coming due).
@@ -26,6 +31,9 @@ pub struct Applier {
     pool: PgPool,
     settings: ShopifySettings,
     wake: Arc<Notify>,
+    /// Announces the shop events applying recorded, after each commit; without it (the
+    /// CLI) the shop triggers announce them in the transaction.
+    events: Option<Announcer>,
 }
 
 /// What became of one webhook.
@@ -51,12 +59,35 @@ impl Outcome {
 }
 
 impl Applier {
-    pub fn new(pool: PgPool, settings: ShopifySettings) -> Arc<Self> {
+    pub fn new(pool: PgPool, settings: ShopifySettings, events: Option<Announcer>) -> Arc<Self> {
         Arc::new(Applier {
             pool,
             settings,
             wake: Arc::new(Notify::new()),
+            events,
         })
+    }
+
+    /// A transaction whose shop events this applier announces after the commit.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.events.is_some() {
+            sqlx::query("SELECT set_config('shopbridge.announce', 'after_commit', true)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    async fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        if let Some(events) = &self.events {
+            events.announce();
+        }
+        Ok(())
     }
 
     /// Runs `SHOPIFY_APPLY_CONCURRENCY` workers until `stopped`; each finishes the webhook
@@ -100,27 +131,30 @@ impl Applier {
         }
     }
 
-    /// Applies the next due webhook; false when none is due.
+    /// Applies the next due webhooks; false when none is due.
     async fn apply_next(&self) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let Some(claimed) = inbox::claim_due(&mut tx).await? else {
+        let mut tx = self.begin().await?;
+        let claimed = inbox::claim_due(&mut tx, BATCH).await?;
+        if claimed.is_empty() {
             return Ok(false);
-        };
+        }
         // More may be due: let an idle worker look while this one applies.
         self.wake.notify_one();
-        self.apply_claimed(&mut tx, claimed).await?;
-        tx.commit().await?;
+        for webhook in claimed {
+            self.apply_claimed(&mut tx, webhook).await?;
+        }
+        self.commit(tx).await?;
         Ok(true)
     }
 
     /// Applies webhook `id` now, whatever its state (the CLI's replay and trials).
     pub async fn apply_now(&self, id: i64) -> Result<Option<Outcome>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let Some(claimed) = inbox::claim(&mut tx, id).await? else {
             return Ok(None);
         };
         let outcome = self.apply_claimed(&mut tx, claimed).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Some(outcome))
     }
 

@@ -655,7 +655,7 @@ async fn the_listener_reconnects_after_its_connection_is_killed_and_catches_up()
     delivered(&fake, 1).await;
     let killed: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND query ILIKE 'LISTEN%') t",
+         WHERE datname = current_database() AND query ILIKE 'LISTEN %shop_events%') t",
     )
     .fetch_one(&app.pool)
     .await
