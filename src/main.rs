@@ -300,10 +300,7 @@ async fn events(db: &Database, command: EventsCommand) -> anyhow::Result<()> {
             before,
             limit,
         } => {
-            let state = state
-                .map(|s| serde_json::from_value(serde_json::Value::String(s)))
-                .transpose()
-                .context("--state: pending, delivered, failed or canceled")?;
+            let state = state_arg(state, "pending, delivered, failed or canceled")?;
             let filter = EventFilter {
                 destination,
                 state,
@@ -362,10 +359,7 @@ async fn shopify_command(
             before,
             limit,
         } => {
-            let state = state
-                .map(|s| serde_json::from_value(serde_json::Value::String(s)))
-                .transpose()
-                .context("--state: pending, applied or failed")?;
+            let state = state_arg(state, "pending, applied or failed")?;
             let filter = WebhookFilter {
                 state,
                 topic,
@@ -409,6 +403,17 @@ async fn shopify_command(
     };
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(())
+}
+
+/// A `--state` value read as the API reads it; `choices` name the accepted values.
+fn state_arg<T: serde::de::DeserializeOwned>(
+    state: Option<String>,
+    choices: &str,
+) -> anyhow::Result<Option<T>> {
+    state
+        .map(|s| serde_json::from_value(serde_json::Value::String(s)))
+        .transpose()
+        .with_context(|| format!("--state: {choices}"))
 }
 
 async fn seed(db: &Database, size: DemoSize) -> anyhow::Result<()> {

@@ -45,7 +45,7 @@ use crate::{control, one, rfmcube, shopify, waymore};
         control::shopify::reprocess,
     ),
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
-    modifiers(&SecuritySchemes, &OptionalCrawlBody),
+    modifiers(&SecuritySchemes, &OptionalBodies),
     tags(
         (name = "health", description = "Liveness and readiness probes"),
         (name = "waymore", description = "Routee-Waymore: connect once, send the shop's \
@@ -97,12 +97,17 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Every crawl field is optional, so an empty POST body means all defaults.
-struct OptionalCrawlBody;
+/// Bodies whose every field is optional (a crawl, a reprocess request), so an empty POST
+/// body means all defaults.
+struct OptionalBodies;
 
-impl Modify for OptionalCrawlBody {
+impl Modify for OptionalBodies {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for path in ["/rfmcube/customers", "/rfmcube/orders"] {
+        for path in [
+            "/rfmcube/customers",
+            "/rfmcube/orders",
+            "/admin/shopify/webhooks/reprocess",
+        ] {
             if let Some(body) = openapi
                 .paths
                 .paths
