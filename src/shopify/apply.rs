@@ -79,6 +79,22 @@ impl Applied {
         ))
     }
 
+    /// What it did, in words, as the inbox keeps it.
+    pub fn summary(&self) -> &str {
+        match self {
+            Applied::Written { summary, .. } => summary,
+            Applied::Skipped(reason) => reason,
+            Applied::WaitingForOrder(_) => "waiting for its order",
+        }
+    }
+
+    pub fn wakes_order(&self) -> Option<i64> {
+        match self {
+            Applied::Written { wakes_order, .. } => *wakes_order,
+            _ => None,
+        }
+    }
+
     pub fn waking(self, order: i64) -> Self {
         match self {
             Applied::Written { summary, .. } => Applied::Written {

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::apply::{Applied, Version};
-use super::orders::present;
-use super::wire;
+use super::wire::{self, present};
 
 #[derive(Debug)]
 pub struct Shipment {

@@ -95,27 +95,24 @@ pub async fn record_applied(
     outcome: &str,
     wakes_order: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query(
-        "UPDATE shopify_webhooks
-         SET state = 'applied', attempts = attempts + 1, outcome = $2, last_error = NULL,
-             waiting_for_order = NULL, applied_at = now()
-         WHERE id = $1",
+    sqlx::query_scalar(
+        "WITH applied AS (
+             UPDATE shopify_webhooks
+             SET state = 'applied', attempts = attempts + 1, outcome = $2, last_error = NULL,
+                 waiting_for_order = NULL, applied_at = now()
+             WHERE id = $1
+         ), woken AS (
+             UPDATE shopify_webhooks SET next_attempt_at = now()
+             WHERE waiting_for_order = $3 AND state = 'pending'
+             RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM woken)",
     )
     .bind(id)
     .bind(outcome)
-    .execute(&mut *conn)
-    .await?;
-    let Some(order) = wakes_order else {
-        return Ok(false);
-    };
-    let woken = sqlx::query(
-        "UPDATE shopify_webhooks SET next_attempt_at = now()
-         WHERE waiting_for_order = $1 AND state = 'pending'",
-    )
-    .bind(order)
-    .execute(conn)
-    .await?;
-    Ok(woken.rows_affected() > 0)
+    .bind(wakes_order)
+    .fetch_one(conn)
+    .await
 }
 
 /// Not applied this time: tried again after `retry_in`; `waiting_for_order` when it waits

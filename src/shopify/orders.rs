@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::apply::{Applied, MappingError, Version};
-use super::wire::{self, Amount};
+use super::wire::{self, present, Amount};
 
 /// A Shopify order, mapped to the shop schema.
 #[derive(Debug)]
@@ -176,11 +176,6 @@ pub fn map(order: wire::Order, version: &Version) -> Result<Order, MappingError>
             })
             .collect(),
     })
-}
-
-/// A string with something in it.
-pub fn present(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Writes the order unless the stored version is newer. The buyer and the items are written

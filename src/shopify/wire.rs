@@ -212,6 +212,11 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+/// A string Shopify sent with something in it, trimmed; blank and null are both absent.
+pub fn present(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
 fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,

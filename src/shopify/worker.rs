@@ -49,9 +49,7 @@ impl Outcome {
     /// The inbox state it leaves the webhook in, and what happened.
     pub fn describe(&self) -> (&'static str, &str) {
         match self {
-            Outcome::Applied(Applied::Written { summary, .. }) => ("applied", summary),
-            Outcome::Applied(Applied::Skipped(reason)) => ("applied", reason),
-            Outcome::Applied(Applied::WaitingForOrder(_)) => ("pending", "waiting for its order"),
+            Outcome::Applied(applied) => ("applied", applied.summary()),
             Outcome::Retrying(why) => ("pending", why),
             Outcome::Failed(error) => ("failed", error),
         }
@@ -201,15 +199,9 @@ impl Applier {
                 Outcome::Retrying(format!("waiting for order {order}"))
             }
             Ok(applied) => {
-                let (summary, wakes_order) = match &applied {
-                    Applied::Written {
-                        summary,
-                        wakes_order,
-                    } => (summary.as_str(), *wakes_order),
-                    Applied::Skipped(reason) => (reason.as_str(), None),
-                    Applied::WaitingForOrder(_) => unreachable!("handled above"),
-                };
-                if inbox::record_applied(tx, claimed.id, summary, wakes_order).await? {
+                if inbox::record_applied(tx, claimed.id, applied.summary(), applied.wakes_order())
+                    .await?
+                {
                     self.wake.notify_one();
                 }
                 Outcome::Applied(applied)
