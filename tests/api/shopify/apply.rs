@@ -527,3 +527,35 @@ async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Option<
 async fn admin_status(app: &TestApp) -> Value {
     admin(app, reqwest::Method::GET, "/admin/shopify", None).await
 }
+
+#[tokio::test]
+async fn two_processes_apply_each_webhook_once() {
+    let db = fresh_database().await;
+    let first = spawn_app_on(db.clone(), |_| {}).await;
+    let second = spawn_app_on(db, |_| {}).await;
+    for n in 0..40_i64 {
+        let body = order_with(json!({
+            "id": ORDER_ID + n, "name": format!("#P{n}"),
+            "line_items": [
+                {"id": 2 * n, "quantity": 1, "price": "1.00", "sku": "A"},
+                {"id": 2 * n + 1, "quantity": 2, "price": "2.00", "sku": "B"}
+            ]
+        }));
+        let app = if n % 2 == 0 { &first } else { &second };
+        send(app, "orders/create", &format!("w-{n}"), &body).await;
+    }
+    settled(&first).await;
+    let counts: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items),
+                (SELECT count(*) FROM customers),
+                (SELECT count(*) FROM shopify_webhooks WHERE state = 'applied' AND attempts = 1)",
+    )
+    .fetch_one(&first.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        counts,
+        (40, 80, 1, 40),
+        "each applied once, the shared buyer once"
+    );
+}
