@@ -122,6 +122,7 @@ impl Application {
                 .wrap(from_fn(edge::body_deadline))
                 .wrap(from_fn(admission::admit))
                 .wrap(from_fn(edge::known_content_encoding))
+                .wrap(from_fn(edge::bounded_head))
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 .wrap(from_fn(edge::head_as_get))
                 .app_data(web::PayloadConfig::new(max_body_bytes))

@@ -30,6 +30,42 @@ pub async fn head_as_get(
     next.call(req).await
 }
 
+/// The request head this server reads. actix-http itself refuses a head over 128 KiB or
+/// with more than 96 header fields, before any of this code runs and with an empty body;
+/// below those limits, a head over these is refused here, in the envelope.
+const MAX_TARGET_BYTES: usize = 8 * 1024;
+const MAX_HEADER_FIELDS: usize = 64;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+pub async fn bounded_head(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let fields = req.headers().len();
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let refusal = if target > MAX_TARGET_BYTES {
+        Some(ApiError::UriTooLong(format!(
+            "The request target is {target} bytes; at most {MAX_TARGET_BYTES} are read."
+        )))
+    } else if fields > MAX_HEADER_FIELDS || header_bytes > MAX_HEADER_BYTES {
+        Some(ApiError::HeadersTooLarge(format!(
+            "The request has {fields} header fields of {header_bytes} bytes; at most \
+             {MAX_HEADER_FIELDS} fields and {MAX_HEADER_BYTES} bytes are read."
+        )))
+    } else {
+        None
+    };
+    match refusal {
+        Some(error) => Ok(req.into_response(error.error_response())),
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
 /// Content codings this server can decode. Anything else would be read as identity, so it
 /// is refused with 415 instead.
 const DECODABLE: [&str; 4] = ["identity", "gzip", "x-gzip", "deflate"];

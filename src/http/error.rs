@@ -63,6 +63,12 @@ pub enum ApiError {
     /// 415: a body in a Content-Encoding this server cannot decode.
     #[error("{0}")]
     UnsupportedEncoding(String),
+    /// 414: a request target longer than the server reads.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// 431: more header fields, or more header bytes, than the server reads.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -87,6 +93,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_)
             | ApiError::UnsupportedEncoding(_)
+            | ApiError::UriTooLong(_)
+            | ApiError::HeadersTooLarge(_)
             | ApiError::BodyTimeout(_) => ErrorCode::BadRequest,
             ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
                 ErrorCode::Unauthorized
@@ -117,6 +125,8 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized(_) | ApiError::BasicAuthRequired { .. } => {
                 StatusCode::UNAUTHORIZED

@@ -181,3 +181,32 @@ async fn a_body_that_is_not_in_its_declared_encoding_is_explained_in_words() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn an_over_long_request_target_is_refused_with_414_in_the_envelope() {
+    let app = spawn_app().await;
+    let within = app.get(&format!("/healthz?pad={}", "a".repeat(8000))).await;
+    assert_eq!(within.status().as_u16(), 200);
+    let over = app.get(&format!("/healthz?pad={}", "a".repeat(9000))).await;
+    let message = assert_error(over, 414, "BAD_REQUEST").await;
+    assert!(message.contains("8192"), "{message}");
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_are_refused_with_431_in_the_envelope() {
+    let app = spawn_app().await;
+    let mut many = app.client.get(app.url("/healthz"));
+    for i in 0..70 {
+        many = many.header(format!("x-pad-{i}"), "1");
+    }
+    let message = assert_error(many.send().await.unwrap(), 431, "BAD_REQUEST").await;
+    assert!(message.contains("header fields"), "{message}");
+    let large = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-pad", "a".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_error(large, 431, "BAD_REQUEST").await;
+}
