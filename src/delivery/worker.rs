@@ -298,7 +298,7 @@ impl Deliverer {
             rows.delays.push(delay);
         }
         let mut tx = self.pool.begin().await?;
-        let recorded = sqlx::query(
+        let recorded: Vec<RecordedHead> = sqlx::query_as(
             "WITH o AS (
                  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
                      AS o(id, lease, outcome, status, error, delay)
@@ -315,10 +315,12 @@ impl Deliverer {
                      last_status = o.status, last_error = o.error,
                      lease_token = NULL, leased_until = NULL
                  FROM o WHERE d.id = o.id AND d.lease_token = o.lease
-                 RETURNING d.id
+                 RETURNING d.id, d.destination_id, d.ordering_key, d.event_id, d.state
+             ), attempt AS (
+                 INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
+                 SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id
              )
-             INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
-             SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id",
+             SELECT destination_id, ordering_key, event_id, state = 'delivered' AS delivered FROM done",
         )
         .bind(&rows.ids)
         .bind(&rows.leases)
@@ -326,16 +328,17 @@ impl Deliverer {
         .bind(&rows.statuses)
         .bind(&rows.errors)
         .bind(&rows.delays)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        if recorded.rows_affected() < batch.len() as u64 {
+        if recorded.len() < batch.len() {
             log::warn!(
                 "event delivery: {} outcomes came after their lease was lost; those deliveries go out again",
-                batch.len() as u64 - recorded.rows_affected()
+                batch.len() - recorded.len()
             );
         }
+        let heads = DeliveredHeads::from(recorded);
         // In the same transaction, so a crash cannot separate an outcome from its hand-over.
-        hand_over(&mut *tx, &rows.ids).await?;
+        hand_over(&mut *tx, &heads).await?;
         for (destination, health) in health_by_destination(batch) {
             match health {
                 Health::Reachable => close_circuit(&mut tx, destination).await?,
@@ -348,7 +351,7 @@ impl Deliverer {
         // Once more in a statement that starts after the commit: it sees every delivery
         // committed before, and one committing later is caught by the next round's
         // recheck_recent_queues.
-        hand_over(&self.pool, &rows.ids).await?;
+        hand_over(&self.pool, &heads).await?;
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;
             let mut next_retry = self.next_retry.lock().expect("not poisoned");
@@ -404,20 +407,67 @@ fn health_by_destination(batch: &[Outcome]) -> HashMap<i64, Health> {
     health
 }
 
-/// Delivered heads among `ids` hand their queue to the next delivery of their key.
-async fn hand_over(executor: impl sqlx::PgExecutor<'_>, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// A delivery whose outcome was recorded.
+#[derive(sqlx::FromRow)]
+struct RecordedHead {
+    destination_id: i64,
+    ordering_key: String,
+    event_id: i64,
+    delivered: bool,
+}
+
+/// The delivered heads of a batch of outcomes, as arrays for one statement.
+struct DeliveredHeads {
+    destinations: Vec<i64>,
+    keys: Vec<String>,
+    events: Vec<i64>,
+}
+
+impl From<Vec<RecordedHead>> for DeliveredHeads {
+    fn from(recorded: Vec<RecordedHead>) -> Self {
+        let (mut destinations, mut keys, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        for head in recorded.into_iter().filter(|head| head.delivered) {
+            destinations.push(head.destination_id);
+            keys.push(head.ordering_key);
+            events.push(head.event_id);
+        }
+        DeliveredHeads {
+            destinations,
+            keys,
+            events,
+        }
+    }
+}
+
+/// Delivered heads hand their queue to the next delivery of their key: its earliest open
+/// delivery becomes ready unless it is already (idempotent, as it runs twice) or failed
+/// (which holds the queue). The search starts at the head's event, so the finished
+/// deliveries before it cost nothing to skip; the row comparison keeps it on the queue
+/// index whatever the statistics say.
+async fn hand_over(
+    executor: impl sqlx::PgExecutor<'_>,
+    heads: &DeliveredHeads,
+) -> Result<(), sqlx::Error> {
+    if heads.events.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "UPDATE deliveries x SET ready = true
-         WHERE x.id = ANY (ARRAY(
-             SELECT (SELECT n.id FROM deliveries n
-                     WHERE n.destination_id = d.destination_id
-                       AND n.ordering_key = d.ordering_key
-                       AND n.state = 'pending' AND NOT n.ready
-                     ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1)
-             FROM deliveries d
-             WHERE d.id = ANY($1) AND d.state = 'delivered'))",
+        "UPDATE deliveries SET ready = true
+         WHERE id = ANY (ARRAY(
+             SELECT next.id
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS head (destination_id, ordering_key, event_id),
+                  LATERAL (SELECT n.id, n.state, n.ready FROM deliveries n
+                           WHERE n.destination_id = head.destination_id
+                             AND n.ordering_key = head.ordering_key
+                             AND (n.destination_id, n.ordering_key, n.event_id)
+                                 >= (head.destination_id, head.ordering_key, head.event_id)
+                             AND n.state IN ('pending', 'failed')
+                           ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1) next
+             WHERE next.state = 'pending' AND NOT next.ready))",
     )
-    .bind(ids)
+    .bind(&heads.destinations)
+    .bind(&heads.keys)
+    .bind(&heads.events)
     .execute(executor)
     .await?;
     Ok(())
@@ -560,12 +610,18 @@ async fn claim(
 /// outcome sends it once more (the receiver drops it by `X-Event-Id`). So they commit without
 /// waiting for the WAL flush, which is what lets delivery keep up with the shop's own
 /// commits. A shopbridge crash loses nothing: the commit has reached PostgreSQL.
+///
+/// Every statement of the worker is an index lookup, and `deliveries` swings between empty
+/// and a large backlog faster than ANALYZE follows: a plan made while the statistics say
+/// "empty" would scan the whole table at each call. So sequential scans are off here, and
+/// JIT with them: the penalty cost of a table that has no other path (`destinations`)
+/// would otherwise trigger a JIT compilation per statement.
 fn bookkeeping_pool(pool: &PgPool) -> PgPool {
-    let options = pool
-        .connect_options()
-        .as_ref()
-        .clone()
-        .options([("synchronous_commit", "off")]);
+    let options = pool.connect_options().as_ref().clone().options([
+        ("synchronous_commit", "off"),
+        ("enable_seqscan", "off"),
+        ("jit", "off"),
+    ]);
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(10))

@@ -48,6 +48,32 @@ async fn a_slow_partner_gets_many_entities_at_once_and_each_entity_in_order() {
     }
 }
 
+/// Claims look only at ready deliveries, so a queue whose later events were ready too would
+/// make every claim wade through the whole backlog.
+#[tokio::test]
+async fn only_the_head_of_each_entitys_queue_is_ready_to_be_claimed() {
+    let (app, fake) = connected_app().await;
+    fake.events.set_delay(Duration::from_millis(50));
+    stock_changes(&app.pool).await;
+    let mut observed = 0;
+    while fake.events.acknowledged().len() < 200 {
+        let most_ready = count(
+            &app.pool,
+            "SELECT coalesce(max(n), 0) FROM (
+                 SELECT count(*) AS n FROM deliveries
+                 WHERE state = 'pending' AND ready GROUP BY ordering_key) queues",
+        )
+        .await;
+        assert!(
+            most_ready <= 1,
+            "{most_ready} deliveries of one product ready at once"
+        );
+        observed += 1;
+        assert!(observed < 2000, "200 events not delivered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn two_destinations_receive_the_same_events_independently() {
     let (app, fake) = connected_app().await;
