@@ -44,7 +44,8 @@ use crate::{control, one, rfmcube, shopify, waymore};
         control::shopify::show_webhook,
         control::shopify::reprocess,
     ),
-    components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode)),
+    // Accepted is named by the Shopify webhooks' shared responses, which do not register it.
+    components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode, shopify::Accepted)),
     modifiers(&SecuritySchemes, &OptionalBodies),
     tags(
         (name = "health", description = "Liveness and readiness probes"),

@@ -72,6 +72,42 @@ pub struct Accepted {
     pub duplicate: bool,
 }
 
+/// The headers Shopify sends with every webhook, after the signature and the topic (which
+/// each URL documents with its own example).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only describes the headers; the handler reads them itself.
+struct WebhookHeaders {
+    /// Unique per webhook; Shopify's retries repeat it
+    #[param(rename = "X-Shopify-Webhook-Id")]
+    webhook_id: String,
+    #[param(rename = "X-Shopify-Shop-Domain", example = "example.myshopify.com")]
+    shop_domain: Option<String>,
+    /// RFC 3339
+    #[param(rename = "X-Shopify-Triggered-At")]
+    triggered_at: Option<String>,
+    #[param(rename = "X-Shopify-API-Version")]
+    api_version: Option<String>,
+}
+
+/// How both webhook URLs answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only describes the answers, which ApiError and the handler build.
+enum WebhookAnswers {
+    /// Stored; applied in the background
+    #[response(status = 200)]
+    Stored(Accepted),
+    /// Unknown topic for this URL, missing header, malformed payload
+    #[response(status = 400)]
+    BadRequest(ErrorEnvelope),
+    /// Missing or invalid X-Shopify-Hmac-Sha256
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// Body too large
+    #[response(status = 413)]
+    TooLarge(ErrorEnvelope),
+}
+
 /// Orders and fulfillments: the URL to register for `orders/create`, `orders/updated`,
 /// `orders/paid`, `orders/cancelled`, `orders/fulfilled`, `orders/partially_fulfilled`,
 /// `fulfillments/create` and `fulfillments/update`.
@@ -83,17 +119,9 @@ pub struct Accepted {
     params(
         ("X-Shopify-Hmac-Sha256" = String, Header, description = "base64 HMAC-SHA256 of the body with the webhook secret"),
         ("X-Shopify-Topic" = String, Header, example = "orders/create"),
-        ("X-Shopify-Webhook-Id" = String, Header, description = "Unique per webhook; Shopify's retries repeat it"),
-        ("X-Shopify-Shop-Domain" = Option<String>, Header, example = "example.myshopify.com"),
-        ("X-Shopify-Triggered-At" = Option<String>, Header, description = "RFC 3339"),
-        ("X-Shopify-API-Version" = Option<String>, Header),
+        WebhookHeaders,
     ),
-    responses(
-        (status = 200, description = "Stored; applied in the background", body = Accepted),
-        (status = 400, description = "Unknown topic for this URL, missing header, malformed payload", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid X-Shopify-Hmac-Sha256", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-    )
+    responses(WebhookAnswers)
 )]
 pub async fn receive_orders(
     req: HttpRequest,
@@ -115,17 +143,9 @@ pub async fn receive_orders(
     params(
         ("X-Shopify-Hmac-Sha256" = String, Header, description = "base64 HMAC-SHA256 of the body with the webhook secret"),
         ("X-Shopify-Topic" = String, Header, example = "products/update"),
-        ("X-Shopify-Webhook-Id" = String, Header, description = "Unique per webhook; Shopify's retries repeat it"),
-        ("X-Shopify-Shop-Domain" = Option<String>, Header, example = "example.myshopify.com"),
-        ("X-Shopify-Triggered-At" = Option<String>, Header, description = "RFC 3339"),
-        ("X-Shopify-API-Version" = Option<String>, Header),
+        WebhookHeaders,
     ),
-    responses(
-        (status = 200, description = "Stored; applied in the background", body = Accepted),
-        (status = 400, description = "Unknown topic for this URL, missing header, malformed payload", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid X-Shopify-Hmac-Sha256", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-    )
+    responses(WebhookAnswers)
 )]
 pub async fn receive_products(
     req: HttpRequest,
