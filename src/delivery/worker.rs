@@ -634,20 +634,24 @@ async fn repair_queue_heads(pool: &PgPool) -> Result<u64, sqlx::Error> {
     mark_queue_heads(pool, 0).await
 }
 
-/// Marks ready the pending deliveries of transactions from `since` on that are the earliest
-/// open delivery of their key. One index probe per delivery, whatever the planner's
-/// statistics say (a join here goes quadratic on a table just filled).
+/// Marks ready the pending deliveries of transactions from `since` on that have no open
+/// delivery of their key before them. One index probe per delivery, whatever the planner's
+/// statistics say (a join here goes quadratic on a table just filled); it looks backwards
+/// from the delivery, so one queued behind others stops at its predecessor instead of
+/// walking the key's finished deliveries from the start.
 async fn mark_queue_heads(pool: &PgPool, since: i64) -> Result<u64, sqlx::Error> {
     let marked = sqlx::query(
         "UPDATE deliveries SET ready = true
          WHERE id = ANY (ARRAY(
              SELECT c.id FROM deliveries c
              WHERE c.state = 'pending' AND NOT c.ready AND c.txid >= $1::text::xid8
-               AND c.event_id = (
-                   SELECT e.event_id FROM deliveries e
-                   WHERE e.destination_id = c.destination_id AND e.ordering_key = c.ordering_key
-                     AND e.state IN ('pending', 'failed')
-                   ORDER BY e.destination_id, e.ordering_key, e.event_id LIMIT 1)))",
+               AND (SELECT e.event_id FROM deliveries e
+                    WHERE e.destination_id = c.destination_id AND e.ordering_key = c.ordering_key
+                      AND (e.destination_id, e.ordering_key, e.event_id)
+                          < (c.destination_id, c.ordering_key, c.event_id)
+                      AND e.state IN ('pending', 'failed')
+                    ORDER BY e.destination_id DESC, e.ordering_key DESC, e.event_id DESC
+                    LIMIT 1) IS NULL))",
     )
     .bind(since.to_string())
     .execute(pool)
