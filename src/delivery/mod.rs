@@ -7,7 +7,9 @@
 //! - [`sender`]: how one delivery goes out, per kind of destination (Waymore, webhook).
 //! - [`retry`]: backoff with jitter, shared with the mass export.
 //! - [`listen`]: LISTEN with reconnection, to wake workers as soon as something commits.
+//! - [`asleep`]: the sign a worker hangs out before it sleeps, so writers notify only then.
 
+pub mod asleep;
 pub mod destinations;
 pub mod listen;
 pub mod retry;

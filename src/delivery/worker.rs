@@ -28,6 +28,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
+use super::asleep::AsleepSign;
 use super::listen::listen;
 use super::sender::{Claimed, SendError, Senders, Target};
 use super::{DeliverySettings, CHANNEL};
@@ -39,6 +40,9 @@ const LEASE_MARGIN: Duration = Duration::from_secs(10);
 const PROBE_CAP: Duration = Duration::from_secs(30);
 /// Outcomes written in one transaction at most.
 const OUTCOME_BATCH: usize = 512;
+/// A busy worker looks for work at least this often, though writers no longer announce it
+/// (see [`AsleepSign`]): a partner that hangs must not hold up other destinations' events.
+const BUSY_LOOK: Duration = Duration::from_millis(20);
 
 pub struct Deliverer {
     pool: PgPool,
@@ -60,6 +64,14 @@ struct Ready {
     kind: String,
     failing: bool,
     paused_seconds: Option<f64>,
+}
+
+/// What one dispatch round did.
+struct Round {
+    /// Deliveries claimed and sent off.
+    claimed: usize,
+    /// How long to wait for the next round unless woken.
+    wait: Duration,
 }
 
 /// One send's result, on its way to the outcome writer.
@@ -112,10 +124,19 @@ impl Deliverer {
         });
         let (outcomes, received) = mpsc::unbounded_channel();
         let writer = tokio::spawn(self.clone().record_outcomes(received));
+        let sign = AsleepSign::hang(self.pool.clone(), self.wake.clone());
         let mut pruned_at: Option<Instant> = None;
         while !*stop.borrow() {
             let wait = match self.dispatch(&outcomes).await {
-                Ok(wait) => wait,
+                // The outcomes of what was claimed bring the next round.
+                Ok(round) if round.claimed > 0 => {
+                    sign.set(false);
+                    round.wait.min(BUSY_LOOK)
+                }
+                Ok(round) => {
+                    sign.set(true);
+                    round.wait
+                }
                 Err(error) => {
                     log::error!("event delivery: {error}");
                     self.settings.poll.min(Duration::from_secs(1))
@@ -137,6 +158,7 @@ impl Deliverer {
         }
         listener.abort();
         repair.abort();
+        drop(sign);
         drop(outcomes);
         // The writer ends once every send in flight has handed in its outcome.
         if tokio::time::timeout(self.settings.drain_timeout, writer)
@@ -147,13 +169,13 @@ impl Deliverer {
         }
     }
 
-    /// Claims what every destination can take now and starts sending it; how long to wait
-    /// before the next round unless woken.
+    /// Claims what every destination can take now and starts sending it.
     async fn dispatch(
         self: &Arc<Self>,
         outcomes: &mpsc::UnboundedSender<Outcome>,
-    ) -> Result<Duration, sqlx::Error> {
+    ) -> Result<Round, sqlx::Error> {
         let mut wait = self.settings.poll;
+        let mut taken = 0;
         self.recheck_recent_queues().await?;
         let destinations: Vec<Ready> = sqlx::query_as(
             "SELECT id, kind, consecutive_failures > 0 AS failing,
@@ -189,6 +211,7 @@ impl Deliverer {
             else {
                 continue;
             };
+            taken += batch.deliveries.len();
             for claimed in batch.deliveries {
                 let slot = slots
                     .clone()
@@ -222,7 +245,10 @@ impl Deliverer {
             Some(_) => *next_retry = None,
             None => {}
         }
-        Ok(wait)
+        Ok(Round {
+            claimed: taken,
+            wait,
+        })
     }
 
     /// Marks ready the deliveries of recent transactions that queued behind a head that was

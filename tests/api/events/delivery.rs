@@ -388,6 +388,122 @@ async fn a_stopping_worker_records_the_deliveries_it_has_in_flight() {
     );
 }
 
+/// The advisory lock a sleeping worker holds (`src/delivery/asleep.rs`), as `pg_locks` shows a
+/// bigint key.
+const ASLEEP_SIGN: &str = "locktype = 'advisory' AND objsubid = 1
+     AND ((classid::bigint << 32) | objid::bigint) = 6001133709951060805";
+
+/// Whether the transaction's events skip the NOTIFY: recorded now rather than at commit,
+/// they took the lock shared.
+async fn unannounced(writer: &mut sqlx::PgConnection) -> bool {
+    sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid()
+                        AND mode = 'ShareLock' AND granted AND {ASLEEP_SIGN})"
+    ))
+    .fetch_one(writer)
+    .await
+    .unwrap()
+}
+
+/// A writer that commits while no worker sleeps does not notify. A worker going to sleep
+/// waits for such writers and looks once more, so their events do not wait for the poll.
+#[tokio::test]
+async fn an_event_committed_without_notify_is_found_by_the_worker_going_to_sleep() {
+    let fake = FakeWaymore::start().await;
+    let pool = sqlx::PgPool::connect_with(fresh_database().await)
+        .await
+        .unwrap();
+    exec(
+        &pool,
+        "INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (1, 'P1', 'one', 10, 1)",
+    )
+    .await;
+    connected(&pool).await;
+    let mut writer = pool.begin().await.unwrap();
+    sqlx::query("UPDATE products SET stock_quantity = 2 WHERE id = 1")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    assert!(
+        unannounced(&mut writer).await,
+        "with no worker asleep, the writer does not notify"
+    );
+
+    let senders = Senders::new(
+        WaymoreClient::new(waymore_settings(&fake.server.uri())),
+        Duration::from_secs(1),
+    );
+    let (stop, stopping) = watch::channel(false);
+    let worker = Deliverer::new(pool.clone(), senders, delivery_settings());
+    let running = tokio::spawn(worker.run(stopping));
+    let waiting = format!("SELECT count(*) FROM pg_locks WHERE NOT granted AND {ASLEEP_SIGN}");
+    eventually(
+        Duration::from_secs(10),
+        "the worker, finding nothing, waits for the writer before it sleeps",
+        || async { count(&pool, &waiting).await == 1 },
+    )
+    .await;
+    writer.commit().await.unwrap();
+    // The poll is a minute: delivery within seconds comes from the look after the grant.
+    eventually(Duration::from_secs(5), "the event delivered", || async {
+        fake.events.acknowledged().len() == 1
+    })
+    .await;
+    stop.send_replace(true);
+    running.await.unwrap();
+}
+
+/// The lock dies with its connection, and writers stop notifying: the worker must notice.
+#[tokio::test]
+async fn a_sleeping_worker_whose_lock_connection_is_killed_still_hears_of_new_events() {
+    let (app, fake) = connected_app().await;
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 2 WHERE id = 1",
+    )
+    .await;
+    let held = format!("SELECT count(*) FROM pg_locks WHERE granted AND {ASLEEP_SIGN}");
+    eventually(
+        Duration::from_secs(10),
+        "delivered, then asleep",
+        || async { fake.events.acknowledged().len() == 1 && count(&app.pool, &held).await == 1 },
+    )
+    .await;
+    let killed = count(
+        &app.pool,
+        &format!(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks
+             WHERE granted AND {ASLEEP_SIGN}) t"
+        ),
+    )
+    .await;
+    assert_eq!(killed, 1);
+    eventually(Duration::from_secs(5), "the lock gone", || async {
+        count(&app.pool, &held).await == 0
+    })
+    .await;
+    let mut writer = app.pool.begin().await.unwrap();
+    sqlx::query("UPDATE products SET stock_quantity = 3 WHERE id = 1")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    assert!(
+        unannounced(&mut writer).await,
+        "with the lock gone, the writer does not notify"
+    );
+    writer.commit().await.unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the unannounced event delivered",
+        || async { fake.events.acknowledged().len() == 2 },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn finished_events_are_pruned_after_the_retention_failed_ones_too() {
     let (app, fake) = connected_app().await;
