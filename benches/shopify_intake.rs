@@ -255,7 +255,8 @@ async fn wait_applied(pool: &PgPool, n: i64) -> anyhow::Result<()> {
         if applied >= n {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The count reads the whole inbox: polled often, it would take CPU from applying.
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
