@@ -338,29 +338,45 @@ async fn nothing_goes_out_under_the_uuid_after_its_uninstall() {
     );
 }
 
-#[tokio::test]
-async fn a_stopping_worker_records_the_deliveries_it_has_in_flight() {
-    // A worker of our own on a database no app runs on.
+/// A connected shop with `products` products on a database no app runs on, for a worker of
+/// the test's own.
+async fn connected_shop_without_app(products: i64) -> (FakeWaymore, sqlx::PgPool) {
     let fake = FakeWaymore::start().await;
     let pool = sqlx::PgPool::connect_with(fresh_database().await)
         .await
         .unwrap();
-    exec(
-        &pool,
+    sqlx::query(
         "INSERT INTO products (id, sku, name, price, stock_quantity)
-         SELECT g, 'P' || g, 'product ' || g, 10, 1 FROM generate_series(1, 40) g",
+         SELECT g, 'P' || g, 'product ' || g, 10, 1 FROM generate_series(1, $1) g",
     )
-    .await;
+    .bind(products)
+    .execute(&pool)
+    .await
+    .unwrap();
     connected(&pool).await;
-    stock_changes(&pool).await;
-    fake.events.set_delay(Duration::from_millis(300));
+    (fake, pool)
+}
+
+/// A delivery worker on `pool`, sending to the fake; it stops and drains when told.
+fn own_worker(
+    pool: &sqlx::PgPool,
+    fake: &FakeWaymore,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let senders = Senders::new(
         WaymoreClient::new(waymore_settings(&fake.server.uri())),
         Duration::from_secs(1),
     );
     let (stop, stopping) = watch::channel(false);
     let worker = Deliverer::new(pool.clone(), senders, delivery_settings());
-    let running = tokio::spawn(worker.run(stopping));
+    (stop, tokio::spawn(worker.run(stopping)))
+}
+
+#[tokio::test]
+async fn a_stopping_worker_records_the_deliveries_it_has_in_flight() {
+    let (fake, pool) = connected_shop_without_app(40).await;
+    stock_changes(&pool).await;
+    fake.events.set_delay(Duration::from_millis(300));
+    let (stop, running) = own_worker(&pool, &fake);
     eventually(Duration::from_secs(10), "requests in flight", || async {
         fake.events.received() >= 10
     })
@@ -413,16 +429,7 @@ async fn unannounced(writer: &mut sqlx::PgConnection) -> bool {
 /// waits for such writers and looks once more, so their events do not wait for the poll.
 #[tokio::test]
 async fn an_event_committed_without_notify_is_found_by_the_worker_going_to_sleep() {
-    let fake = FakeWaymore::start().await;
-    let pool = sqlx::PgPool::connect_with(fresh_database().await)
-        .await
-        .unwrap();
-    exec(
-        &pool,
-        "INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (1, 'P1', 'one', 10, 1)",
-    )
-    .await;
-    connected(&pool).await;
+    let (fake, pool) = connected_shop_without_app(1).await;
     let mut writer = pool.begin().await.unwrap();
     sqlx::query("UPDATE products SET stock_quantity = 2 WHERE id = 1")
         .execute(&mut *writer)
@@ -433,13 +440,7 @@ async fn an_event_committed_without_notify_is_found_by_the_worker_going_to_sleep
         "with no worker asleep, the writer does not notify"
     );
 
-    let senders = Senders::new(
-        WaymoreClient::new(waymore_settings(&fake.server.uri())),
-        Duration::from_secs(1),
-    );
-    let (stop, stopping) = watch::channel(false);
-    let worker = Deliverer::new(pool.clone(), senders, delivery_settings());
-    let running = tokio::spawn(worker.run(stopping));
+    let (stop, running) = own_worker(&pool, &fake);
     let waiting = format!("SELECT count(*) FROM pg_locks WHERE NOT granted AND {ASLEEP_SIGN}");
     eventually(
         Duration::from_secs(10),
