@@ -418,9 +418,19 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
         lease: Duration::from_secs(1),
         ..export_settings(&settings)
     };
-    // The second part hangs while the parts around it are acknowledged: out of order.
-    fake.data
-        .script(&[Step::Ok, Step::Hang, Step::Ok, Step::Ok, Step::Ok]);
+    // The second part hangs while the parts around it are acknowledged: out of order. The
+    // parts sent after those hang too, so none is acknowledged between the check below and
+    // the crash (a part in flight at a crash may go out again).
+    fake.data.script(&[
+        Step::Ok,
+        Step::Hang,
+        Step::Ok,
+        Step::Ok,
+        Step::Ok,
+        Step::Hang,
+        Step::Hang,
+        Step::Hang,
+    ]);
     let first = Exporter::new(pool.clone(), client.clone(), settings.clone());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 5).await;
