@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use sqlx::Connection;
 use tokio::sync::watch;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -541,4 +542,37 @@ async fn finished_events_are_pruned_after_the_retention_failed_ones_too() {
         .await
         .unwrap();
     assert_eq!(left, ["recent"]);
+}
+
+/// A connection caches its plans, the check that each delivery's event exists included.
+/// Made while the event log looked empty, they must not scan the log as it refills.
+#[tokio::test]
+async fn recording_into_an_event_log_planned_as_empty_never_scans_it() {
+    let (_fake, pool) = connected_shop_without_app(1).await;
+    exec(&pool, "ANALYZE events").await;
+    let mut writer = pool.acquire().await.unwrap();
+    let mut scans = Vec::new();
+    // Past the five custom plans, to the generic one the connection keeps.
+    for stock in 2..12 {
+        let mut tx = writer.begin().await.unwrap();
+        sqlx::query("UPDATE products SET stock_quantity = $1 WHERE id = 1")
+            .bind(stock)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let scanned: i64 = sqlx::query_scalar(
+            "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'events'",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        scans.push(scanned);
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM deliveries").await, 10);
+    assert_eq!(scans, [0; 10], "the event log scanned while recording");
 }
