@@ -231,6 +231,12 @@ pub async fn replay(
     let Some(id) = target else {
         return Err(ReplayError::NoDestination(destination.into()));
     };
+    // The connection keeps the foreign-key check planned for these deliveries and uses it
+    // when it records events: an index probe, as recording plans it (migration
+    // 20261123000009_pin_delivery_key_checks.sql).
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await?;
     let inserted = sqlx::query(
         "INSERT INTO deliveries (event_id, destination_id, ordering_key, ready)
          SELECT e.id, ds.id, e.ordering_key, NOT delivery_queued(ds.id, e.ordering_key)

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
 use tokio::sync::watch;
 use wiremock::matchers::{method, path};
@@ -12,6 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use shopbridge::delivery::sender::{signature, Senders};
 use shopbridge::delivery::worker::{prune, Deliverer};
+use shopbridge::events::{replay, ReplayRequest};
 use shopbridge::waymore::client::WaymoreClient;
 
 use super::{connected, connected_app, count, eventually, exec, stock_sequences};
@@ -544,6 +546,26 @@ async fn finished_events_are_pruned_after_the_retention_failed_ones_too() {
     assert_eq!(left, ["recent"]);
 }
 
+/// Whether recording a stock change on `writer` scanned the event log sequentially. Read in
+/// one transaction: the counts pile up until the backend reports them, between transactions.
+async fn recording_scans_events(writer: &mut sqlx::PgConnection, stock: i32) -> bool {
+    const SCANS: &str = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'events'";
+    let mut tx = writer.begin().await.unwrap();
+    let before: i64 = sqlx::query_scalar(SCANS).fetch_one(&mut *tx).await.unwrap();
+    sqlx::query("UPDATE products SET stock_quantity = $1 WHERE id = 1")
+        .bind(stock)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let after: i64 = sqlx::query_scalar(SCANS).fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    after > before
+}
+
 /// A connection caches its plans, the check that each delivery's event exists included.
 /// Made while the event log looked empty, they must not scan the log as it refills.
 #[tokio::test]
@@ -551,28 +573,48 @@ async fn recording_into_an_event_log_planned_as_empty_never_scans_it() {
     let (_fake, pool) = connected_shop_without_app(1).await;
     exec(&pool, "ANALYZE events").await;
     let mut writer = pool.acquire().await.unwrap();
-    let mut scans = Vec::new();
+    let mut scanned = Vec::new();
     // Past the five custom plans, to the generic one the connection keeps.
     for stock in 2..12 {
-        let mut tx = writer.begin().await.unwrap();
-        sqlx::query("UPDATE products SET stock_quantity = $1 WHERE id = 1")
-            .bind(stock)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let scanned: i64 = sqlx::query_scalar(
-            "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'events'",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-        scans.push(scanned);
-        tx.commit().await.unwrap();
+        scanned.push(recording_scans_events(&mut writer, stock).await);
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM deliveries").await, 10);
-    assert_eq!(scans, [0; 10], "the event log scanned while recording");
+    assert_eq!(
+        scanned, [false; 10],
+        "the event log scanned while recording"
+    );
+}
+
+/// A replay inserts deliveries too, on a pool connection that records events later: the
+/// check it leaves cached there is the same index probe.
+#[tokio::test]
+async fn a_replay_leaves_its_connection_checking_deliveries_by_index() {
+    let (_fake, pool) = connected_shop_without_app(1).await;
+    exec(&pool, "ANALYZE events").await;
+    for stock in 2..12 {
+        exec(
+            &pool,
+            &format!("UPDATE products SET stock_quantity = {stock}"),
+        )
+        .await;
+    }
+    let one_connection = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let everything = ReplayRequest {
+        from_event_id: 0,
+        to_event_id: i64::MAX,
+        name: None,
+    };
+    let replayed = replay(&one_connection, "waymore", &everything)
+        .await
+        .unwrap();
+    assert_eq!(replayed, 10);
+    let mut writer = one_connection.acquire().await.unwrap();
+    assert!(
+        !recording_scans_events(&mut writer, 20).await,
+        "the event log scanned while recording"
+    );
 }
