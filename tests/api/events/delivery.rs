@@ -412,13 +412,23 @@ async fn a_stopping_worker_records_the_deliveries_it_has_in_flight() {
 const ASLEEP_SIGN: &str = "locktype = 'advisory' AND objsubid = 1
      AND ((classid::bigint << 32) | objid::bigint) = 6001133709951060805";
 
-/// Whether the transaction's events skip the NOTIFY: recorded now rather than at commit,
-/// they took the lock shared.
-async fn unannounced(writer: &mut sqlx::PgConnection) -> bool {
-    sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+/// Changes product 1's stock in the writer's transaction and records its event now: the
+/// event triggers are deferred to commit otherwise.
+async fn change_stock_now(writer: &mut sqlx::PgConnection, stock: i32) {
+    sqlx::query("UPDATE products SET stock_quantity = $1 WHERE id = 1")
+        .bind(stock)
         .execute(&mut *writer)
         .await
         .unwrap();
+    sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+        .execute(writer)
+        .await
+        .unwrap();
+}
+
+/// Whether the events the transaction recorded (see [`change_stock_now`]) skip the NOTIFY:
+/// they took the lock shared.
+async fn unannounced(writer: &mut sqlx::PgConnection) -> bool {
     sqlx::query_scalar(&format!(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid()
                         AND mode = 'ShareLock' AND granted AND {ASLEEP_SIGN})"
@@ -434,10 +444,7 @@ async fn unannounced(writer: &mut sqlx::PgConnection) -> bool {
 async fn an_event_committed_without_notify_is_found_by_the_worker_going_to_sleep() {
     let (fake, pool) = connected_shop_without_app(1).await;
     let mut writer = pool.begin().await.unwrap();
-    sqlx::query("UPDATE products SET stock_quantity = 2 WHERE id = 1")
-        .execute(&mut *writer)
-        .await
-        .unwrap();
+    change_stock_now(&mut writer, 2).await;
     assert!(
         unannounced(&mut writer).await,
         "with no worker asleep, the writer does not notify"
@@ -491,10 +498,7 @@ async fn a_sleeping_worker_whose_lock_connection_is_killed_still_hears_of_new_ev
     })
     .await;
     let mut writer = app.pool.begin().await.unwrap();
-    sqlx::query("UPDATE products SET stock_quantity = 3 WHERE id = 1")
-        .execute(&mut *writer)
-        .await
-        .unwrap();
+    change_stock_now(&mut writer, 3).await;
     assert!(
         unannounced(&mut writer).await,
         "with the lock gone, the writer does not notify"
@@ -552,15 +556,7 @@ async fn recording_scans_events(writer: &mut sqlx::PgConnection, stock: i32) -> 
     const SCANS: &str = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'events'";
     let mut tx = writer.begin().await.unwrap();
     let before: i64 = sqlx::query_scalar(SCANS).fetch_one(&mut *tx).await.unwrap();
-    sqlx::query("UPDATE products SET stock_quantity = $1 WHERE id = 1")
-        .bind(stock)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    change_stock_now(&mut tx, stock).await;
     let after: i64 = sqlx::query_scalar(SCANS).fetch_one(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
     after > before
