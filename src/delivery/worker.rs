@@ -1,9 +1,9 @@
 //! The delivery worker: claims due deliveries with short leases, sends many at once over
 //! pooled connections, and records every outcome as it happens.
 //!
-//! - **No transaction spans an HTTP call.** A claim is one short transaction that sets a
-//!   lease (`lease_token`, `leased_until`); outcomes are written later, only by the lease's
-//!   holder (fencing). A process that dies leaves leases that expire, and its deliveries are
+//! - **No transaction spans an HTTP call.** A claim is one statement that sets a lease
+//!   (`lease_token`, `leased_until`); outcomes are written later, only by the lease's holder
+//!   (fencing). A process that dies leaves leases that expire, and its deliveries are
 //!   taken again: a crash re-sends at most what was in flight.
 //! - **Commit order per ordering key.** A delivery is claimed only when no earlier delivery
 //!   of its ordering key to the same destination is still open (pending, leased or failed),
@@ -14,7 +14,7 @@
 //!   which proves the destination is up) closes the circuit and releases every delivery
 //!   waiting for its own retry, so a backlog drains at full speed at once.
 //! - **Outcomes in batches, each as it happens.** Sends hand their outcome to one writer,
-//!   which records whatever has finished in one transaction and wakes the dispatcher.
+//!   which records whatever has finished in one statement and wakes the dispatcher.
 //! - **Drain on stop.** When the server stops, nothing new is claimed and the sends in
 //!   flight are awaited and recorded (bounded by `drain_timeout`).
 
@@ -176,7 +176,6 @@ impl Deliverer {
     ) -> Result<Round, sqlx::Error> {
         let mut wait = self.settings.poll;
         let mut taken = 0;
-        self.recheck_recent_queues().await?;
         let destinations: Vec<Ready> = sqlx::query_as(
             "SELECT id, kind, consecutive_failures > 0 AS failing,
                     extract(epoch FROM paused_until - now())::float8 AS paused_seconds
@@ -239,6 +238,10 @@ impl Deliverer {
                 });
             }
         }
+        // After the claims, so it does not delay them; what it marks goes out next round.
+        if self.recheck_recent_queues().await? > 0 {
+            wait = Duration::ZERO;
+        }
         let mut next_retry = self.next_retry.lock().expect("not poisoned");
         match *next_retry {
             Some(at) if at > Instant::now() => wait = wait.min(at - Instant::now()),
@@ -255,18 +258,12 @@ impl Deliverer {
     /// delivered while they were committing (their check and the hand-over did not see each
     /// other). Only transactions not yet visible at the previous round are looked at, so
     /// the work is bounded by what was recently written, not by the backlog.
-    async fn recheck_recent_queues(&self) -> Result<(), sqlx::Error> {
-        let horizon: i64 =
-            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-                .fetch_one(&self.pool)
-                .await?;
-        let previous = self.horizon.lock().expect("not poisoned").replace(horizon);
+    async fn recheck_recent_queues(&self) -> Result<i64, sqlx::Error> {
         // The first round only takes the horizon: the start-up repair covers what came before.
-        let Some(previous) = previous else {
-            return Ok(());
-        };
-        mark_queue_heads(&self.pool, previous).await?;
-        Ok(())
+        let previous = *self.horizon.lock().expect("not poisoned");
+        let (marked, horizon) = mark_queue_heads(&self.pool, previous).await?;
+        *self.horizon.lock().expect("not poisoned") = Some(horizon);
+        Ok(marked)
     }
 
     fn slots(&self, destination: i64) -> Arc<Semaphore> {
@@ -278,25 +275,28 @@ impl Deliverer {
             .clone()
     }
 
-    /// Records outcomes as they come, in batches of whatever has finished meanwhile.
+    /// Records outcomes as they come, in batches of whatever has finished meanwhile. The
+    /// dispatcher is woken as soon as they are recorded, and again if the hand-over after
+    /// the commit readied more.
     async fn record_outcomes(self: Arc<Self>, mut received: mpsc::UnboundedReceiver<Outcome>) {
         let mut batch = Vec::with_capacity(OUTCOME_BATCH);
         while received.recv_many(&mut batch, OUTCOME_BATCH).await > 0 {
             // The database may be briefly away: keep the outcomes and try again. Should the
             // leases expire meanwhile, another worker re-sends and these writes are refused.
-            while let Err(error) = self.record(&batch).await {
-                log::error!(
-                    "event delivery: recording {} outcomes: {error}",
-                    batch.len()
-                );
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
+            let heads = until_done("recording outcomes", || self.record(&batch)).await;
             batch.clear();
             self.wake.notify_one();
+            // Once more in a statement that starts after the commit: it sees every delivery
+            // committed before, and one committing later is caught by the next round's
+            // recheck_recent_queues.
+            if until_done("handing over queues", || hand_over(&self.pool, &heads)).await > 0 {
+                self.wake.notify_one();
+            }
         }
     }
 
-    async fn record(&self, batch: &[Outcome]) -> Result<(), sqlx::Error> {
+    /// Records one batch of outcomes; the heads it delivered.
+    async fn record(&self, batch: &[Outcome]) -> Result<DeliveredHeads, sqlx::Error> {
         let mut rows = OutcomeRows::default();
         let mut earliest_retry: Option<Duration> = None;
         for outcome in batch {
@@ -323,8 +323,10 @@ impl Deliverer {
                 .push(outcome.result.as_ref().err().map(ToString::to_string));
             rows.delays.push(delay);
         }
-        let mut tx = self.pool.begin().await?;
-        let recorded: Vec<RecordedHead> = sqlx::query_as(
+        let circuits = Circuits::from(health_by_destination(batch));
+        // One statement, committed on its own: the outcomes, their attempts, the hand-over
+        // of delivered heads and the destinations' circuits, so a crash cannot separate them.
+        let recorded: Vec<RecordedHead> = sqlx::query_as(&format!(
             "WITH o AS (
                  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
                      AS o(id, lease, outcome, status, error, delay)
@@ -345,16 +347,49 @@ impl Deliverer {
              ), attempt AS (
                  INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
                  SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id
+             ), handed AS (
+                 {hand_over}
+             ), closed AS (
+                 -- A destination that answered closes its circuit.
+                 UPDATE destinations SET consecutive_failures = 0, paused_until = NULL, last_error = NULL
+                 WHERE id = ANY ($7) AND (consecutive_failures > 0 OR paused_until IS NOT NULL)
+                 RETURNING id
+             ), released AS (
+                 -- Its deliveries waiting for their own retry go now: the backlog drains at
+                 -- once rather than at each one's backoff.
+                 UPDATE deliveries SET next_attempt_at = now()
+                 WHERE destination_id IN (SELECT id FROM closed)
+                   AND state = 'pending' AND ready AND next_attempt_at > now()
+             ), opened AS (
+                 -- A transient failure pauses the destination, with a backoff that grows with
+                 -- each failed probe. Failures of requests claimed before the circuit last
+                 -- opened were sent before anyone knew, so they do not count again.
+                 UPDATE destinations ds
+                 SET consecutive_failures = ds.consecutive_failures + 1,
+                     paused_until = now() + make_interval(secs =>
+                         least($11, $10 * 2 ^ least(ds.consecutive_failures, 30)) * (0.5 + random() / 2)),
+                     last_error = f.error, last_error_at = now()
+                 FROM unnest($8::bigint[], $9::text[], $12::timestamptz[]) AS f (id, error, claimed_at)
+                 WHERE ds.id = f.id AND (ds.last_error_at IS NULL OR ds.last_error_at < f.claimed_at)
              )
              SELECT destination_id, ordering_key, event_id, state = 'delivered' AS delivered FROM done",
-        )
+            hand_over = hand_over_sql(
+                "(SELECT destination_id, ordering_key, event_id FROM done WHERE state = 'delivered')"
+            ),
+        ))
         .bind(&rows.ids)
         .bind(&rows.leases)
         .bind(&rows.outcomes)
         .bind(&rows.statuses)
         .bind(&rows.errors)
         .bind(&rows.delays)
-        .fetch_all(&mut *tx)
+        .bind(&circuits.reachable)
+        .bind(&circuits.failing)
+        .bind(&circuits.errors)
+        .bind(self.settings.retry.base.as_secs_f64())
+        .bind(PROBE_CAP.min(self.settings.retry.cap).as_secs_f64())
+        .bind(&circuits.failing_since)
+        .fetch_all(&self.pool)
         .await?;
         if recorded.len() < batch.len() {
             log::warn!(
@@ -362,28 +397,12 @@ impl Deliverer {
                 batch.len() - recorded.len()
             );
         }
-        let heads = DeliveredHeads::from(recorded);
-        // In the same transaction, so a crash cannot separate an outcome from its hand-over.
-        hand_over(&mut *tx, &heads).await?;
-        for (destination, health) in health_by_destination(batch) {
-            match health {
-                Health::Reachable => close_circuit(&mut tx, destination).await?,
-                Health::Failing { error, claimed_at } => {
-                    open_circuit(&mut tx, destination, &error, claimed_at, &self.settings).await?
-                }
-            }
-        }
-        tx.commit().await?;
-        // Once more in a statement that starts after the commit: it sees every delivery
-        // committed before, and one committing later is caught by the next round's
-        // recheck_recent_queues.
-        hand_over(&self.pool, &heads).await?;
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;
             let mut next_retry = self.next_retry.lock().expect("not poisoned");
             *next_retry = Some(next_retry.map_or(at, |t| t.min(at)));
         }
-        Ok(())
+        Ok(DeliveredHeads::from(recorded))
     }
 }
 
@@ -433,6 +452,32 @@ fn health_by_destination(batch: &[Outcome]) -> HashMap<i64, Health> {
     health
 }
 
+/// The destinations' health after a batch, as arrays for one statement.
+#[derive(Default)]
+struct Circuits {
+    reachable: Vec<i64>,
+    failing: Vec<i64>,
+    errors: Vec<String>,
+    failing_since: Vec<DateTime<Utc>>,
+}
+
+impl From<HashMap<i64, Health>> for Circuits {
+    fn from(health: HashMap<i64, Health>) -> Self {
+        let mut circuits = Circuits::default();
+        for (destination, health) in health {
+            match health {
+                Health::Reachable => circuits.reachable.push(destination),
+                Health::Failing { error, claimed_at } => {
+                    circuits.failing.push(destination);
+                    circuits.errors.push(error);
+                    circuits.failing_since.push(claimed_at);
+                }
+            }
+        }
+        circuits
+    }
+}
+
 /// A delivery whose outcome was recorded.
 #[derive(sqlx::FromRow)]
 struct RecordedHead {
@@ -466,90 +511,56 @@ impl From<Vec<RecordedHead>> for DeliveredHeads {
 }
 
 /// Delivered heads hand their queue to the next delivery of their key: its earliest open
-/// delivery becomes ready unless it is already (idempotent, as it runs twice) or failed
-/// (which holds the queue). The search starts at the head's event, so the finished
-/// deliveries before it cost nothing to skip; the row comparison keeps it on the queue
-/// index whatever the statistics say.
-async fn hand_over(
-    executor: impl sqlx::PgExecutor<'_>,
-    heads: &DeliveredHeads,
-) -> Result<(), sqlx::Error> {
-    if heads.events.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
+/// delivery after the head becomes ready unless it is already (idempotent, as it runs twice)
+/// or failed (which holds the queue). The search starts at the head's event, so the
+/// finished deliveries before it cost nothing to skip; the row comparison keeps it on the
+/// queue index whatever the statistics say. `heads` is a relation of (destination_id,
+/// ordering_key, event_id).
+fn hand_over_sql(heads: &str) -> String {
+    format!(
         "UPDATE deliveries SET ready = true
          WHERE id = ANY (ARRAY(
              SELECT next.id
-             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS head (destination_id, ordering_key, event_id),
+             FROM {heads} AS head (destination_id, ordering_key, event_id),
                   LATERAL (SELECT n.id, n.state, n.ready FROM deliveries n
                            WHERE n.destination_id = head.destination_id
                              AND n.ordering_key = head.ordering_key
                              AND (n.destination_id, n.ordering_key, n.event_id)
-                                 >= (head.destination_id, head.ordering_key, head.event_id)
+                                 > (head.destination_id, head.ordering_key, head.event_id)
                              AND n.state IN ('pending', 'failed')
                            ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1) next
-             WHERE next.state = 'pending' AND NOT next.ready))",
+             WHERE next.state = 'pending' AND NOT next.ready))"
     )
+}
+
+/// Hands over the queues of heads already recorded as delivered; how many it readied.
+async fn hand_over(pool: &PgPool, heads: &DeliveredHeads) -> Result<u64, sqlx::Error> {
+    if heads.events.is_empty() {
+        return Ok(0);
+    }
+    let handed = sqlx::query(&hand_over_sql(
+        "unnest($1::bigint[], $2::text[], $3::bigint[])",
+    ))
     .bind(&heads.destinations)
     .bind(&heads.keys)
     .bind(&heads.events)
-    .execute(executor)
+    .execute(pool)
     .await?;
-    Ok(())
+    Ok(handed.rows_affected())
 }
 
-/// The destination answers again: close its circuit and release the deliveries waiting
-/// for their own retry, so the backlog goes out now rather than at each one's backoff.
-async fn close_circuit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    destination: i64,
-) -> Result<(), sqlx::Error> {
-    let closed = sqlx::query(
-        "UPDATE destinations SET consecutive_failures = 0, paused_until = NULL, last_error = NULL
-         WHERE id = $1 AND (consecutive_failures > 0 OR paused_until IS NOT NULL)",
-    )
-    .bind(destination)
-    .execute(&mut **tx)
-    .await?;
-    if closed.rows_affected() > 0 {
-        sqlx::query(
-            "UPDATE deliveries SET next_attempt_at = now()
-             WHERE destination_id = $1 AND state = 'pending' AND ready AND next_attempt_at > now()",
-        )
-        .bind(destination)
-        .execute(&mut **tx)
-        .await?;
+/// Repeats a bookkeeping write until the database takes it, once a second.
+async fn until_done<T, F>(what: &str, mut write: impl FnMut() -> F) -> T
+where
+    F: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    loop {
+        match write().await {
+            Ok(done) => return done,
+            Err(error) => log::error!("event delivery: {what}: {error}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Ok(())
-}
-
-/// A transient failure pauses the destination, with a backoff that grows with each failed
-/// probe. Failures of requests claimed before the circuit last opened were sent before
-/// anyone knew, so they do not count again.
-async fn open_circuit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    destination: i64,
-    error: &str,
-    claimed_at: DateTime<Utc>,
-    settings: &DeliverySettings,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE destinations
-         SET consecutive_failures = consecutive_failures + 1,
-             paused_until = now() + make_interval(secs =>
-                 least($4, $3 * 2 ^ least(consecutive_failures, 30)) * (0.5 + random() / 2)),
-             last_error = $2, last_error_at = now()
-         WHERE id = $1 AND (last_error_at IS NULL OR last_error_at < $5)",
-    )
-    .bind(destination)
-    .bind(error)
-    .bind(settings.retry.base.as_secs_f64())
-    .bind(PROBE_CAP.min(settings.retry.cap).as_secs_f64())
-    .bind(claimed_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// What one claim took: the destination as it is now, the lease, and the deliveries.
@@ -560,9 +571,21 @@ struct ClaimedBatch {
     deliveries: Vec<Claimed>,
 }
 
-/// Claims up to `limit` due deliveries of one destination in one short transaction. The
-/// destination row is locked (shared; exclusive for a probe) so a disconnect that holds or
-/// disables it waits for claims in progress and sees their leases.
+/// One claimed delivery with the destination as the claim saw it.
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    kind: String,
+    config: serde_json::Value,
+    claimed_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    delivery: Claimed,
+}
+
+/// Claims up to `limit` due deliveries of one destination in one statement, committed on
+/// its own. The destination row is locked first (shared; exclusive for a probe, which also
+/// pauses the destination for its lease) so a disconnect that holds or disables it waits
+/// for claims in progress and sees their leases; the deliveries are scanned only once the
+/// lock is held. `None` when nothing was claimed.
 async fn claim(
     pool: &PgPool,
     destination: i64,
@@ -570,24 +593,17 @@ async fn claim(
     limit: usize,
     lease: Duration,
 ) -> Result<Option<ClaimedBatch>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
     let lock = if probe { "NO KEY UPDATE" } else { "SHARE" };
-    let row: Option<(String, serde_json::Value, DateTime<Utc>)> = sqlx::query_as(&format!(
-        "SELECT kind, config, now() FROM destinations
-         WHERE id = $1 AND enabled AND NOT held AND (paused_until IS NULL OR paused_until <= now())
-         FOR {lock}"
-    ))
-    .bind(destination)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((kind, config, claimed_at)) = row else {
-        return Ok(None);
-    };
     let token = Uuid::new_v4();
-    let deliveries: Vec<Claimed> = sqlx::query_as(
-        "WITH due AS (
+    let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
+        "WITH destination AS MATERIALIZED (
+             SELECT kind, config, now() AS claimed_at FROM destinations
+             WHERE id = $1 AND enabled AND NOT held AND (paused_until IS NULL OR paused_until <= now())
+             FOR {lock}
+         ), due AS (
              SELECT d.id FROM deliveries d
-             WHERE d.destination_id = $1 AND d.state = 'pending' AND d.ready
+             WHERE EXISTS (SELECT FROM destination)
+               AND d.destination_id = $1 AND d.state = 'pending' AND d.ready
                AND d.next_attempt_at <= now()
                AND (d.leased_until IS NULL OR d.leased_until < now())
                -- The earliest open delivery of its key: one index probe per candidate.
@@ -599,35 +615,34 @@ async fn claim(
              ORDER BY d.event_id
              LIMIT $2
              FOR UPDATE OF d SKIP LOCKED
+         ), claimed AS (
+             UPDATE deliveries d
+             SET lease_token = $3, leased_until = now() + make_interval(secs => $4)
+             FROM due, events ev
+             WHERE d.id = due.id AND ev.id = d.event_id
+             RETURNING d.id AS delivery_id, d.event_id, d.attempts, ev.name, ev.entity_type,
+                       ev.entity_id, ev.payload::text AS payload, ev.occurred_at
+         ), probing AS (
+             UPDATE destinations SET paused_until = now() + make_interval(secs => $4)
+             WHERE id = $1 AND $5 AND EXISTS (SELECT FROM claimed)
          )
-         UPDATE deliveries d
-         SET lease_token = $3, leased_until = now() + make_interval(secs => $4)
-         FROM due, events ev
-         WHERE d.id = due.id AND ev.id = d.event_id
-         RETURNING d.id AS delivery_id, d.event_id, d.attempts, ev.name, ev.entity_type,
-                   ev.entity_id, ev.payload::text AS payload, ev.occurred_at",
-    )
+         SELECT destination.*, claimed.* FROM destination, claimed"
+    ))
     .bind(destination)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(token)
     .bind(lease.as_secs_f64())
-    .fetch_all(&mut *tx)
+    .bind(probe)
+    .fetch_all(pool)
     .await?;
-    if probe && !deliveries.is_empty() {
-        sqlx::query(
-            "UPDATE destinations SET paused_until = now() + make_interval(secs => $2) WHERE id = $1",
-        )
-        .bind(destination)
-        .bind(lease.as_secs_f64())
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
     Ok(Some(ClaimedBatch {
-        target: Target::parse(&kind, config),
+        target: Target::parse(&first.kind, first.config.clone()),
         lease: token,
-        claimed_at,
-        deliveries,
+        claimed_at: first.claimed_at,
+        deliveries: rows.into_iter().map(|row| row.delivery).collect(),
     }))
 }
 
@@ -660,33 +675,39 @@ fn bookkeeping_pool(pool: &PgPool) -> PgPool {
 
 /// Marks ready every pending delivery with nothing open before it: for queues whose head
 /// was delivered by a process that stopped before its recheck.
-async fn repair_queue_heads(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    mark_queue_heads(pool, 0).await
+async fn repair_queue_heads(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    let (marked, _) = mark_queue_heads(pool, Some(0)).await?;
+    Ok(marked)
 }
 
-/// Marks ready the pending deliveries of transactions from `since` on that have no open
-/// delivery of their key before them. One index probe per delivery, whatever the planner's
-/// statistics say (a join here goes quadratic on a table just filled); it looks backwards
-/// from the delivery, so one queued behind others stops at its predecessor instead of
-/// walking the key's finished deliveries from the start.
-async fn mark_queue_heads(pool: &PgPool, since: i64) -> Result<u64, sqlx::Error> {
-    let marked = sqlx::query(
-        "UPDATE deliveries SET ready = true
-         WHERE id = ANY (ARRAY(
-             SELECT c.id FROM deliveries c
-             WHERE c.state = 'pending' AND NOT c.ready AND c.txid >= $1::text::xid8
-               AND (SELECT e.event_id FROM deliveries e
-                    WHERE e.destination_id = c.destination_id AND e.ordering_key = c.ordering_key
-                      AND (e.destination_id, e.ordering_key, e.event_id)
-                          < (c.destination_id, c.ordering_key, c.event_id)
-                      AND e.state IN ('pending', 'failed')
-                    ORDER BY e.destination_id DESC, e.ordering_key DESC, e.event_id DESC
-                    LIMIT 1) IS NULL))",
+/// Marks ready the pending deliveries of transactions from `since` on (none if `None`) that
+/// have no open delivery of their key before them; how many, and the horizon of the
+/// statement's snapshot: every transaction before it had finished when it looked. One index
+/// probe per delivery, whatever the planner's statistics say (a join here goes quadratic on
+/// a table just filled); it looks backwards from the delivery, so one queued behind others
+/// stops at its predecessor instead of walking the key's finished deliveries from the start.
+async fn mark_queue_heads(pool: &PgPool, since: Option<i64>) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "WITH marked AS (
+             UPDATE deliveries SET ready = true
+             WHERE id = ANY (ARRAY(
+                 SELECT c.id FROM deliveries c
+                 WHERE c.state = 'pending' AND NOT c.ready AND c.txid >= $1::text::xid8
+                   AND (SELECT e.event_id FROM deliveries e
+                        WHERE e.destination_id = c.destination_id AND e.ordering_key = c.ordering_key
+                          AND (e.destination_id, e.ordering_key, e.event_id)
+                              < (c.destination_id, c.ordering_key, c.event_id)
+                          AND e.state IN ('pending', 'failed')
+                        ORDER BY e.destination_id DESC, e.ordering_key DESC, e.event_id DESC
+                        LIMIT 1) IS NULL))
+             RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM marked),
+                pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
     )
-    .bind(since.to_string())
-    .execute(pool)
-    .await?;
-    Ok(marked.rows_affected())
+    .bind(since.map(|since| since.to_string()))
+    .fetch_one(pool)
+    .await
 }
 
 /// Deletes events that occurred and finished (no delivery pending) longer than `retention`
