@@ -9,8 +9,10 @@
 //!    delivered, and each product's events arriving in commit order;
 //! 3. a backlog of 100k events drained at 0 ms: how fast, and the process's peak memory.
 //!
-//! Latency runs from just before the writing statement is sent (so it includes the commit)
-//! to the sink receiving the event. Delivery runs with the default settings
+//! Latency runs from just before the writing statement is sent (so it includes the write
+//! and its commit) to the sink receiving the event; the write's own share, sent to
+//! committed, is reported beside it. Each load starts after a second of the same load left
+//! out of the figures, as a running service is warm. Delivery runs with the default settings
 //! (`DELIVERY_CONCURRENCY`).
 
 mod common;
@@ -41,6 +43,9 @@ struct Received {
 type Arrivals = Arc<Mutex<Received>>;
 
 const PRODUCTS: i64 = 1000;
+
+/// A statement's text, calls, plans, planning ms and executing ms.
+type StatementTime = (String, i64, i64, f64, f64);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -85,6 +90,8 @@ struct RateResult {
     commit_rate: f64,
     delivered: usize,
     latencies: Vec<Duration>,
+    /// Each write's own time, sent to committed.
+    writes: Vec<Duration>,
 }
 
 /// How one steady run commits its events.
@@ -119,6 +126,7 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, stock: &mut i64
                 .collect();
             let mut next_product = 0;
             let mut sent = Vec::new();
+            let mut writes = Vec::new();
             let mut next =
                 Instant::now() + interval.mul_f64(f64::from(producer) / f64::from(producers));
             for commit in (producer..commits).step_by(producers as usize) {
@@ -141,15 +149,19 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, stock: &mut i64
                 .execute(&pool)
                 .await
                 .expect("update");
+                writes.push(at.elapsed());
                 sent.extend(ids.into_iter().zip(values).map(|key| (key, at)));
             }
-            sent
+            (sent, writes)
         }));
     }
-    let mut sent = Vec::new();
+    let (mut sent, mut writes) = (Vec::new(), Vec::new());
     for task in tasks {
-        sent.extend(task.await.expect("producer"));
+        let (mine, my_writes) = task.await.expect("producer");
+        sent.extend(mine);
+        writes.extend(my_writes);
     }
+    writes.sort();
     *stock = base + i64::from(commits) + 1;
     let commit_rate = sent.len() as f64 / begun.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -181,6 +193,7 @@ async fn steady(pool: &PgPool, arrivals: &Arrivals, load: &Load, stock: &mut i64
         commit_rate,
         delivered: latencies.len(),
         latencies,
+        writes,
     }
 }
 
@@ -289,8 +302,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     println!("\nStock changes committed at a steady rate (1,000 products):\n");
-    println!("| partner ms | target/s | per commit | committed/s | events | delivered | lost | products out of order | median ms | p99 ms | max ms |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| partner ms | target/s | per commit | committed/s | events | delivered | lost | products out of order | median ms | p99 ms | max ms | write p99 ms |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let load = |rate, producers, per_commit| Load {
         rate,
         seconds: 10,
@@ -325,13 +338,18 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         delay_ms.store(*partner, Ordering::Relaxed);
+        let warm_up = Load {
+            seconds: 1,
+            ..*load
+        };
+        steady(&pool, &arrivals, &warm_up, &mut stock).await;
         arrivals.lock().unwrap().sequence.clear();
         let result = steady(&pool, &arrivals, load, &mut stock).await;
         let lost = result.committed - result.delivered;
         let p99 = percentile(&result.latencies, 0.99);
         let disorder = out_of_order(&arrivals);
         println!(
-            "| {partner} | {} | {} | {:.0} | {} | {} | {lost} | {disorder} | {} | {} | {} |",
+            "| {partner} | {} | {} | {:.0} | {} | {} | {lost} | {disorder} | {} | {} | {} | {} |",
             load.rate,
             load.per_commit,
             result.commit_rate,
@@ -340,6 +358,7 @@ async fn main() -> anyhow::Result<()> {
             ms(percentile(&result.latencies, 0.5)),
             ms(p99),
             ms(result.latencies.last().copied().unwrap_or_default()),
+            ms(percentile(&result.writes, 0.99)),
         );
         // Kept up: everything delivered in order, the commit rate reached, latency bounded.
         if lost == 0
@@ -403,17 +422,20 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Where PostgreSQL spent its time over the whole run, when it tracks statements.
-    let top: Result<Vec<(String, i64, f64)>, _> = sqlx::query_as(
-        "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 110), calls::bigint, total_exec_time
+    // Planning counts only with `pg_stat_statements.track_planning`; a statement planned at
+    // every call shows as many plans as calls.
+    let top: Result<Vec<StatementTime>, _> = sqlx::query_as(
+        "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 110), calls::bigint, plans::bigint,
+                total_plan_time, total_exec_time
          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-         ORDER BY total_exec_time DESC LIMIT 12",
+         ORDER BY total_plan_time + total_exec_time DESC LIMIT 12",
     )
     .fetch_all(&pool)
     .await;
     if let Ok(top) = top {
-        println!("\n| statement | calls | total ms |\n| --- | --- | --- |");
-        for (query, calls, total) in top {
-            println!("| `{query}` | {calls} | {total:.0} |");
+        println!("\n| statement | calls | plans | planning ms | executing ms |\n| --- | --- | --- | --- | --- |");
+        for (query, calls, plans, planning, executing) in top {
+            println!("| `{query}` | {calls} | {plans} | {planning:.0} | {executing:.0} |");
         }
     }
     sqlx::query("DELETE FROM waymore_connection")
