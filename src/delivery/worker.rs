@@ -655,8 +655,11 @@ async fn claim(
 /// Every statement of the worker is an index lookup, and `deliveries` swings between empty
 /// and a large backlog faster than ANALYZE follows: a plan made while the statistics say
 /// "empty" would scan the whole table at each call. So sequential scans are off here, and
-/// JIT with them: the penalty cost of a table that has no other path (`destinations`)
-/// would otherwise trigger a JIT compilation per statement. And the plans are kept: an
+/// bitmap scans too: planned as "a few rows", the claim read every ready delivery through a
+/// bitmap and sorted them all, where an index scan in event order stops at its limit (in a
+/// backlog of 1,000 queues, 943 queue-head checks for 71 claimed, 10 ms a claim). JIT is off
+/// as well: the penalty cost of a table that has no other path (`destinations`) would
+/// otherwise trigger a JIT compilation per statement. And the plans are kept: an
 /// outcome batch is usually one or two rows, for which PostgreSQL would plan its statements
 /// afresh at every call (two thirds of the worker's database time, measured), though the
 /// plan is the same index lookups whatever the batch's size.
@@ -664,6 +667,7 @@ fn bookkeeping_pool(pool: &PgPool) -> PgPool {
     let options = pool.connect_options().as_ref().clone().options([
         ("synchronous_commit", "off"),
         ("enable_seqscan", "off"),
+        ("enable_bitmapscan", "off"),
         ("jit", "off"),
         ("plan_cache_mode", "force_generic_plan"),
     ]);
