@@ -38,7 +38,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// A failing destination is probed at least this often, so a healed partner is noticed soon.
 const PROBE_CAP: Duration = Duration::from_secs(30);
-/// Outcomes written in one transaction at most.
+/// Outcomes written in one statement at most.
 const OUTCOME_BATCH: usize = 512;
 /// A busy worker looks for work at least this often, though writers no longer announce it
 /// (see [`AsleepSign`]): a partner that hangs must not hold up other destinations' events.
