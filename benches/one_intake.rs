@@ -16,13 +16,14 @@ mod common;
 mod knobs;
 #[path = "common/sink.rs"]
 mod sink;
+#[path = "common/webhook.rs"]
+mod webhook;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shopbridge::delivery::destinations::{self, EventPattern, NewWebhook};
-use shopbridge::http::auth::BasicCredentials;
+use shopbridge::secrets::BasicCredentials;
 use shopbridge::startup::Application;
 
 const USER: &str = "bench";
@@ -60,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     let seconds = knobs::env_number("BENCH_SECONDS", 30);
     sqlx::query("TRUNCATE one_events").execute(&pool).await?;
     sqlx::query("DELETE FROM events").execute(&pool).await?;
-    let _ = destinations::remove_webhook(&pool, "bench-one").await;
+    webhook::remove(&pool, "bench-one").await?;
 
     let delivered = Arc::new(AtomicU64::new(0));
     let sink = {
@@ -72,18 +73,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let with_destination = std::env::var_os("BENCH_NO_DESTINATION").is_none();
     if with_destination {
-        destinations::add_webhook(
-            &pool,
-            NewWebhook {
-                name: "bench-one".into(),
-                url: format!("{sink}/hook"),
-                events: vec![
-                    EventPattern::try_from("customer.*".to_owned()).map_err(anyhow::Error::msg)?
-                ],
-                secret: None,
-            },
-        )
-        .await?;
+        webhook::replace(&pool, "bench-one", &format!("{sink}/hook"), &["customer.*"]).await?;
     }
     settings.one.credentials =
         BasicCredentials::parse(&format!("{USER}:{PASSWORD}")).map_err(anyhow::Error::msg)?;
@@ -157,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
             ms(*latencies.last().unwrap()),
         );
     }
-    let _ = destinations::remove_webhook(&pool, "bench-one").await;
+    webhook::remove(&pool, "bench-one").await?;
     sqlx::query("TRUNCATE one_events").execute(&pool).await?;
     Ok(())
 }

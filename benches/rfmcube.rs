@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use shopbridge::configuration::RfmcubeSettings;
-use shopbridge::rfmcube::auth::ApiKeys;
 use shopbridge::rfmcube::cursor::{Cursor, CursorKey};
 use shopbridge::rfmcube::request::{DateField, Entity, Window};
+use shopbridge::secrets::SecretSet;
 use shopbridge::startup::Application;
 
 const KEY: &str = "bench-key";
@@ -150,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
     settings.rfmcube = RfmcubeSettings {
-        api_keys: ApiKeys::parse(KEY),
+        api_keys: SecretSet::parse(KEY),
     };
     let pool = db.pool.clone();
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")

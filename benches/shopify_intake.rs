@@ -22,6 +22,8 @@ mod common;
 mod knobs;
 #[path = "common/sink.rs"]
 mod sink;
+#[path = "common/webhook.rs"]
+mod webhook;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,8 +34,8 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use shopbridge::configuration::Settings;
-use shopbridge::delivery::destinations::{self, EventPattern, NewWebhook};
-use shopbridge::http::signature::{hmac_sha256, SigningSecrets};
+use shopbridge::outbound::signature::hmac_sha256;
+use shopbridge::secrets::SigningSecrets;
 use shopbridge::startup::Application;
 
 const SECRET: &str = "bench-shopify-secret";
@@ -181,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
 /// Removes what earlier runs left: the inbox, the orders and buyers it created, the
 /// destination and its events.
 async fn reset(pool: &PgPool) -> anyhow::Result<()> {
-    let _ = destinations::remove_webhook(pool, DESTINATION).await;
+    webhook::remove(pool, DESTINATION).await?;
     sqlx::raw_sql(
         "TRUNCATE shopify_webhooks;
          DELETE FROM orders WHERE shopify_id IS NOT NULL;
@@ -197,18 +199,8 @@ async fn reset(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 async fn add_destination(pool: &PgPool, sink: &str) -> anyhow::Result<()> {
-    let pattern = |p: &str| EventPattern::try_from(p.to_owned()).map_err(anyhow::Error::msg);
-    destinations::add_webhook(
-        pool,
-        NewWebhook {
-            name: DESTINATION.into(),
-            url: format!("{sink}/hook"),
-            events: vec![pattern("order.*")?, pattern("customer.*")?],
-            secret: None,
-        },
-    )
-    .await?;
-    Ok(())
+    let url = format!("{sink}/hook");
+    webhook::replace(pool, DESTINATION, &url, &["order.*", "customer.*"]).await
 }
 
 /// Stores orders `from..to` in the inbox as intake would.

@@ -21,28 +21,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shopbridge::configuration::Settings;
-use shopbridge::startup::export_settings;
+use shopbridge::jobs::{RunOutcome, Runner};
 use shopbridge::waymore::client::WaymoreClient;
-use shopbridge::waymore::export::{self, ExportState, Exporter, RunOutcome};
+use shopbridge::waymore::export::{self, ExportState, MassExport};
 
-/// A fresh connection and a new export of everything, with its exporter.
+/// A fresh connection and a new export of everything, with its runner.
 async fn new_export(
     pool: &sqlx::PgPool,
     settings: &Settings,
     batch_size: u32,
-) -> anyhow::Result<(i64, Arc<Exporter>)> {
-    sqlx::query("DELETE FROM waymore_exports")
-        .execute(pool)
-        .await?;
+) -> anyhow::Result<(i64, Arc<Runner<MassExport>>)> {
+    sqlx::query("DELETE FROM jobs").execute(pool).await?;
     sqlx::query("DELETE FROM waymore_connection")
         .execute(pool)
         .await?;
     sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ('bench-uuid', 'bench')")
         .execute(pool)
         .await?;
-    let started = export::start(pool, batch_size).await?;
     let client = WaymoreClient::new(settings.waymore.clone());
-    let exporter = Exporter::new(pool.clone(), client, export_settings(&settings.waymore));
+    let definition = MassExport::new(pool.clone(), client);
+    let started = export::start(pool, &definition, batch_size).await?;
+    let exporter = Runner::new(pool.clone(), definition, settings.waymore.export());
     Ok((started.export_id, exporter))
 }
 

@@ -9,12 +9,9 @@ use sqlx::postgres::PgConnectOptions;
 
 use std::time::Duration;
 
-use crate::delivery::{DeliverySettings, RetryPolicy};
-use crate::http::auth::{AdminTokens, BasicCredentials, SecretSet};
-use crate::http::signature::SigningSecrets;
-use crate::one::OneSettings;
-use crate::rfmcube::auth::ApiKeys;
-use crate::shopify::ShopifySettings;
+use crate::outbound::address::Allowlist;
+use crate::retry::RetryPolicy;
+use crate::secrets::{BasicCredentials, SecretSet, SigningSecrets};
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {variable} {problem}")]
@@ -32,6 +29,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub one: OneSettings,
     pub shopify: ShopifySettings,
+    pub outbound: OutboundSettings,
     /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
     pub admin_tokens: AdminTokens,
 }
@@ -56,10 +54,106 @@ pub struct WaymoreSettings {
     pub export_concurrency: usize,
 }
 
+/// How long a job runner's claim lasts without renewal: a runner that died is replaced
+/// after at most this long.
+const JOB_LEASE: Duration = Duration::from_secs(15);
+
+impl WaymoreSettings {
+    /// The mass export: a part is tried `WAYMORE_MAX_ATTEMPTS` times, backing off from
+    /// `WAYMORE_RETRY_BASE_MS` up to a minute between tries.
+    pub fn export(&self) -> JobSettings {
+        JobSettings {
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                base: self.retry_base,
+                cap: Duration::from_secs(60),
+            },
+            concurrency: self.export_concurrency,
+            lease: JOB_LEASE,
+        }
+    }
+}
+
+/// How a resumable job runs.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Retries of one part (`max_attempts` tries before the job fails).
+    pub retry: RetryPolicy,
+    /// Parts in flight at once.
+    pub concurrency: usize,
+    /// How long a runner's claim lasts without renewal; renewed every tenth of it.
+    pub lease: Duration,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RfmcubeSettings {
-    /// Keys Rfmcube may present in `api-key`; none configured refuses every request.
-    pub api_keys: ApiKeys,
+    /// `RFMCUBE_API_KEYS`: keys Rfmcube may present in `api-key`; none configured refuses
+    /// every request.
+    pub api_keys: SecretSet,
+}
+
+/// `ADMIN_TOKEN`: what `Authorization: Bearer …` must carry on admin endpoints.
+#[derive(Clone, Debug, Default)]
+pub struct AdminTokens(pub SecretSet);
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Deliveries in flight at once, per destination and process.
+    pub concurrency: usize,
+    /// Backoff of one delivery's retries and of a failing destination's probes.
+    pub retry: RetryPolicy,
+    /// How often the log is checked without a notification (safety net).
+    pub poll: Duration,
+    /// Finished events are deleted this long after they occurred and finished.
+    pub retention: Duration,
+    /// Timeout of one webhook request.
+    pub timeout: Duration,
+    /// How long a stopping process waits for its deliveries in flight.
+    pub drain_timeout: Duration,
+}
+
+/// What URLs users give may reach.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundSettings {
+    /// `OUTBOUND_ALLOWLIST`: private hosts, addresses and ranges webhooks may be sent to
+    /// (a sink on the same network, tests on loopback); every other private, loopback or
+    /// link-local address is refused.
+    pub allowlist: Allowlist,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OneSettings {
+    /// `ONE_WEBHOOK_CREDENTIALS`: what ONe (and the operator opening the page) must present;
+    /// none configured refuses every request.
+    pub credentials: BasicCredentials,
+    /// `ONE_EVENT_RETENTION`: received events are deleted after this long.
+    pub retention: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShopifySettings {
+    /// `SHOPIFY_WEBHOOK_SECRETS`: the app's webhook signing secrets (several while one is
+    /// rotated); none configured refuses every webhook.
+    pub secrets: SigningSecrets,
+    /// `SHOPIFY_STORE_URL`: the storefront, for product links; by default
+    /// `https://<X-Shopify-Shop-Domain>`.
+    pub store_url: Option<String>,
+    /// `SHOPIFY_APPLY_CONCURRENCY`: webhooks applied at once by this process; 0 only stores
+    /// them (another process applies).
+    pub apply_concurrency: usize,
+    /// `SHOPIFY_WEBHOOK_RETENTION`: applied webhooks are deleted after this long.
+    pub retention: Duration,
+    /// Backoff of retries, and how many a transient error gets before the webhook is failed.
+    pub retry: RetryPolicy,
+}
+
+impl ShopifySettings {
+    /// The storefront's base URL for a webhook from `shop_domain`.
+    pub fn store_url(&self, shop_domain: Option<&str>) -> Option<String> {
+        self.store_url
+            .clone()
+            .or_else(|| shop_domain.map(|domain| format!("https://{domain}")))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -145,7 +239,7 @@ impl Settings {
                 ),
             },
             rfmcube: RfmcubeSettings {
-                api_keys: ApiKeys::parse(&var("RFMCUBE_API_KEYS").unwrap_or_default()),
+                api_keys: SecretSet::parse(&var("RFMCUBE_API_KEYS").unwrap_or_default()),
             },
             waymore: WaymoreSettings {
                 auth_url: url(
@@ -237,6 +331,13 @@ impl Settings {
                     base: Duration::from_secs(1),
                     cap: Duration::from_secs(600),
                 },
+            },
+            outbound: OutboundSettings {
+                allowlist: Allowlist::parse(&var("OUTBOUND_ALLOWLIST").unwrap_or_default())
+                    .map_err(|problem| ConfigError {
+                        variable: "OUTBOUND_ALLOWLIST",
+                        problem,
+                    })?,
             },
             admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
         })

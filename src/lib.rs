@@ -1,16 +1,24 @@
-//! shopbridge: connects a shop's PostgreSQL database to the marketing platforms around it.
+//! shopbridge: connects a shop's PostgreSQL database to the platforms around it.
 //!
+//! Integrations, one folder each:
 //! - [`rfmcube`]: the pull webservice Rfmcube crawls every night.
-//! - [`waymore`]: connect to Routee-Waymore and send it the shop's history.
+//! - [`waymore`]: connect to Routee-Waymore, send it the shop's history (a job) and its
+//!   real-time events (a destination kind).
+//! - [`webhook`]: webhook destinations, signed the Standard Webhooks way.
 //! - [`one`]: the ONe webhook inbox and its sample-event page.
 //! - [`shopify`]: Shopify webhook intake: orders, fulfillments and products into the shop.
-//! - [`events`] and [`delivery`]: the shop event log every integration consumes, and its
-//!   concurrent, in-order, replayable delivery to destinations.
-//! - [`control`]: the control plane: admin endpoints over events and destinations.
-//! - [`http`] and [`db`]: plumbing shared by every integration.
-//! - [`demo`]: deterministic demo data.
-//! - [`startup`]: the HTTP application, [`configuration`]: settings from the environment.
+//!
+//! The backbone they share, which names none of them:
+//! - [`events`]: the shop event log every integration feeds and consumes.
+//! - [`delivery`]: concurrent, in-order, replayable delivery to destinations of any kind.
+//! - [`jobs`]: resumable bulk jobs.
+//! - [`outbound`]: the one HTTP client partners are reached with, and its address guard.
+//! - [`http`], [`db`], [`retry`], [`secrets`]: plumbing.
+//!
+//! The control plane, [`control`], the [`cli`], and what puts it together: [`startup`],
+//! [`configuration`], [`openapi`], [`probes`]. [`demo`]: deterministic demo data.
 
+pub mod cli;
 pub mod configuration;
 pub mod control;
 pub mod db;
@@ -18,8 +26,15 @@ pub mod delivery;
 pub mod demo;
 pub mod events;
 pub mod http;
+pub mod jobs;
 pub mod one;
+pub mod openapi;
+pub mod outbound;
+pub mod probes;
+pub mod retry;
 pub mod rfmcube;
+pub mod secrets;
 pub mod shopify;
 pub mod startup;
 pub mod waymore;
+pub mod webhook;

@@ -1,46 +1,44 @@
 //! Builds the HTTP application and runs it until SIGINT/SIGTERM (graceful shutdown).
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use sqlx::PgPool;
+use tokio::sync::watch;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::watch;
-
-use crate::configuration::{Settings, WaymoreSettings};
+use crate::configuration::Settings;
 use crate::control;
-use crate::delivery::sender::Senders;
+use crate::db::notify::Announcer;
+use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
-use crate::delivery::{self as delivery, Announcer, RetryPolicy};
 use crate::http::admission::{self, Admission};
 use crate::http::error::envelope_framework_errors;
-use crate::http::health::ProbePool;
-use crate::http::openapi::ApiDoc;
-use crate::http::{edge, health, tls};
+use crate::http::{edge, tls};
+use crate::jobs::Runner;
 use crate::one;
+use crate::openapi::ApiDoc;
+use crate::outbound::address::{Guard, Lookup, SystemLookup};
+use crate::probes::{self, ProbePool};
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::shopify::{self, worker::Applier, ShopifyAnnouncer};
 use crate::waymore::client::WaymoreClient;
-use crate::waymore::export::{ExportSettings, Exporter};
+use crate::waymore::destination::WaymoreKind;
+use crate::waymore::export::MassExport;
 use crate::waymore::{self, Waymore};
-
-/// How long an export runner's claim lasts without renewal: a runner that died is replaced
-/// after at most this long.
-const EXPORT_LEASE: Duration = Duration::from_secs(15);
+use crate::webhook::WebhookKind;
 
 pub struct Application {
     port: u16,
     https: bool,
     server: Server,
-    exporter: Arc<Exporter>,
+    exporter: Arc<Runner<MassExport>>,
     deliverer: Arc<Deliverer>,
     pool: PgPool,
     announcer: Announcer,
@@ -50,12 +48,28 @@ pub struct Application {
     shopify_retention: Duration,
 }
 
+/// The kinds of destination this build knows, each from its integration's folder.
+pub fn destination_kinds(settings: &Settings, guard: &Guard, waymore: &WaymoreClient) -> Kinds {
+    Kinds::default()
+        .with(WebhookKind::new(settings.delivery.timeout, guard.clone()))
+        .with(WaymoreKind::new(waymore.clone()))
+}
+
 impl Application {
     /// Binds the listener (port 0 picks a free port) and prepares the server.
     pub fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        Self::build_with(settings, pool, Arc::new(SystemLookup))
+    }
+
+    /// [`Application::build`], resolving the hosts of the URLs users give with `lookup`.
+    pub fn build_with(
+        settings: &Settings,
+        pool: PgPool,
+        lookup: Arc<dyn Lookup>,
+    ) -> anyhow::Result<Self> {
         let cursor_keys = web::Data::new(CursorKeys::new(pool.clone()));
-        let api_keys = web::Data::new(settings.rfmcube.api_keys.clone());
-        if api_keys.is_empty() {
+        let rfmcube_settings = web::Data::new(settings.rfmcube.clone());
+        if settings.rfmcube.api_keys.is_empty() {
             log::warn!("RFMCUBE_API_KEYS is empty: /rfmcube endpoints refuse every request");
         }
         if settings.one.credentials.is_empty() {
@@ -63,7 +77,7 @@ impl Application {
         }
         let one_settings = web::Data::new(settings.one.clone());
         let one_retention = settings.one.retention;
-        let announcer = Announcer::new(delivery::CHANNEL);
+        let announcer = Announcer::new(crate::events::CHANNEL);
         let announcer_data = web::Data::new(announcer.clone());
         if settings.shopify.secrets.is_empty() {
             log::warn!("SHOPIFY_WEBHOOK_SECRETS is empty: /shopify endpoints refuse every webhook");
@@ -83,16 +97,16 @@ impl Application {
             log::warn!("ADMIN_TOKEN is empty: /waymore admin endpoints refuse every request");
         }
         let client = WaymoreClient::new(settings.waymore.clone());
-        let exporter = Exporter::new(
+        let exporter = Runner::new(
             pool.clone(),
-            client.clone(),
-            export_settings(&settings.waymore),
+            MassExport::new(pool.clone(), client.clone()),
+            settings.waymore.export(),
         );
-        let deliverer = Deliverer::new(
-            pool.clone(),
-            Senders::new(client.clone(), settings.delivery.timeout),
-            settings.delivery.clone(),
-        );
+        let guard = Guard::new(settings.outbound.allowlist.clone(), lookup);
+        let kinds = destination_kinds(settings, &guard, &client);
+        let deliverer = Deliverer::new(pool.clone(), kinds.clone(), settings.delivery.clone());
+        let kinds = web::Data::new(kinds);
+        let guard = web::Data::new(guard);
         let waymore = web::Data::new(Waymore {
             client,
             exporter: exporter.clone(),
@@ -131,7 +145,9 @@ impl Application {
                 .app_data(admission.clone())
                 .app_data(body_read_timeout.clone())
                 .app_data(cursor_keys.clone())
-                .app_data(api_keys.clone())
+                .app_data(rfmcube_settings.clone())
+                .app_data(kinds.clone())
+                .app_data(guard.clone())
                 .app_data(admin_tokens.clone())
                 .app_data(waymore.clone())
                 .app_data(deliverer_data.clone())
@@ -140,7 +156,7 @@ impl Application {
                 .app_data(shopify_settings.clone())
                 .app_data(shopify_announcer_data.clone())
                 .app_data(applier_data.clone())
-                .configure(health::routes)
+                .configure(probes::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
                 .configure(control::routes)
@@ -215,20 +231,6 @@ impl Application {
             shopify_pruner
         );
         served
-    }
-}
-
-/// A part is tried WAYMORE_MAX_ATTEMPTS times, backing off from WAYMORE_RETRY_BASE_MS up to
-/// a minute between tries.
-pub fn export_settings(settings: &WaymoreSettings) -> ExportSettings {
-    ExportSettings {
-        retry: RetryPolicy {
-            max_attempts: settings.max_attempts,
-            base: settings.retry_base,
-            cap: Duration::from_secs(60),
-        },
-        concurrency: settings.export_concurrency,
-        lease: EXPORT_LEASE,
     }
 }
 

@@ -1,7 +1,9 @@
-//! The control plane: admin endpoints over the event log and its destinations, and over the
-//! Shopify intake ([`shopify`]) (`Authorization: Bearer <ADMIN_TOKEN>`). The CLI offers the
-//! same (`shopbridge events …`, `shopbridge shopify …`).
+//! The control plane: admin endpoints over the event log and its destinations, the jobs
+//! ([`jobs`]) and the Shopify intake ([`shopify`]) (`Authorization: Bearer <ADMIN_TOKEN>`).
+//! The CLI offers the same (`shopbridge events …`, `shopbridge jobs …`, `shopbridge
+//! shopify …`).
 
+pub mod jobs;
 pub mod shopify;
 
 use actix_web::{web, HttpResponse};
@@ -9,12 +11,15 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::delivery::destinations::{self, DestinationError, DestinationStatus, NewWebhook};
+use crate::delivery::destinations::{self, DestinationError, DestinationName, DestinationStatus};
+use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
 use crate::events::{self, EventDetail, EventFilter, EventPage, ReplayError, ReplayRequest};
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
+use crate::outbound::address::Guard;
+use crate::webhook::{self, NewWebhook, WebhookChange};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/events").route(web::get().to(list_events)))
@@ -25,10 +30,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(add_destination)),
         )
         .service(
-            web::resource("/admin/destinations/{name}").route(web::delete().to(remove_destination)),
+            web::resource("/admin/destinations/{name}")
+                .route(web::patch().to(change_destination))
+                .route(web::delete().to(remove_destination)),
         )
         .service(web::resource("/admin/destinations/{name}/retry").route(web::post().to(retry)))
         .service(web::resource("/admin/destinations/{name}/replay").route(web::post().to(replay)))
+        .service(web::resource("/admin/destinations/{name}/release").route(web::post().to(release)))
+        .configure(jobs::routes)
         .configure(shopify::routes);
 }
 
@@ -51,8 +60,17 @@ impl From<DestinationError> for ApiError {
             DestinationError::Invalid(message) => ApiError::BadRequest(message),
             DestinationError::Exists(_) => ApiError::Conflict(format!("{error}.")),
             DestinationError::NotFound(_) => ApiError::NotFound(format!("{error}.")),
+            DestinationError::Managed(_) => ApiError::Conflict(format!(
+                "{error}: it goes when its integration is disconnected."
+            )),
             DestinationError::Database(e) => ApiError::internal(e),
         }
+    }
+}
+
+impl From<webhook::Invalid> for ApiError {
+    fn from(invalid: webhook::Invalid) -> Self {
+        ApiError::BadRequest(invalid.0)
     }
 }
 
@@ -121,8 +139,9 @@ pub async fn show_event(
 pub async fn list_destinations(
     _: Admin,
     pool: web::Data<PgPool>,
+    kinds: web::Data<Kinds>,
 ) -> Result<HttpResponse, ApiError> {
-    let destinations = destinations::status(&pool, None).await?;
+    let destinations = destinations::status(&pool, &kinds, None).await?;
     Ok(HttpResponse::Ok().json(Destinations { destinations }))
 }
 
@@ -143,12 +162,110 @@ pub async fn list_destinations(
 pub async fn add_destination(
     _: Admin,
     pool: web::Data<PgPool>,
+    kinds: web::Data<Kinds>,
+    guard: web::Data<Guard>,
     ApiJson(new): ApiJson<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = new.name.trim().to_owned();
-    destinations::add_webhook(&pool, new).await?;
-    let destinations = destinations::status(&pool, Some(&name)).await?;
+    let name = DestinationName::parse(&new.name)?;
+    let url = webhook::check_url(&new.url, &guard).await?;
+    let secrets = webhook::check_secrets(&Vec::from_iter(new.secret.filter(|s| !s.is_empty())))?;
+    let config = webhook::Config {
+        url: url.to_string(),
+        secrets,
+        secret: None,
+    };
+    let config = serde_json::to_value(config).map_err(ApiError::internal)?;
+    destinations::add(&pool, &name, webhook::KIND, &new.events, config).await?;
+    let destinations = destinations::status(&pool, &kinds, Some(name.as_str())).await?;
     Ok(HttpResponse::Created().json(Destinations { destinations }))
+}
+
+/// Change a webhook destination's URL, events or secrets; what is left out stays. A hold
+/// is released: the next deliveries go out with the new configuration, in order.
+#[utoipa::path(
+    patch,
+    path = "/admin/destinations/{name}",
+    tag = "events",
+    params(("name" = String, Path)),
+    request_body = WebhookChange,
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = Destinations),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, description = "No webhook destination has that name", body = ErrorEnvelope),
+    )
+)]
+pub async fn change_destination(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    kinds: web::Data<Kinds>,
+    guard: web::Data<Guard>,
+    deliverer: web::Data<Deliverer>,
+    name: web::Path<String>,
+    ApiJson(change): ApiJson<WebhookChange>,
+) -> Result<HttpResponse, ApiError> {
+    let url = match &change.url {
+        Some(url) => Some(webhook::check_url(url, &guard).await?.to_string()),
+        None => None,
+    };
+    let secrets = change
+        .secrets
+        .as_deref()
+        .map(webhook::check_secrets)
+        .transpose()?;
+    destinations::reconfigure(
+        &pool,
+        &name,
+        webhook::KIND,
+        change.events.as_deref(),
+        |stored| {
+            let mut config: webhook::Config = serde_json::from_value(stored)
+                .map_err(|e| DestinationError::Invalid(format!("the stored config: {e}")))?;
+            if let Some(url) = url {
+                config.url = url;
+            }
+            if let Some(secrets) = secrets {
+                config.secrets = secrets;
+                config.secret = None;
+            }
+            config.secrets.extend(config.secret.take());
+            serde_json::to_value(config).map_err(|e| DestinationError::Invalid(e.to_string()))
+        },
+    )
+    .await?;
+    deliverer.wake();
+    let destinations = destinations::status(&pool, &kinds, Some(&name)).await?;
+    Ok(HttpResponse::Ok().json(Destinations { destinations }))
+}
+
+/// Release a held destination (held because its answers said its configuration is wrong,
+/// once that is fixed on its side): every delivery kept for it goes out, in order.
+#[utoipa::path(
+    post,
+    path = "/admin/destinations/{name}/release",
+    tag = "events",
+    params(("name" = String, Path)),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = Destinations),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+    )
+)]
+pub async fn release(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    kinds: web::Data<Kinds>,
+    deliverer: web::Data<Deliverer>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !destinations::release(&pool, &name).await? {
+        return Err(DestinationError::NotFound(name.into_inner()).into());
+    }
+    deliverer.wake();
+    let destinations = destinations::status(&pool, &kinds, Some(&name)).await?;
+    Ok(HttpResponse::Ok().json(Destinations { destinations }))
 }
 
 /// Remove a webhook destination and its deliveries: nothing more is sent to it.
@@ -162,14 +279,16 @@ pub async fn add_destination(
         (status = 204),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "Its integration manages it (Waymore)", body = ErrorEnvelope),
     )
 )]
 pub async fn remove_destination(
     _: Admin,
     pool: web::Data<PgPool>,
+    kinds: web::Data<Kinds>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    destinations::remove_webhook(&pool, &name).await?;
+    destinations::remove(&pool, &kinds, &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -381,8 +381,9 @@ fn spawn_keeper(mut command: Command, run_as: Option<&User>) -> Result<Keeper, E
 }
 
 /// `PG_BIN_DIR` unset: the directory holding `initdb` on PATH (symlinks resolved, so
-/// `postgres` is found beside it), else the newest `/usr/lib/postgresql/<version>/bin`.
-fn find_bin_dir() -> Option<PathBuf> {
+/// `postgres` and the client programs are found beside it), else the newest
+/// `/usr/lib/postgresql/<version>/bin`.
+pub fn find_bin_dir() -> Option<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)

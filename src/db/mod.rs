@@ -1,6 +1,9 @@
 //! Database plumbing shared by every integration: the pool, the embedded cluster, migrations.
 
 pub mod embedded;
+pub mod listen;
+pub mod notify;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,9 +1,12 @@
-//! Destinations: who takes which events, and how each one is doing.
+//! Destinations: who takes which events, how each one is doing, and what operators change.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
+
+use super::kind::Kinds;
+use crate::events::EventPattern;
 
 /// A destination with its deliveries at a glance.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -11,24 +14,36 @@ use utoipa::ToSchema;
 pub struct DestinationStatus {
     #[schema(example = "waymore")]
     pub name: String,
-    /// `waymore` or `webhook`.
+    /// Its kind: `waymore`, `webhook`, …
     pub kind: String,
     /// Event names it takes: exact names, `prefix.*` or `*`.
     pub events: Vec<String>,
-    /// A webhook's URL (its secret is never shown).
+    /// Where it sends, when its kind says (a webhook's URL; never a secret).
+    #[sqlx(skip)]
     pub url: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    config: serde_json::Value,
     /// Events are recorded for it and sent (Waymore: while connected).
     pub enabled: bool,
+    /// Nothing is sent until an operator releases it (or, for Waymore, while it
+    /// disconnects); every delivery waits.
+    pub held: bool,
+    /// Why it is held: what the destination answered that says its configuration is wrong.
+    pub hold_reason: Option<String>,
     /// The last tries failed transiently: one probe at a time until one succeeds.
     pub failing: bool,
     pub paused_until: Option<DateTime<Utc>>,
     pub pending: i64,
     pub delivered: i64,
     pub failed: i64,
+    /// Deliveries that will never be made (Waymore: events not delivered before a
+    /// disconnect).
+    pub canceled: i64,
     /// Age of the oldest delivery not yet made.
     pub oldest_pending_seconds: Option<f64>,
-    /// The current error: the destination's while it is failing, else the latest refusal
-    /// among failed deliveries. None once everything went through.
+    /// The current error: why it is held, else the destination's while it is failing,
+    /// else the latest refusal among failed deliveries. None once everything went through.
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
 }
@@ -36,19 +51,22 @@ pub struct DestinationStatus {
 /// Every destination's status, or one's.
 pub async fn status(
     pool: &PgPool,
+    kinds: &Kinds,
     name: Option<&str>,
 ) -> Result<Vec<DestinationStatus>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT d.name, d.kind, d.events, d.config->>'url' AS url, d.enabled,
+    let mut destinations: Vec<DestinationStatus> = sqlx::query_as(
+        "SELECT d.name, d.kind, d.events, d.config, d.enabled, d.held, d.hold_reason,
                 d.consecutive_failures > 0 AS failing, d.paused_until,
                 (SELECT count(*) FROM deliveries x WHERE x.destination_id = d.id AND x.state = 'pending') AS pending,
                 (SELECT count(*) FROM deliveries x WHERE x.destination_id = d.id AND x.state = 'delivered') AS delivered,
                 (SELECT count(*) FROM deliveries x WHERE x.destination_id = d.id AND x.state = 'failed') AS failed,
+                (SELECT count(*) FROM deliveries x WHERE x.destination_id = d.id AND x.state = 'canceled') AS canceled,
                 (SELECT extract(epoch FROM now() - x.created_at)::float8 FROM deliveries x
                  WHERE x.destination_id = d.id AND x.state = 'pending' ORDER BY x.event_id LIMIT 1)
                     AS oldest_pending_seconds,
-                coalesce(d.last_error, f.last_error) AS last_error,
-                CASE WHEN d.last_error IS NOT NULL THEN d.last_error_at ELSE f.finished_at END AS last_error_at
+                coalesce(d.hold_reason, d.last_error, f.last_error) AS last_error,
+                CASE WHEN d.hold_reason IS NOT NULL OR d.last_error IS NOT NULL THEN d.last_error_at
+                     ELSE f.finished_at END AS last_error_at
          FROM destinations d
          LEFT JOIN LATERAL (
              SELECT x.last_error, x.finished_at FROM deliveries x
@@ -59,55 +77,49 @@ pub async fn status(
     )
     .bind(name)
     .fetch_all(pool)
-    .await
+    .await?;
+    for destination in &mut destinations {
+        destination.url = kinds
+            .get(&destination.kind)
+            .and_then(|kind| kind.address(&destination.config));
+    }
+    Ok(destinations)
 }
 
-/// A webhook destination to add.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NewWebhook {
-    /// Lowercase letters, digits, `-` and `_`; up to 63 characters.
-    #[schema(example = "crm", pattern = "^[a-z0-9][a-z0-9_-]{0,62}$")]
-    pub name: String,
-    /// An http(s) URL.
-    #[schema(
-        example = "https://crm.example.com/hooks/shop",
-        pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
-        max_length = 2048
-    )]
-    pub url: String,
-    /// Event names it takes: exact names, `prefix.*` or `*`; 1 to 100 of them.
-    #[schema(example = json!(["order.*", "customer.created"]), min_items = 1, max_items = 100)]
-    pub events: Vec<EventPattern>,
-    /// When set, every request carries `X-Shopbridge-Signature: sha256=<hex HMAC-SHA256 of the body>`.
-    #[schema(max_length = 512, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
-    pub secret: Option<String>,
-}
+/// A destination's name: lowercase letters, digits, `-` and `_`, starting with a letter or
+/// digit, up to 63 characters.
+#[derive(Debug, Clone)]
+pub struct DestinationName(String);
 
-/// An event name (`order.created`), a prefix (`order.*`) or `*`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(try_from = "String")]
-#[schema(value_type = String, example = "order.*", pattern = "^(\\*|[a-z_]+(\\.[a-z_]+)*(\\.\\*)?)$")]
-pub struct EventPattern(String);
-
-impl TryFrom<String> for EventPattern {
-    type Error = String;
-
-    fn try_from(pattern: String) -> Result<Self, Self::Error> {
-        if valid_event_pattern(&pattern) {
-            Ok(EventPattern(pattern))
-        } else {
-            Err(format!(
-                "{pattern:?} is not an event name (`order.created`), a prefix (`order.*`) or `*`"
-            ))
+impl DestinationName {
+    pub fn parse(name: &str) -> Result<Self, DestinationError> {
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && !name.starts_with(['-', '_']);
+        match valid {
+            true => Ok(DestinationName(name.to_owned())),
+            false => Err(DestinationError::Invalid(
+                "name: use 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter or digit.".into(),
+            )),
         }
     }
-}
 
-impl EventPattern {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// 1 to 100 event patterns.
+pub fn check_events(events: &[EventPattern]) -> Result<Vec<&str>, DestinationError> {
+    if events.is_empty() || events.len() > 100 {
+        return Err(DestinationError::Invalid(
+            "events: name between 1 and 100 events or patterns (`order.*`, `*`).".into(),
+        ));
+    }
+    Ok(events.iter().map(EventPattern::as_str).collect())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,165 +128,103 @@ pub enum DestinationError {
     Invalid(String),
     #[error("a destination named {0:?} exists already")]
     Exists(String),
-    #[error("no webhook destination is named {0:?}")]
+    #[error("no destination is named {0:?}")]
     NotFound(String),
+    #[error("the destination {0:?} is managed by its integration")]
+    Managed(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
-/// The shape the spec states for a webhook URL: `http(s)://host[:port][/path]`, the host
-/// of ASCII letters, digits, `.` and `-`, the path of visible ASCII. The URL parser then
-/// has the last word (IPv4 forms, port range, IDNA).
-fn plain_http_url(url: &str) -> bool {
-    let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    else {
-        return false;
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (host, port) = match authority.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (authority, None),
-    };
-    !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
-        && path.chars().all(|c| c.is_ascii_graphic())
-}
-
-/// Known event names a destination may ask for (and `prefix.*`, `*`); events that arrive from
-/// outside may be named anything under their integration's prefix.
-fn valid_event_pattern(pattern: &str) -> bool {
-    let name = pattern.strip_suffix(".*").unwrap_or(pattern);
-    pattern == "*"
-        || (!name.is_empty()
-            && name.split('.').all(|part| {
-                !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-            }))
-}
-
-pub async fn add_webhook(pool: &PgPool, new: NewWebhook) -> Result<(), DestinationError> {
-    let name = new.name.as_str();
-    let valid_name = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && !name.starts_with(['-', '_']);
-    if !valid_name {
-        return Err(DestinationError::Invalid(
-            "name: use 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter or digit.".into(),
-        ));
-    }
-    if name == "waymore" {
-        return Err(DestinationError::Exists(name.into()));
-    }
-    let url = Some(new.url.as_str())
-        .filter(|u| u.len() <= 2048 && plain_http_url(u))
-        .and_then(|u| reqwest::Url::parse(u).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            DestinationError::Invalid(
-                "url: must be an http(s) URL of up to 2048 characters.".into(),
-            )
-        })?;
-    if new.events.is_empty() || new.events.len() > 100 {
-        return Err(DestinationError::Invalid(
-            "events: name between 1 and 100 events or patterns (`order.*`, `*`).".into(),
-        ));
-    }
-    let secret = new.secret.filter(|s| !s.is_empty());
-    if secret
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > 512 || s.chars().any(char::is_control))
-    {
-        return Err(DestinationError::Invalid(
-            "secret: up to 512 characters, no control characters.".into(),
-        ));
-    }
-    let config = serde_json::json!({"url": url.as_str(), "secret": secret});
+/// Adds a destination of `kind` with the config its kind parsed.
+pub async fn add(
+    pool: &PgPool,
+    name: &DestinationName,
+    kind: &str,
+    events: &[EventPattern],
+    config: serde_json::Value,
+) -> Result<(), DestinationError> {
+    let events = check_events(events)?;
     let inserted = sqlx::query(
-        "INSERT INTO destinations (name, kind, events, config) VALUES ($1, 'webhook', $2, $3)
+        "INSERT INTO destinations (name, kind, events, config) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO NOTHING",
     )
-    .bind(name)
-    .bind(
-        new.events
-            .iter()
-            .map(EventPattern::as_str)
-            .collect::<Vec<_>>(),
-    )
+    .bind(name.as_str())
+    .bind(kind)
+    .bind(events)
     .bind(config)
     .execute(pool)
     .await?;
     if inserted.rows_affected() == 0 {
-        return Err(DestinationError::Exists(name.into()));
+        return Err(DestinationError::Exists(name.as_str().into()));
     }
     Ok(())
 }
 
-/// Removes a webhook destination with its deliveries: nothing more goes to it.
-pub async fn remove_webhook(pool: &PgPool, name: &str) -> Result<(), DestinationError> {
-    let removed = sqlx::query("DELETE FROM destinations WHERE name = $1 AND kind = 'webhook'")
+/// Changes a destination of `kind`: its events when given, its config as `change` makes it
+/// from the stored one. Its hold is released and its circuit closed: the next deliveries go
+/// out with the new configuration at once.
+pub async fn reconfigure(
+    pool: &PgPool,
+    name: &str,
+    kind: &str,
+    events: Option<&[EventPattern]>,
+    change: impl FnOnce(serde_json::Value) -> Result<serde_json::Value, DestinationError>,
+) -> Result<(), DestinationError> {
+    let events = events.map(check_events).transpose()?;
+    let mut tx = pool.begin().await?;
+    let config: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT config FROM destinations WHERE name = $1 AND kind = $2 FOR UPDATE",
+    )
+    .bind(name)
+    .bind(kind)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let config = change(config.ok_or_else(|| DestinationError::NotFound(name.into()))?)?;
+    sqlx::query(
+        "UPDATE destinations
+         SET config = $2, events = coalesce($3, events), held = false, hold_reason = NULL,
+             consecutive_failures = 0, paused_until = NULL, last_error = NULL
+         WHERE name = $1",
+    )
+    .bind(name)
+    .bind(config)
+    .bind(events)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Releases a held destination: its deliveries go out again, in order, and its circuit
+/// starts closed. False when no destination has that name.
+pub async fn release(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    let released = sqlx::query(
+        "UPDATE destinations
+         SET held = false, hold_reason = NULL,
+             consecutive_failures = 0, paused_until = NULL, last_error = NULL
+         WHERE name = $1",
+    )
+    .bind(name)
+    .execute(pool)
+    .await?;
+    Ok(released.rows_affected() == 1)
+}
+
+/// Removes a destination with its deliveries: nothing more goes to it. Destinations an
+/// integration manages are not removed here.
+pub async fn remove(pool: &PgPool, kinds: &Kinds, name: &str) -> Result<(), DestinationError> {
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM destinations WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    let kind = kind.ok_or_else(|| DestinationError::NotFound(name.into()))?;
+    if kinds.get(&kind).is_none_or(|kind| kind.managed()) {
+        return Err(DestinationError::Managed(name.into()));
+    }
+    sqlx::query("DELETE FROM destinations WHERE name = $1")
         .bind(name)
         .execute(pool)
         .await?;
-    if removed.rows_affected() == 0 {
-        return Err(DestinationError::NotFound(name.into()));
-    }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{plain_http_url, valid_event_pattern};
-
-    #[test]
-    fn event_patterns_are_names_prefixes_or_everything() {
-        for good in [
-            "*",
-            "order.*",
-            "order.created",
-            "customer.cart_opened",
-            "one.*",
-        ] {
-            assert!(valid_event_pattern(good), "{good}");
-        }
-        for bad in [
-            "",
-            ".*",
-            "order.",
-            "Order.created",
-            "order..created",
-            "order.*.x",
-            "a b",
-        ] {
-            assert!(!valid_event_pattern(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_webhook_url_has_the_shape_the_spec_states() {
-        for good in [
-            "https://crm.example.com/hooks/shop?x=1",
-            "http://127.0.0.1:8080",
-            "https://a-b.c/",
-        ] {
-            assert!(plain_http_url(good), "{good}");
-        }
-        for bad in [
-            "ftp://x",
-            "https://",
-            "http://VJ0P5XXc*",
-            "https://host:123456/",
-            "https://host:/",
-            "https://host/a b",
-            "https://user@host/",
-        ] {
-            assert!(!plain_http_url(bad), "{bad}");
-        }
-    }
 }

@@ -1,7 +1,7 @@
-//! The delivery worker: claims due deliveries with short leases, sends many at once over
-//! pooled connections, and records every outcome as it happens.
+//! The delivery worker: claims due deliveries with short leases, sends many at once, and
+//! records every outcome as it happens. Its SQL is in [`super::queue`].
 //!
-//! - **No transaction spans an HTTP call.** A claim is one statement that sets a lease
+//! - **No transaction spans a send.** A claim is one statement that sets a lease
 //!   (`lease_token`, `leased_until`); outcomes are written later, only by the lease's holder
 //!   (fencing). A process that dies leaves leases that expire, and its deliveries are
 //!   taken again: a crash re-sends at most what was in flight.
@@ -9,61 +9,72 @@
 //!   of its ordering key to the same destination is still open (pending, leased or failed),
 //!   so one entity's events go out one after the other, in event-id order, across any number
 //!   of processes; different keys go out concurrently.
-//! - **Circuit breaker per destination.** A transient failure pauses the destination (backoff
-//!   with jitter); after the pause one probe goes out at a time; a success (or a refusal,
-//!   which proves the destination is up) closes the circuit and releases every delivery
-//!   waiting for its own retry, so a backlog drains at full speed at once.
+//! - **As many in flight as the destination takes** ([`Limiter`]), per destination and
+//!   process, up to `DELIVERY_CONCURRENCY`.
+//! - **Circuit breaker per destination, for a partner that is down.** When a whole round of
+//!   requests fails, the destination is paused (backoff with jitter, at most 30 s) and then
+//!   probed one request at a time; the first success closes the circuit and releases every
+//!   delivery waiting for its own retry, and the limit starts over in slow start. A partner
+//!   that asks to wait (`Retry-After`) is paused that long.
+//! - **A misconfigured destination is held** with the reason, every delivery kept pending,
+//!   until an operator releases or reconfigures it.
 //! - **Outcomes in batches, each as it happens.** Sends hand their outcome to one writer,
 //!   which records whatever has finished in one statement and wakes the dispatcher.
+//! - **A database restart loses no outcome.** Outcomes commit without waiting for the WAL
+//!   flush; the writer keeps the batches of the last seconds and writes them again when the
+//!   server restarted (fenced, so one that survived changes nothing).
 //! - **Drain on stop.** When the server stops, nothing new is claimed and the sends in
 //!   flight are awaited and recorded (bounded by `drain_timeout`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, Notify};
 use uuid::Uuid;
 
 use super::asleep::AsleepSign;
-use super::listen::listen;
-use super::sender::{Claimed, SendError, Senders, Target};
-use super::{DeliverySettings, CHANNEL};
+use super::kind::{Kinds, Outcome, Problem};
+use super::limiter::{Limiter, Verdict};
+use super::queue::{self, Change, Outcomes, Written};
+use crate::configuration::DeliverySettings;
+use crate::db::listen::listen;
+use crate::events::CHANNEL;
 
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// A lease outlasts the request it covers by this much.
 const LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// A failing destination is probed at least this often, so a healed partner is noticed soon.
 const PROBE_CAP: Duration = Duration::from_secs(30);
+/// The longest pause a destination's `Retry-After` gets.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 /// Outcomes written in one statement at most.
 const OUTCOME_BATCH: usize = 512;
 /// A busy worker looks for work at least this often, though writers no longer announce it
 /// (see [`AsleepSign`]): a partner that hangs must not hold up other destinations' events.
 const BUSY_LOOK: Duration = Duration::from_millis(20);
+/// How long outcome batches are kept to be written again after a database restart: past
+/// the three WAL writer delays (600 ms by default) within which an asynchronous commit
+/// reaches the disk.
+const KEEP_WRITTEN: Duration = Duration::from_secs(3);
 
 pub struct Deliverer {
     pool: PgPool,
-    senders: Senders,
+    kinds: Kinds,
     settings: DeliverySettings,
     wake: Arc<Notify>,
-    /// In-flight slots per destination.
-    slots: Mutex<HashMap<i64, Arc<Semaphore>>>,
+    /// How much each destination takes from this process.
+    limiters: Mutex<HashMap<i64, Limiter>>,
     /// When this process's earliest scheduled retry falls due.
     next_retry: Mutex<Option<Instant>>,
     /// The oldest transaction still in progress at the previous round's queue re-check.
     horizon: Mutex<Option<i64>>,
-}
-
-/// A destination as one dispatch round sees it.
-#[derive(sqlx::FromRow)]
-struct Ready {
-    id: i64,
-    kind: String,
-    failing: bool,
-    paused_seconds: Option<f64>,
+    /// When the database server last started, as the previous round saw it.
+    server_started: Mutex<Option<DateTime<Utc>>>,
+    /// Outcome batches recently written, to write again if the server restarts.
+    written: Mutex<VecDeque<(Instant, Outcomes)>>,
 }
 
 /// What one dispatch round did.
@@ -74,32 +85,35 @@ struct Round {
     wait: Duration,
 }
 
-/// One send's result, on its way to the outcome writer.
-struct Outcome {
+/// One send's outcome, on its way to the writer.
+struct Sent {
     delivery_id: i64,
     destination_id: i64,
     lease: Uuid,
     claimed_at: DateTime<Utc>,
     attempts: i32,
-    result: Result<u16, SendError>,
-    /// The destination's slot, freed once the outcome is recorded.
-    _slot: OwnedSemaphorePermit,
+    /// The limiter's round the request was sent in.
+    round: u64,
+    outcome: Outcome,
 }
 
 impl Deliverer {
-    pub fn new(pool: PgPool, senders: Senders, settings: DeliverySettings) -> Arc<Self> {
+    pub fn new(pool: PgPool, kinds: Kinds, settings: DeliverySettings) -> Arc<Self> {
         Arc::new(Deliverer {
-            pool: bookkeeping_pool(&pool),
-            senders,
+            pool: queue::bookkeeping_pool(&pool),
+            kinds,
             settings,
             wake: Arc::new(Notify::new()),
-            slots: Mutex::new(HashMap::new()),
+            limiters: Mutex::new(HashMap::new()),
             next_retry: Mutex::new(None),
             horizon: Mutex::new(None),
+            server_started: Mutex::new(None),
+            written: Mutex::new(VecDeque::new()),
         })
     }
 
-    /// Tells the worker that deliveries may be due (failed ones were queued again, say).
+    /// Tells the worker that deliveries may be due (failed ones were queued again, a
+    /// destination released, say).
     pub fn wake(&self) {
         self.wake.notify_one();
     }
@@ -112,7 +126,7 @@ impl Deliverer {
         let repair = tokio::spawn({
             let (pool, wake) = (self.pool.clone(), self.wake.clone());
             async move {
-                match repair_queue_heads(&pool).await {
+                match queue::repair_queue_heads(&pool).await {
                     Ok(0) => {}
                     Ok(n) => {
                         log::warn!("event log: {n} deliveries were waiting without a queue head");
@@ -122,12 +136,12 @@ impl Deliverer {
                 }
             }
         });
-        let (outcomes, received) = mpsc::unbounded_channel();
+        let (sent, received) = mpsc::unbounded_channel();
         let writer = tokio::spawn(self.clone().record_outcomes(received));
         let sign = AsleepSign::hang(self.pool.clone(), self.wake.clone());
         let mut pruned_at: Option<Instant> = None;
         while !*stop.borrow() {
-            let wait = match self.dispatch(&outcomes).await {
+            let wait = match self.dispatch(&sent).await {
                 // The outcomes of what was claimed bring the next round.
                 Ok(round) if round.claimed > 0 => {
                     sign.set(false);
@@ -143,7 +157,7 @@ impl Deliverer {
                 }
             };
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                match prune(&self.pool, self.settings.retention).await {
+                match queue::prune(&self.pool, self.settings.retention).await {
                     Ok(0) => {}
                     Ok(n) => log::info!("event log: pruned {n} finished events"),
                     Err(error) => log::error!("event log: pruning failed: {error}"),
@@ -159,7 +173,7 @@ impl Deliverer {
         listener.abort();
         repair.abort();
         drop(sign);
-        drop(outcomes);
+        drop(sent);
         // The writer ends once every send in flight has handed in its outcome.
         if tokio::time::timeout(self.settings.drain_timeout, writer)
             .await
@@ -172,38 +186,53 @@ impl Deliverer {
     /// Claims what every destination can take now and starts sending it.
     async fn dispatch(
         self: &Arc<Self>,
-        outcomes: &mpsc::UnboundedSender<Outcome>,
+        sent: &mpsc::UnboundedSender<Sent>,
     ) -> Result<Round, sqlx::Error> {
         let mut wait = self.settings.poll;
         let mut taken = 0;
-        let destinations: Vec<Ready> = sqlx::query_as(
-            "SELECT id, kind, consecutive_failures > 0 AS failing,
-                    extract(epoch FROM paused_until - now())::float8 AS paused_seconds
-             FROM destinations WHERE enabled AND NOT held",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let destinations = queue::ready_destinations(&self.pool).await?;
+        if let Some(started) = destinations.first().map(|d| d.server_started) {
+            self.notice_restart(started).await;
+        }
         for destination in destinations {
             if let Some(seconds) = destination.paused_seconds.filter(|s| *s > 0.0) {
                 wait = wait.min(Duration::from_secs_f64(seconds));
                 continue;
             }
-            let slots = self.slots(destination.id);
-            let free = slots.available_permits();
-            // Claim in batches while busy: a claim per freed slot would cost a transaction
-            // per delivery.
-            let busy = free < self.settings.concurrency;
-            if free == 0 || (busy && free < self.settings.concurrency.div_ceil(4)) {
+            let Some(kind) = self.kinds.get(&destination.kind) else {
+                log::debug!(
+                    "event delivery: destination {} is of a kind this process does not know ({})",
+                    destination.id,
+                    destination.kind
+                );
+                continue;
+            };
+            // A failing destination gets one probe at a time; otherwise claim in batches
+            // while busy: a claim per answer would cost a statement per delivery.
+            let wanted = {
+                let limiters = self.limiters.lock().expect("not poisoned");
+                match limiters.get(&destination.id) {
+                    None => 1,
+                    Some(limiter) if destination.failing => usize::from(limiter.in_flight() == 0),
+                    Some(limiter) => {
+                        let free = limiter.free();
+                        let busy = limiter.in_flight() > 0;
+                        match busy && free < limiter.limit().div_ceil(4) {
+                            true => 0,
+                            false => free,
+                        }
+                    }
+                }
+            };
+            if wanted == 0 {
                 continue;
             }
-            // A failing destination gets one probe at a time.
-            let limit = if destination.failing { 1 } else { free };
-            let lease = self.senders.timeout_for(&destination.kind) + LEASE_MARGIN;
-            let Some(batch) = claim(
+            let lease = kind.timeout() + LEASE_MARGIN;
+            let Some(batch) = queue::claim(
                 &self.pool,
                 destination.id,
                 destination.failing,
-                limit,
+                wanted,
                 lease,
             )
             .await?
@@ -211,29 +240,35 @@ impl Deliverer {
                 continue;
             };
             taken += batch.deliveries.len();
-            for claimed in batch.deliveries {
-                let slot = slots
-                    .clone()
-                    .try_acquire_owned()
-                    .expect("no more claimed than free slots");
-                let senders = self.senders.clone();
-                let target = batch.target.clone();
-                let outcomes = outcomes.clone();
+            let round = self
+                .limiters
+                .lock()
+                .expect("not poisoned")
+                .entry(destination.id)
+                .or_insert_with(|| Limiter::new(self.settings.concurrency))
+                .started(batch.deliveries.len());
+            let target = kind.target(&batch.config);
+            for delivery in batch.deliveries {
+                let target = target.clone();
+                let sent = sent.clone();
                 let (lease, claimed_at, destination_id) =
                     (batch.lease, batch.claimed_at, destination.id);
                 tokio::spawn(async move {
-                    let result = match &target {
-                        Ok(target) => senders.send(target, &claimed).await,
-                        Err(problem) => Err(SendError::Unreachable(problem.clone())),
+                    let outcome = match &target {
+                        Ok(target) => target.send(&delivery).await,
+                        Err(problem) => Outcome::Misconfigured(Problem {
+                            status: None,
+                            error: problem.clone(),
+                        }),
                     };
-                    let _ = outcomes.send(Outcome {
-                        delivery_id: claimed.delivery_id,
+                    let _ = sent.send(Sent {
+                        delivery_id: delivery.delivery_id,
                         destination_id,
                         lease,
                         claimed_at,
-                        attempts: claimed.attempts,
-                        result,
-                        _slot: slot,
+                        attempts: delivery.attempts,
+                        round,
+                        outcome,
                     });
                 });
             }
@@ -261,292 +296,198 @@ impl Deliverer {
     async fn recheck_recent_queues(&self) -> Result<i64, sqlx::Error> {
         // The first round only takes the horizon: the start-up repair covers what came before.
         let previous = *self.horizon.lock().expect("not poisoned");
-        let (marked, horizon) = mark_queue_heads(&self.pool, previous).await?;
+        let (marked, horizon) = queue::mark_queue_heads(&self.pool, previous).await?;
         *self.horizon.lock().expect("not poisoned") = Some(horizon);
         Ok(marked)
     }
 
-    fn slots(&self, destination: i64) -> Arc<Semaphore> {
-        self.slots
+    /// After a database restart, writes again the outcomes of the last seconds before it:
+    /// committed asynchronously, some may not have reached the disk, while the claims they
+    /// close did (a later synchronous commit flushed them), and those deliveries would wait
+    /// for their leases to expire, then go out again.
+    async fn notice_restart(&self, started: DateTime<Utc>) {
+        let previous = self
+            .server_started
             .lock()
             .expect("not poisoned")
-            .entry(destination)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.concurrency)))
-            .clone()
+            .replace(started);
+        let kept: Vec<Outcomes> = {
+            let mut written = self.written.lock().expect("not poisoned");
+            match previous {
+                Some(previous) if previous != started => {
+                    written.drain(..).map(|(_, batch)| batch).collect()
+                }
+                _ => {
+                    // The server answers: what was written before the last seconds is on disk.
+                    while written
+                        .front()
+                        .is_some_and(|(at, _)| at.elapsed() > KEEP_WRITTEN)
+                    {
+                        written.pop_front();
+                    }
+                    return;
+                }
+            }
+        };
+        let mut rewritten = 0;
+        for batch in &kept {
+            let (heads, written) = until_done("writing outcomes again", || {
+                queue::record(
+                    &self.pool,
+                    batch,
+                    self.settings.retry.base,
+                    self.probe_cap(),
+                )
+            })
+            .await;
+            until_done("handing over queues", || {
+                queue::hand_over(&self.pool, &heads)
+            })
+            .await;
+            rewritten += written;
+        }
+        log::warn!(
+            "event delivery: the database restarted; {rewritten} outcomes of the seconds before were lost and are written again"
+        );
+        self.wake.notify_one();
     }
 
-    /// Records outcomes as they come, in batches of whatever has finished meanwhile. The
-    /// dispatcher is woken as soon as they are recorded, and again if the hand-over after
-    /// the commit readied more.
-    async fn record_outcomes(self: Arc<Self>, mut received: mpsc::UnboundedReceiver<Outcome>) {
+    fn probe_cap(&self) -> Duration {
+        PROBE_CAP.min(self.settings.retry.cap)
+    }
+
+    /// Records outcomes as they come, in batches of whatever has finished meanwhile, hands
+    /// the delivered heads' queues over, then frees the slots and wakes the dispatcher.
+    async fn record_outcomes(self: Arc<Self>, mut received: mpsc::UnboundedReceiver<Sent>) {
         let mut batch = Vec::with_capacity(OUTCOME_BATCH);
         while received.recv_many(&mut batch, OUTCOME_BATCH).await > 0 {
+            let (outcomes, finished) = self.outcomes(&batch);
+            batch.clear();
             // The database may be briefly away: keep the outcomes and try again. Should the
             // leases expire meanwhile, another worker re-sends and these writes are refused.
-            let heads = until_done("recording outcomes", || self.record(&batch)).await;
-            batch.clear();
-            self.wake.notify_one();
-            // Once more in a statement that starts after the commit: it sees every delivery
-            // committed before, and one committing later is caught by the next round's
-            // recheck_recent_queues.
-            if until_done("handing over queues", || hand_over(&self.pool, &heads)).await > 0 {
-                self.wake.notify_one();
+            let (heads, written) = until_done("recording outcomes", || {
+                queue::record(
+                    &self.pool,
+                    &outcomes,
+                    self.settings.retry.base,
+                    self.probe_cap(),
+                )
+            })
+            .await;
+            if written < outcomes.len() {
+                log::warn!(
+                    "event delivery: {} outcomes came after their lease was lost; those deliveries go out again",
+                    outcomes.len() - written
+                );
             }
+            self.written
+                .lock()
+                .expect("not poisoned")
+                .push_back((Instant::now(), outcomes));
+            until_done("handing over queues", || {
+                queue::hand_over(&self.pool, &heads)
+            })
+            .await;
+            // Only now, with the outcomes recorded and their queues handed over, are the
+            // slots free: a claim made before could take a later key's event ahead of the
+            // next one of a key whose head just went (DELIVERY_CONCURRENCY=1 keeps commit
+            // order across keys).
+            {
+                let mut limiters = self.limiters.lock().expect("not poisoned");
+                for (destination, n) in finished {
+                    if let Some(limiter) = limiters.get_mut(&destination) {
+                        limiter.finished(n);
+                    }
+                }
+            }
+            self.wake.notify_one();
         }
     }
 
-    /// Records one batch of outcomes; the heads it delivered.
-    async fn record(&self, batch: &[Outcome]) -> Result<DeliveredHeads, sqlx::Error> {
-        let mut rows = OutcomeRows::default();
+    /// A batch of sends as rows to write, each destination's limiter told what came back,
+    /// and what the batch does to each destination; and how many sends each destination
+    /// had in the batch.
+    fn outcomes(&self, batch: &[Sent]) -> (Outcomes, HashMap<i64, usize>) {
+        let mut outcomes = Outcomes::default();
+        let mut finished: HashMap<i64, usize> = HashMap::new();
+        let mut changes: HashMap<i64, (Change, Option<String>, Duration, DateTime<Utc>)> =
+            HashMap::new();
         let mut earliest_retry: Option<Duration> = None;
-        for outcome in batch {
-            let (kind, delay) = match &outcome.result {
-                Ok(_) => ("delivered", 0.0),
-                Err(error) if error.is_permanent() => ("failed", 0.0),
-                Err(_) => {
-                    let delay = self
-                        .settings
-                        .retry
-                        .delay(u32::try_from(outcome.attempts).unwrap_or(0) + 1);
-                    earliest_retry = Some(earliest_retry.map_or(delay, |d| d.min(delay)));
-                    ("retry", delay.as_secs_f64())
+        let mut limiters = self.limiters.lock().expect("not poisoned");
+        for sent in batch {
+            *finished.entry(sent.destination_id).or_default() += 1;
+            let limiter = limiters
+                .entry(sent.destination_id)
+                .or_insert_with(|| Limiter::new(self.settings.concurrency));
+            let mut change = |change: Change, reason: Option<String>, pause: Duration| {
+                let entry = changes.entry(sent.destination_id).or_insert((
+                    change,
+                    reason.clone(),
+                    pause,
+                    sent.claimed_at,
+                ));
+                // Hold over open over pause over close; the longest pause, the latest reason.
+                if change <= entry.0 {
+                    entry.1 = reason.or(entry.1.take());
+                    entry.2 = entry.2.max(pause);
+                    entry.3 = entry.3.min(sent.claimed_at);
+                    entry.0 = change;
                 }
             };
-            rows.ids.push(outcome.delivery_id);
-            rows.leases.push(outcome.lease);
-            rows.outcomes.push(kind);
-            rows.statuses.push(match &outcome.result {
-                Ok(status) => Some(i32::from(*status)),
-                Err(error) => error.status().map(i32::from),
-            });
-            rows.errors
-                .push(outcome.result.as_ref().err().map(ToString::to_string));
-            rows.delays.push(delay);
-        }
-        let circuits = Circuits::from(health_by_destination(batch));
-        // One statement, committed on its own: the outcomes, their attempts, the hand-over
-        // of delivered heads and the destinations' circuits, so a crash cannot separate them.
-        let recorded: Vec<RecordedHead> = sqlx::query_as(&format!(
-            "WITH o AS (
-                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
-                     AS o(id, lease, outcome, status, error, delay)
-             ), done AS (
-                 UPDATE deliveries d
-                 SET state = CASE o.outcome WHEN 'delivered' THEN 'delivered'
-                                            WHEN 'failed' THEN 'failed'
-                                            ELSE 'pending' END::delivery_state,
-                     attempts = d.attempts + 1,
-                     next_attempt_at = CASE WHEN o.outcome = 'retry'
-                                            THEN now() + make_interval(secs => o.delay)
-                                            ELSE d.next_attempt_at END,
-                     finished_at = CASE WHEN o.outcome = 'retry' THEN NULL ELSE now() END,
-                     last_status = o.status, last_error = o.error,
-                     lease_token = NULL, leased_until = NULL
-                 FROM o WHERE d.id = o.id AND d.lease_token = o.lease
-                 RETURNING d.id, d.destination_id, d.ordering_key, d.event_id, d.state
-             ), attempt AS (
-                 INSERT INTO delivery_attempts (delivery_id, delivered, status, error)
-                 SELECT o.id, o.outcome = 'delivered', o.status, o.error FROM o JOIN done ON done.id = o.id
-             ), handed AS (
-                 {hand_over}
-             ), closed AS (
-                 -- A destination that answered closes its circuit.
-                 UPDATE destinations SET consecutive_failures = 0, paused_until = NULL, last_error = NULL
-                 WHERE id = ANY ($7) AND (consecutive_failures > 0 OR paused_until IS NOT NULL)
-                 RETURNING id
-             ), released AS (
-                 -- Its deliveries waiting for their own retry go now: the backlog drains at
-                 -- once rather than at each one's backoff.
-                 UPDATE deliveries SET next_attempt_at = now()
-                 WHERE destination_id IN (SELECT id FROM closed)
-                   AND state = 'pending' AND ready AND next_attempt_at > now()
-             ), opened AS (
-                 -- A transient failure pauses the destination, with a backoff that grows with
-                 -- each failed probe. Failures of requests claimed before the circuit last
-                 -- opened were sent before anyone knew, so they do not count again.
-                 UPDATE destinations ds
-                 SET consecutive_failures = ds.consecutive_failures + 1,
-                     paused_until = now() + make_interval(secs =>
-                         least($11, $10 * 2 ^ least(ds.consecutive_failures, 30)) * (0.5 + random() / 2)),
-                     last_error = f.error, last_error_at = now()
-                 FROM unnest($8::bigint[], $9::text[], $12::timestamptz[]) AS f (id, error, claimed_at)
-                 WHERE ds.id = f.id AND (ds.last_error_at IS NULL OR ds.last_error_at < f.claimed_at)
-             )
-             SELECT destination_id, ordering_key, event_id, state = 'delivered' AS delivered FROM done",
-            hand_over = hand_over_sql(
-                "(SELECT destination_id, ordering_key, event_id FROM done WHERE state = 'delivered')"
-            ),
-        ))
-        .bind(&rows.ids)
-        .bind(&rows.leases)
-        .bind(&rows.outcomes)
-        .bind(&rows.statuses)
-        .bind(&rows.errors)
-        .bind(&rows.delays)
-        .bind(&circuits.reachable)
-        .bind(&circuits.failing)
-        .bind(&circuits.errors)
-        .bind(self.settings.retry.base.as_secs_f64())
-        .bind(PROBE_CAP.min(self.settings.retry.cap).as_secs_f64())
-        .bind(&circuits.failing_since)
-        .fetch_all(&self.pool)
-        .await?;
-        if recorded.len() < batch.len() {
-            log::warn!(
-                "event delivery: {} outcomes came after their lease was lost; those deliveries go out again",
-                batch.len() - recorded.len()
+            let (written, delay) = match &sent.outcome {
+                Outcome::Delivered(_) | Outcome::Refused(_) => {
+                    limiter.answered();
+                    change(Change::Close, None, Duration::ZERO);
+                    let written = match &sent.outcome {
+                        Outcome::Delivered(_) => Written::Delivered,
+                        _ => Written::Failed,
+                    };
+                    (written, Duration::ZERO)
+                }
+                Outcome::Misconfigured(problem) => {
+                    limiter.answered();
+                    change(Change::Hold, Some(problem.error.clone()), Duration::ZERO);
+                    (Written::Held, Duration::ZERO)
+                }
+                Outcome::Retry {
+                    problem,
+                    retry_after,
+                } => {
+                    let retry_after = retry_after.map(|after| after.min(RETRY_AFTER_CAP));
+                    if limiter.failed(sent.round) == Verdict::Down {
+                        change(Change::Open, Some(problem.error.clone()), Duration::ZERO);
+                    }
+                    if let Some(after) = retry_after {
+                        change(Change::Pause, Some(problem.error.clone()), after);
+                    }
+                    let backoff = self
+                        .settings
+                        .retry
+                        .delay(u32::try_from(sent.attempts).unwrap_or(0) + 1);
+                    let delay = backoff.max(retry_after.unwrap_or_default());
+                    earliest_retry = Some(earliest_retry.map_or(delay, |d| d.min(delay)));
+                    (Written::Retry, delay)
+                }
+            };
+            outcomes.push(
+                sent.delivery_id,
+                sent.lease,
+                written,
+                sent.outcome.status(),
+                sent.outcome.error().map(str::to_owned),
+                delay,
             );
+        }
+        for (destination, (change, reason, pause, since)) in changes {
+            outcomes.change(destination, change, reason, pause, since);
         }
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;
             let mut next_retry = self.next_retry.lock().expect("not poisoned");
             *next_retry = Some(next_retry.map_or(at, |t| t.min(at)));
         }
-        Ok(DeliveredHeads::from(recorded))
+        (outcomes, finished)
     }
-}
-
-#[derive(Default)]
-struct OutcomeRows {
-    ids: Vec<i64>,
-    leases: Vec<Uuid>,
-    outcomes: Vec<&'static str>,
-    statuses: Vec<Option<i32>>,
-    errors: Vec<Option<String>>,
-    delays: Vec<f64>,
-}
-
-enum Health {
-    /// A delivery went through or was refused: the destination answers.
-    Reachable,
-    /// Only transient failures: the latest error and the earliest claim that failed.
-    Failing {
-        error: String,
-        claimed_at: DateTime<Utc>,
-    },
-}
-
-fn health_by_destination(batch: &[Outcome]) -> HashMap<i64, Health> {
-    let mut health: HashMap<i64, Health> = HashMap::new();
-    for outcome in batch {
-        match &outcome.result {
-            Err(error) if !error.is_permanent() => {
-                let failing = Health::Failing {
-                    error: error.to_string(),
-                    claimed_at: outcome.claimed_at,
-                };
-                if let Health::Failing {
-                    error: e,
-                    claimed_at,
-                } = health.entry(outcome.destination_id).or_insert(failing)
-                {
-                    *e = error.to_string();
-                    *claimed_at = (*claimed_at).min(outcome.claimed_at);
-                }
-            }
-            _ => {
-                health.insert(outcome.destination_id, Health::Reachable);
-            }
-        }
-    }
-    health
-}
-
-/// The destinations' health after a batch, as arrays for one statement.
-#[derive(Default)]
-struct Circuits {
-    reachable: Vec<i64>,
-    failing: Vec<i64>,
-    errors: Vec<String>,
-    failing_since: Vec<DateTime<Utc>>,
-}
-
-impl From<HashMap<i64, Health>> for Circuits {
-    fn from(health: HashMap<i64, Health>) -> Self {
-        let mut circuits = Circuits::default();
-        for (destination, health) in health {
-            match health {
-                Health::Reachable => circuits.reachable.push(destination),
-                Health::Failing { error, claimed_at } => {
-                    circuits.failing.push(destination);
-                    circuits.errors.push(error);
-                    circuits.failing_since.push(claimed_at);
-                }
-            }
-        }
-        circuits
-    }
-}
-
-/// A delivery whose outcome was recorded.
-#[derive(sqlx::FromRow)]
-struct RecordedHead {
-    destination_id: i64,
-    ordering_key: String,
-    event_id: i64,
-    delivered: bool,
-}
-
-/// The delivered heads of a batch of outcomes, as arrays for one statement.
-struct DeliveredHeads {
-    destinations: Vec<i64>,
-    keys: Vec<String>,
-    events: Vec<i64>,
-}
-
-impl From<Vec<RecordedHead>> for DeliveredHeads {
-    fn from(recorded: Vec<RecordedHead>) -> Self {
-        let (mut destinations, mut keys, mut events) = (Vec::new(), Vec::new(), Vec::new());
-        for head in recorded.into_iter().filter(|head| head.delivered) {
-            destinations.push(head.destination_id);
-            keys.push(head.ordering_key);
-            events.push(head.event_id);
-        }
-        DeliveredHeads {
-            destinations,
-            keys,
-            events,
-        }
-    }
-}
-
-/// Delivered heads hand their queue to the next delivery of their key: its earliest open
-/// delivery after the head becomes ready unless it is already (idempotent, as it runs twice)
-/// or failed (which holds the queue). The search starts at the head's event, so the
-/// finished deliveries before it cost nothing to skip; the row comparison keeps it on the
-/// queue index whatever the statistics say. `heads` is a relation of (destination_id,
-/// ordering_key, event_id).
-fn hand_over_sql(heads: &str) -> String {
-    format!(
-        "UPDATE deliveries SET ready = true
-         WHERE id = ANY (ARRAY(
-             SELECT next.id
-             FROM {heads} AS head (destination_id, ordering_key, event_id),
-                  LATERAL (SELECT n.id, n.state, n.ready FROM deliveries n
-                           WHERE n.destination_id = head.destination_id
-                             AND n.ordering_key = head.ordering_key
-                             AND (n.destination_id, n.ordering_key, n.event_id)
-                                 > (head.destination_id, head.ordering_key, head.event_id)
-                             AND n.state IN ('pending', 'failed')
-                           ORDER BY n.destination_id, n.ordering_key, n.event_id LIMIT 1) next
-             WHERE next.state = 'pending' AND NOT next.ready))"
-    )
-}
-
-/// Hands over the queues of heads already recorded as delivered; how many it readied.
-async fn hand_over(pool: &PgPool, heads: &DeliveredHeads) -> Result<u64, sqlx::Error> {
-    if heads.events.is_empty() {
-        return Ok(0);
-    }
-    let handed = sqlx::query(&hand_over_sql(
-        "unnest($1::bigint[], $2::text[], $3::bigint[])",
-    ))
-    .bind(&heads.destinations)
-    .bind(&heads.keys)
-    .bind(&heads.events)
-    .execute(pool)
-    .await?;
-    Ok(handed.rows_affected())
 }
 
 /// Repeats a bookkeeping write until the database takes it, once a second.
@@ -560,189 +501,5 @@ where
             Err(error) => log::error!("event delivery: {what}: {error}"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-/// What one claim took: the destination as it is now, the lease, and the deliveries.
-struct ClaimedBatch {
-    target: Result<Target, String>,
-    lease: Uuid,
-    claimed_at: DateTime<Utc>,
-    deliveries: Vec<Claimed>,
-}
-
-/// One claimed delivery with the destination as the claim saw it.
-#[derive(sqlx::FromRow)]
-struct ClaimRow {
-    kind: String,
-    config: serde_json::Value,
-    claimed_at: DateTime<Utc>,
-    #[sqlx(flatten)]
-    delivery: Claimed,
-}
-
-/// Claims up to `limit` due deliveries of one destination in one statement, committed on
-/// its own. The destination row is locked first (shared; exclusive for a probe, which also
-/// pauses the destination for its lease) so a disconnect that holds or disables it waits
-/// for claims in progress and sees their leases; the deliveries are scanned only once the
-/// lock is held. `None` when nothing was claimed.
-async fn claim(
-    pool: &PgPool,
-    destination: i64,
-    probe: bool,
-    limit: usize,
-    lease: Duration,
-) -> Result<Option<ClaimedBatch>, sqlx::Error> {
-    let lock = if probe { "NO KEY UPDATE" } else { "SHARE" };
-    let token = Uuid::new_v4();
-    let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
-        "WITH destination AS MATERIALIZED (
-             SELECT kind, config, now() AS claimed_at FROM destinations
-             WHERE id = $1 AND enabled AND NOT held AND (paused_until IS NULL OR paused_until <= now())
-             FOR {lock}
-         ), due AS (
-             SELECT d.id FROM deliveries d
-             WHERE EXISTS (SELECT FROM destination)
-               AND d.destination_id = $1 AND d.state = 'pending' AND d.ready
-               AND d.next_attempt_at <= now()
-               AND (d.leased_until IS NULL OR d.leased_until < now())
-               -- The earliest open delivery of its key: one index probe per candidate.
-               AND d.event_id = (
-                   SELECT e.event_id FROM deliveries e
-                   WHERE e.destination_id = d.destination_id AND e.ordering_key = d.ordering_key
-                     AND e.state IN ('pending', 'failed')
-                   ORDER BY e.destination_id, e.ordering_key, e.event_id LIMIT 1)
-             ORDER BY d.event_id
-             LIMIT $2
-             FOR UPDATE OF d SKIP LOCKED
-         ), claimed AS (
-             UPDATE deliveries d
-             SET lease_token = $3, leased_until = now() + make_interval(secs => $4)
-             FROM due, events ev
-             WHERE d.id = due.id AND ev.id = d.event_id
-             RETURNING d.id AS delivery_id, d.event_id, d.attempts, ev.name, ev.entity_type,
-                       ev.entity_id, ev.payload::text AS payload, ev.occurred_at
-         ), probing AS (
-             UPDATE destinations SET paused_until = now() + make_interval(secs => $4)
-             WHERE id = $1 AND $5 AND EXISTS (SELECT FROM claimed)
-         )
-         SELECT destination.*, claimed.* FROM destination, claimed"
-    ))
-    .bind(destination)
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .bind(token)
-    .bind(lease.as_secs_f64())
-    .bind(probe)
-    .fetch_all(pool)
-    .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    Ok(Some(ClaimedBatch {
-        target: Target::parse(&first.kind, first.config.clone()),
-        lease: token,
-        claimed_at: first.claimed_at,
-        deliveries: rows.into_iter().map(|row| row.delivery).collect(),
-    }))
-}
-
-/// The worker's own connections. Leases and outcomes are bookkeeping a PostgreSQL crash may
-/// lose without losing an event: a lost lease lets the delivery be claimed again, a lost
-/// outcome sends it once more (the receiver drops it by `X-Event-Id`). So they commit without
-/// waiting for the WAL flush, which is what lets delivery keep up with the shop's own
-/// commits. A shopbridge crash loses nothing: the commit has reached PostgreSQL.
-///
-/// Every statement of the worker is an index lookup, and `deliveries` swings between empty
-/// and a large backlog faster than ANALYZE follows: a plan made while the statistics say
-/// "empty" would scan the whole table at each call. So sequential scans are off here, and
-/// bitmap scans too: planned as "a few rows", the claim read every ready delivery through a
-/// bitmap and sorted them all, where an index scan in event order stops at its limit (in a
-/// backlog of 1,000 queues, 943 queue-head checks for 71 claimed, 10 ms a claim). JIT is off
-/// as well: the penalty cost of a table that has no other path (`destinations`) would
-/// otherwise trigger a JIT compilation per statement. And the plans are kept: an
-/// outcome batch is usually one or two rows, for which PostgreSQL would plan its statements
-/// afresh at every call (two thirds of the worker's database time, measured), though the
-/// plan is the same index lookups whatever the batch's size.
-fn bookkeeping_pool(pool: &PgPool) -> PgPool {
-    let options = pool.connect_options().as_ref().clone().options([
-        ("synchronous_commit", "off"),
-        ("enable_seqscan", "off"),
-        ("enable_bitmapscan", "off"),
-        ("jit", "off"),
-        ("plan_cache_mode", "force_generic_plan"),
-    ]);
-    PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with(options)
-}
-
-/// Marks ready every pending delivery with nothing open before it: for queues whose head
-/// was delivered by a process that stopped before its recheck.
-async fn repair_queue_heads(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    let (marked, _) = mark_queue_heads(pool, Some(0)).await?;
-    Ok(marked)
-}
-
-/// Marks ready the pending deliveries of transactions from `since` on (none if `None`) that
-/// have no open delivery of their key before them; how many, and the horizon of the
-/// statement's snapshot: every transaction before it had finished when it looked. One index
-/// probe per delivery, whatever the planner's statistics say (a join here goes quadratic on
-/// a table just filled); it looks backwards from the delivery, so one queued behind others
-/// stops at its predecessor instead of walking the key's finished deliveries from the start.
-async fn mark_queue_heads(pool: &PgPool, since: Option<i64>) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "WITH marked AS (
-             UPDATE deliveries SET ready = true
-             WHERE id = ANY (ARRAY(
-                 SELECT c.id FROM deliveries c
-                 WHERE c.state = 'pending' AND NOT c.ready AND c.txid >= $1::text::xid8
-                   AND (SELECT e.event_id FROM deliveries e
-                        WHERE e.destination_id = c.destination_id AND e.ordering_key = c.ordering_key
-                          AND (e.destination_id, e.ordering_key, e.event_id)
-                              < (c.destination_id, c.ordering_key, c.event_id)
-                          AND e.state IN ('pending', 'failed')
-                        ORDER BY e.destination_id DESC, e.ordering_key DESC, e.event_id DESC
-                        LIMIT 1) IS NULL))
-             RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM marked),
-                pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-    )
-    .bind(since.map(|since| since.to_string()))
-    .fetch_one(pool)
-    .await
-}
-
-/// Deletes events that occurred and finished (no delivery pending) longer than `retention`
-/// ago, with their deliveries and attempts; in bounded batches, so no lock is held long. A
-/// failed delivery that still holds back later ones of its key is kept until retried.
-pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
-    let mut total = 0;
-    loop {
-        let deleted = sqlx::query(
-            "DELETE FROM events WHERE id IN (
-                 SELECT e.id FROM events e
-                 WHERE e.occurred_at < now() - make_interval(secs => $1)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM deliveries d
-                       WHERE d.event_id = e.id
-                         AND (d.state = 'pending' OR d.finished_at >= now() - make_interval(secs => $1)
-                              -- A failed delivery holding back its key's later ones stays.
-                              OR (d.state = 'failed' AND EXISTS (
-                                  SELECT 1 FROM deliveries n
-                                  WHERE n.destination_id = d.destination_id
-                                    AND n.ordering_key = d.ordering_key AND n.state = 'pending'))))
-                 ORDER BY e.id
-                 LIMIT 5000)",
-        )
-        .bind(retention.as_secs_f64())
-        .execute(pool)
-        .await?
-        .rows_affected();
-        total += deleted;
-        if deleted < 5000 {
-            return Ok(total);
-        }
     }
 }

@@ -1,13 +1,14 @@
 //! The shop event log: domain events the database triggers record (see
-//! `migrations/*_event_log.sql`), each with one delivery per destination that takes it.
-//! This module is what operators do with it: list and inspect events, retry failed
-//! deliveries, replay a range of events to a destination.
+//! `migrations/*_event_log.sql` and `docs/schema.sql`), each with one delivery per
+//! destination that takes it. This module is what operators do with it: list and inspect
+//! events, retry failed deliveries, replay a range of events to a destination.
 
+pub mod pattern;
 pub mod payloads;
 
 use chrono::{DateTime, Utc};
 
-use crate::delivery::destinations::EventPattern;
+pub use pattern::EventPattern;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -214,6 +215,9 @@ pub enum ReplayError {
 
 pub const MAX_REPLAY: i64 = 100_000;
 
+/// The NOTIFY channel `record_event()` announces new events on.
+pub const CHANNEL: &str = "shop_events";
+
 /// A new delivery, with the same event id, for every event of the range the destination
 /// takes; how many. They go out in event order per ordering key, before later events of
 /// the same key.
@@ -256,7 +260,8 @@ pub async fn replay(
     if inserted > MAX_REPLAY as u64 {
         return Err(ReplayError::TooMany);
     }
-    sqlx::query("SELECT pg_notify('shop_events', '')")
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -15,9 +15,6 @@ use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 
-/// Seconds a refused client is asked to wait.
-pub const RETRY_AFTER_SECS: u64 = 1;
-
 #[derive(Debug)]
 pub struct Admission {
     running: Semaphore,

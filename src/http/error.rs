@@ -41,6 +41,9 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// Seconds a client refused for overload is asked to wait.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
 /// Every error a handler can answer with. Messages are shown to clients, so they never hold
 /// SQL, secrets or internals; `Internal` keeps its cause for the log only.
 #[derive(Debug, thiserror::Error)]
@@ -150,10 +153,9 @@ impl ResponseError for ApiError {
         };
         let mut response = envelope(self.status_code(), self.code(), message);
         if let ApiError::Overloaded = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(super::admission::RETRY_AFTER_SECS),
-            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         if let ApiError::BasicAuthRequired { realm, .. } = self {
             let challenge = format!(r#"Basic realm="{realm}", charset="UTF-8""#);

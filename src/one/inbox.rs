@@ -16,7 +16,7 @@ pub struct Stored {
     /// The inbox id.
     pub id: i64,
     /// The shop event it became, if a destination wanted one; it still has to be announced
-    /// ([`crate::delivery::Announcer`]).
+    /// ([`crate::db::notify::Announcer`]).
     pub event_id: Option<i64>,
 }
 

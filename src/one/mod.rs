@@ -21,22 +21,14 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
-use crate::delivery::Announcer;
-use crate::http::auth::BasicCredentials;
+use crate::configuration::OneSettings;
+use crate::db::notify::Announcer;
+use crate::http::auth::basic_accepted;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, holds_nul, ApiQuery, RawBody, NUL_REFUSED};
 use inbox::{InboxFilter, InboxPage};
 
 const REALM: &str = "shopbridge ONe";
-
-#[derive(Debug, Clone, Default)]
-pub struct OneSettings {
-    /// `ONE_WEBHOOK_CREDENTIALS`: what ONe (and the operator opening the page) must present;
-    /// none configured refuses every request.
-    pub credentials: BasicCredentials,
-    /// `ONE_EVENT_RETENTION`: received events are deleted after this long.
-    pub retention: Duration,
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/one/webhooks").route(web::post().to(receive)))
@@ -54,7 +46,7 @@ impl FromRequest for OneCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let accepted = req
             .app_data::<web::Data<OneSettings>>()
-            .is_some_and(|settings| settings.credentials.accept(req));
+            .is_some_and(|settings| basic_accepted(&settings.credentials, req));
         ready(if accepted {
             Ok(OneCaller)
         } else {

@@ -5,24 +5,10 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::http::auth::SecretSet;
+use crate::configuration::RfmcubeSettings;
 use crate::http::error::ApiError;
 
 pub const HEADER: &str = "api-key";
-
-/// `RFMCUBE_API_KEYS`: the keys Rfmcube may present.
-#[derive(Clone, Debug, Default)]
-pub struct ApiKeys(pub SecretSet);
-
-impl ApiKeys {
-    pub fn parse(list: &str) -> Self {
-        ApiKeys(SecretSet::parse(list))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// Proof that the request carried a valid `api-key`; handlers take it as an argument.
 pub struct RfmcubeClient;
@@ -32,17 +18,17 @@ impl FromRequest for RfmcubeClient {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let keys = req.app_data::<web::Data<ApiKeys>>();
+        let settings = req.app_data::<web::Data<RfmcubeSettings>>();
         // A value that is not visible ASCII can match no key: it is invalid, not missing.
         let presented = req
             .headers()
             .get(HEADER)
             .map(|v| v.to_str().unwrap_or_default());
-        let outcome = match (keys, presented) {
+        let outcome = match (settings, presented) {
             (_, None) => Err(ApiError::Unauthorized(
                 "The api-key header is missing; send the key configured for Rfmcube.".into(),
             )),
-            (Some(keys), Some(key)) if keys.0.accepts(key) => Ok(RfmcubeClient),
+            (Some(settings), Some(key)) if settings.api_keys.accepts(key) => Ok(RfmcubeClient),
             _ => Err(ApiError::Unauthorized("The api-key is not valid.".into())),
         };
         ready(outcome.map_err(Into::into))

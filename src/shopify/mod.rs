@@ -27,37 +27,12 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
-use crate::delivery::{Announcer, RetryPolicy};
+use crate::configuration::ShopifySettings;
+use crate::db::notify::Announcer;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::RawBody;
-use crate::http::signature::SigningSecrets;
+use crate::secrets::SigningSecrets;
 use topic::{Endpoint, Topic};
-
-#[derive(Debug, Clone)]
-pub struct ShopifySettings {
-    /// `SHOPIFY_WEBHOOK_SECRETS`: the app's webhook signing secrets (several while one is
-    /// rotated); none configured refuses every webhook.
-    pub secrets: SigningSecrets,
-    /// `SHOPIFY_STORE_URL`: the storefront, for product links; by default
-    /// `https://<X-Shopify-Shop-Domain>`.
-    pub store_url: Option<String>,
-    /// `SHOPIFY_APPLY_CONCURRENCY`: webhooks applied at once by this process; 0 only stores
-    /// them (another process applies).
-    pub apply_concurrency: usize,
-    /// `SHOPIFY_WEBHOOK_RETENTION`: applied webhooks are deleted after this long.
-    pub retention: Duration,
-    /// Backoff of retries, and how many a transient error gets before the webhook is failed.
-    pub retry: RetryPolicy,
-}
-
-impl ShopifySettings {
-    /// The storefront's base URL for a webhook from `shop_domain`.
-    pub fn store_url(&self, shop_domain: Option<&str>) -> Option<String> {
-        self.store_url
-            .clone()
-            .or_else(|| shop_domain.map(|domain| format!("https://{domain}")))
-    }
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(Endpoint::Orders.path()).route(web::post().to(receive_orders)))

@@ -12,9 +12,9 @@ use tokio::sync::{watch, Notify};
 use super::apply::{self, Applied, ApplyError, Version, Webhook};
 use super::inbox::{self, Claimed};
 use super::topic::Topic;
-use super::ShopifySettings;
-use crate::delivery::listen::listen;
-use crate::delivery::Announcer;
+use crate::configuration::ShopifySettings;
+use crate::db::listen::listen;
+use crate::db::notify::Announcer;
 
 /// The NOTIFY channel stored webhooks are announced on.
 pub const CHANNEL: &str = "shopify_webhooks";

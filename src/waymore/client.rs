@@ -1,11 +1,12 @@
-//! HTTP client for Waymore's three URLs: authenticate, mass data, events.
+//! Waymore's three URLs (authenticate, mass data, events), reached through the shared
+//! outbound client.
 
-use std::time::Duration;
-
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::configuration::WaymoreSettings;
+use crate::outbound::{Answer, Client, NoAnswer};
 
 /// What the auth URL receives. `Debug` leaves the password out.
 #[derive(Serialize)]
@@ -55,19 +56,27 @@ impl WaymoreError {
     }
 }
 
-impl From<reqwest::Error> for WaymoreError {
-    fn from(error: reqwest::Error) -> Self {
-        if error.is_timeout() {
-            WaymoreError::Timeout
-        } else {
-            WaymoreError::Unreachable(error.without_url().to_string())
+impl From<NoAnswer> for WaymoreError {
+    fn from(no_answer: NoAnswer) -> Self {
+        match no_answer {
+            NoAnswer::Timeout => WaymoreError::Timeout,
+            other => WaymoreError::Unreachable(other.to_string()),
+        }
+    }
+}
+
+impl From<Answer> for WaymoreError {
+    fn from(answer: Answer) -> Self {
+        WaymoreError::Status {
+            status: answer.status,
+            body: answer.excerpt(),
         }
     }
 }
 
 #[derive(Clone)]
 pub struct WaymoreClient {
-    http: reqwest::Client,
+    http: Client,
     settings: WaymoreSettings,
 }
 
@@ -92,18 +101,31 @@ struct Event<'a, T> {
 }
 
 impl WaymoreClient {
+    /// Waymore's URLs are the operator's settings: the client reaches them wherever they are.
     pub fn new(settings: WaymoreSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("shopbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds");
-        WaymoreClient { http, settings }
+        WaymoreClient {
+            http: Client::trusted(settings.timeout),
+            settings,
+        }
     }
 
     pub fn settings(&self) -> &WaymoreSettings {
         &self.settings
+    }
+
+    async fn post_json(
+        &self,
+        url: &reqwest::Url,
+        body: &impl Serialize,
+        event_id: Option<&str>,
+    ) -> Result<Answer, NoAnswer> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(id) = event_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            headers.insert("x-event-id", id);
+        }
+        let body = serde_json::to_vec(body).expect("the request serializes");
+        self.http.post(url, headers, body).await
     }
 
     /// Registers the shop; a response without `uuid` is returned as is, for the caller to
@@ -122,27 +144,16 @@ impl WaymoreClient {
             plugin_version: env!("CARGO_PKG_VERSION"),
             domain: &self.settings.shop_domain,
         };
-        let response = self
-            .http
-            .post(self.settings.auth_url.clone())
-            .json(&request)
-            .send()
+        let answer = self
+            .post_json(&self.settings.auth_url, &request, None)
             .await?;
-        let status = response.status();
-        let body = response.text().await?;
-        if status.is_server_error() {
-            return Err(WaymoreError::Status {
-                status: status.as_u16(),
-                body: crate::http::clip(body),
-            });
+        if answer.status >= 500 {
+            return Err(answer.into());
         }
         // A refusal (wrong credentials, say) comes as 4xx with a JSON `message`.
-        serde_json::from_str(&body).map_err(|e| match status.is_success() {
+        serde_json::from_str(&answer.body).map_err(|e| match answer.is_success() {
             true => WaymoreError::BadAnswer(e.to_string()),
-            false => WaymoreError::Status {
-                status: status.as_u16(),
-                body: crate::http::clip(body),
-            },
+            false => answer.into(),
         })
     }
 
@@ -162,37 +173,27 @@ impl WaymoreClient {
                 object: objects,
             }],
         };
-        let request = self.http.post(self.settings.data_url.clone()).json(&body);
-        expect_success(request).await.map(drop)
+        let answer = self.post_json(&self.settings.data_url, &body, None).await?;
+        match answer.is_success() {
+            true => Ok(()),
+            false => Err(answer.into()),
+        }
     }
 
     /// One real-time event; `event_id` lets the receiver drop duplicates of a retried event.
-    /// The success status Waymore answered with.
+    /// Waymore's answer, whatever it is.
     pub async fn send_event(
         &self,
         event: &str,
         uuid: &str,
         data: &impl Serialize,
         event_id: &str,
-    ) -> Result<u16, WaymoreError> {
-        let request = self
-            .http
-            .post(self.settings.events_url.clone())
-            .header("X-Event-Id", event_id)
-            .json(&Event { event, uuid, data });
-        expect_success(request).await
+    ) -> Result<Answer, NoAnswer> {
+        self.post_json(
+            &self.settings.events_url,
+            &Event { event, uuid, data },
+            Some(event_id),
+        )
+        .await
     }
-}
-
-async fn expect_success(request: reqwest::RequestBuilder) -> Result<u16, WaymoreError> {
-    let response = request.send().await?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(status.as_u16());
-    }
-    let body = response.text().await.unwrap_or_default();
-    Err(WaymoreError::Status {
-        status: status.as_u16(),
-        body: crate::http::clip(body),
-    })
 }

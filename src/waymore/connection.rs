@@ -7,7 +7,9 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::client::{WaymoreClient, WaymoreError};
-use super::export::{self, Running, Started};
+use super::export::{MassExport, Started};
+use super::DESTINATION;
+use crate::jobs::{self, JobDefinition};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Connection {
@@ -100,6 +102,7 @@ pub enum ConnectError {
 pub async fn connect(
     pool: &PgPool,
     client: &WaymoreClient,
+    export: &MassExport,
     credentials: &Credentials,
 ) -> Result<(Connection, Started), ConnectError> {
     if current(pool).await?.is_some() {
@@ -128,10 +131,10 @@ pub async fn connect(
     .fetch_optional(&mut *tx)
     .await?;
     let connection = stored.ok_or(ConnectError::AlreadyConnected)?;
-    let started = match export::start_in(&mut tx, client.settings().batch_size).await? {
-        Ok(started) => started,
+    let started = match jobs::start_in(&mut tx, export, client.settings().batch_size).await? {
+        Ok(started) => started.into(),
         // Disconnecting cancels unfinished exports, so one left over is resumed.
-        Err(Running(export_id)) => Started {
+        Err(jobs::Running(export_id)) => Started {
             export_id,
             resumed: true,
         },
@@ -150,6 +153,9 @@ pub enum DisconnectError {
     Database(#[from] sqlx::Error),
 }
 
+/// What the destination is held for while it disconnects.
+const DISCONNECTING: &str = "disconnecting from Waymore";
+
 /// Tells Waymore (`Uninstall`) once nothing else is on its way to it, then forgets the UUID,
 /// cancels any unfinished export and the events not yet delivered (they stay visible; a
 /// replay sends them to a later account only when asked).
@@ -160,36 +166,34 @@ pub enum DisconnectError {
 /// connected.
 pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), DisconnectError> {
     let connection = current(pool).await?.ok_or(DisconnectError::NotConnected)?;
-    set_held(pool, true).await?;
+    hold(pool).await?;
     let uninstalled = async {
         wait_for_in_flight(pool, client.settings().timeout + Duration::from_secs(15)).await?;
         let event_id = uuid::Uuid::new_v4().to_string();
-        client
+        let answer = client
             .send_event(
                 "Uninstall",
                 &connection.uuid,
                 &serde_json::json!({}),
                 &event_id,
             )
-            .await?;
-        Ok::<(), DisconnectError>(())
+            .await
+            .map_err(WaymoreError::from)?;
+        match answer.is_success() {
+            true => Ok(()),
+            false => Err(DisconnectError::Upstream(answer.into())),
+        }
     }
     .await;
     if let Err(error) = uninstalled {
-        set_held(pool, false).await?;
+        release(pool).await?;
         return Err(error);
     }
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM waymore_connection")
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "UPDATE waymore_exports SET state = 'canceled', last_error = 'Waymore was disconnected',
-                finished_at = now()
-         WHERE state IN ('pending', 'running', 'failed')",
-    )
-    .execute(&mut *tx)
-    .await?;
+    jobs::cancel_in(&mut tx, MassExport::KIND, "Waymore was disconnected").await?;
     sqlx::query(
         "UPDATE deliveries d SET state = 'canceled', finished_at = now(),
                 last_error = 'the shop disconnected from Waymore before delivery'
@@ -202,11 +206,30 @@ pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), Dis
     Ok(())
 }
 
-async fn set_held(pool: &PgPool, held: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE destinations SET held = $1 WHERE name = 'waymore'")
-        .bind(held)
-        .execute(pool)
-        .await?;
+/// Holds the destination: no delivery or export part starts. A hold for a wrong
+/// configuration keeps its reason.
+async fn hold(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE destinations SET held = true, hold_reason = coalesce(hold_reason, $2)
+         WHERE name = $1",
+    )
+    .bind(DESTINATION)
+    .bind(DISCONNECTING)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Lets go of the disconnect's own hold, and of no other.
+async fn release(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE destinations SET held = false, hold_reason = NULL
+         WHERE name = $1 AND hold_reason = $2",
+    )
+    .bind(DESTINATION)
+    .bind(DISCONNECTING)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -216,16 +239,16 @@ async fn set_held(pool: &PgPool, held: bool) -> Result<(), sqlx::Error> {
 async fn wait_for_in_flight(pool: &PgPool, at_most: Duration) -> Result<(), sqlx::Error> {
     let deadline = tokio::time::Instant::now() + at_most;
     loop {
-        let busy: bool = sqlx::query_scalar(
+        let delivering: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM deliveries d JOIN destinations ds ON ds.id = d.destination_id
-                            WHERE ds.name = 'waymore' AND d.state = 'pending'
-                              AND d.lease_token IS NOT NULL AND d.leased_until > now())
-                 OR EXISTS (SELECT 1 FROM waymore_exports
-                            WHERE lease_token IS NOT NULL AND leased_until > now())",
+                            WHERE ds.name = $1 AND d.state = 'pending'
+                              AND d.lease_token IS NOT NULL AND d.leased_until > now())",
         )
+        .bind(DESTINATION)
         .fetch_one(pool)
         .await?;
-        if !busy || tokio::time::Instant::now() >= deadline {
+        let exporting = jobs::leased(pool, MassExport::KIND).await?;
+        if !(delivering || exporting) || tokio::time::Instant::now() >= deadline {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

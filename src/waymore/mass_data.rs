@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 /// The entities in the order Waymore wants them.
@@ -163,6 +163,31 @@ LEFT JOIN (
     GROUP BY order_id
 ) i ON i.order_id = o.id
 "#;
+
+/// Each entity's last id and row count now, in [`MassEntity::ALL`]'s order: the history an
+/// export sends.
+pub async fn bounds(conn: &mut PgConnection) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let selects: Vec<String> = MassEntity::ALL
+        .iter()
+        .enumerate()
+        .map(|(position, entity)| {
+            format!(
+                "SELECT {position} AS position, coalesce(max(id), 0) AS upper, count(*) AS total FROM {}",
+                entity.table()
+            )
+        })
+        .collect();
+    let rows: Vec<(i32, i64, i64)> = sqlx::query_as(&format!(
+        "{} ORDER BY position",
+        selects.join(" UNION ALL ")
+    ))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(_, upper, total)| (upper, total))
+        .collect())
+}
 
 /// One part: its objects (a JSON array) and how many.
 pub struct Part {

@@ -1,10 +1,11 @@
 //! The Routee-Waymore push module (contract §3): connect once for a UUID, then send the
-//! shop's history in the background (mass data). Real-time events are the shop event log's,
-//! delivered by the backbone to the `waymore` destination; [`events`] maps them.
+//! shop's history in the background (mass data, a resumable job: [`export`]). Real-time
+//! events are the shop event log's, delivered by the backbone to the `waymore`
+//! destination ([`destination`]); [`events`] maps them.
 
-pub mod cli;
 pub mod client;
 pub mod connection;
+pub mod destination;
 pub mod events;
 pub mod export;
 pub mod mass_data;
@@ -18,13 +19,15 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::delivery::destinations;
+use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ApiJson;
+use crate::jobs::Runner;
 use client::WaymoreClient;
 use connection::{ConnectError, Credentials, DisconnectError};
-use export::{ExportStatus, Exporter, StartError, Started};
+use export::{ExportStatus, MassExport, StartError, Started};
 
 /// The destination name of Waymore in the event log.
 pub const DESTINATION: &str = "waymore";
@@ -32,7 +35,7 @@ pub const DESTINATION: &str = "waymore";
 /// What the admin endpoints share: the client and this process's workers.
 pub struct Waymore {
     pub client: WaymoreClient,
-    pub exporter: Arc<Exporter>,
+    pub exporter: Arc<Runner<MassExport>>,
     pub deliverer: Arc<Deliverer>,
 }
 
@@ -103,6 +106,8 @@ pub struct EventCounts {
     pub pending: i64,
     pub delivered: i64,
     pub failed: i64,
+    /// Events that will never be sent: those not delivered before a disconnect.
+    pub canceled: i64,
     /// Age of the oldest undelivered event.
     pub oldest_pending_seconds: Option<f64>,
     /// The current error (none once deliveries go through again).
@@ -155,7 +160,8 @@ pub async fn connect(
     let credentials =
         Credentials::parse(&request.username, &request.password).map_err(ApiError::BadRequest)?;
     let hint = signup_hint(&waymore);
-    let (connection, started) = connection::connect(&pool, &waymore.client, &credentials)
+    let export = waymore.exporter.definition();
+    let (connection, started) = connection::connect(&pool, &waymore.client, export, &credentials)
         .await
         .map_err(|e| {
             match e {
@@ -192,10 +198,11 @@ pub async fn status(
     _: Admin,
     pool: web::Data<PgPool>,
     waymore: web::Data<Waymore>,
+    kinds: web::Data<Kinds>,
 ) -> Result<HttpResponse, ApiError> {
     let connection = connection::current(&pool).await?;
     let export = export::latest(&pool).await?;
-    let destination = destinations::status(&pool, Some(DESTINATION))
+    let destination = destinations::status(&pool, &kinds, Some(DESTINATION))
         .await?
         .into_iter()
         .next();
@@ -204,6 +211,7 @@ pub async fn status(
             pending: d.pending,
             delivered: d.delivered,
             failed: d.failed,
+            canceled: d.canceled,
             oldest_pending_seconds: d.oldest_pending_seconds,
             last_error: d.last_error,
         },
@@ -237,7 +245,8 @@ pub async fn export(
     pool: web::Data<PgPool>,
     waymore: web::Data<Waymore>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = export::start(&pool, waymore.client.settings().batch_size)
+    let batch_size = waymore.client.settings().batch_size;
+    let started = export::start(&pool, waymore.exporter.definition(), batch_size)
         .await
         .map_err(|e| match e {
             StartError::AlreadyRunning(id) => {

@@ -17,14 +17,12 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use shopbridge::configuration::{
-    DatabaseSettings, DatabaseSource, HttpSettings, RfmcubeSettings, Settings, WaymoreSettings,
+    AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, HttpSettings, OneSettings,
+    OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, WaymoreSettings,
 };
-use shopbridge::delivery::{DeliverySettings, RetryPolicy};
-use shopbridge::http::auth::{AdminTokens, BasicCredentials, SecretSet};
-use shopbridge::http::signature::SigningSecrets;
-use shopbridge::one::OneSettings;
-use shopbridge::rfmcube::auth::ApiKeys;
-use shopbridge::shopify::ShopifySettings;
+use shopbridge::outbound::address::Allowlist;
+use shopbridge::retry::RetryPolicy;
+use shopbridge::secrets::{BasicCredentials, SecretSet, SigningSecrets};
 
 /// Keys the test app accepts for Rfmcube: two, as during a key rotation.
 pub const API_KEY: &str = "test-key-current";
@@ -36,6 +34,8 @@ pub const OLD_ONE_CREDENTIALS: (&str, &str) = ("one-webhook", "previous: passwor
 /// Shopify's webhook signing secrets: two, as during a rotation.
 pub const SHOPIFY_SECRET: &str = "shpss_test_current";
 pub const OLD_SHOPIFY_SECRET: &str = "shpss_test_previous";
+/// Where the tests' partners listen, opened to the webhook client.
+pub const LOOPBACK: &str = "127.0.0.1, localhost";
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use shopbridge::db::{self, MIGRATOR};
 use shopbridge::startup::Application;
@@ -207,7 +207,7 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
             body_read_timeout: std::time::Duration::from_secs(10),
         },
         rfmcube: RfmcubeSettings {
-            api_keys: ApiKeys::parse(&format!("{API_KEY},{OLD_API_KEY}")),
+            api_keys: SecretSet::parse(&format!("{API_KEY},{OLD_API_KEY}")),
         },
         waymore: waymore_settings("http://127.0.0.1:9"),
         delivery: delivery_settings(),
@@ -229,6 +229,10 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
                 base: std::time::Duration::from_millis(10),
                 cap: std::time::Duration::from_secs(1),
             },
+        },
+        // The partners the tests play run on loopback.
+        outbound: OutboundSettings {
+            allowlist: Allowlist::parse(LOOPBACK).unwrap(),
         },
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
     }

@@ -10,6 +10,7 @@ mod helpers;
 mod one;
 mod openapi;
 mod rfmcube;
+mod schema_file;
 mod schema_triggers;
 mod shopify;
 mod tls;

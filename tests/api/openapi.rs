@@ -1,4 +1,4 @@
-use shopbridge::http::openapi::spec_json;
+use shopbridge::openapi::spec_json;
 
 #[test]
 fn committed_spec_matches_the_code() {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::events::eventually;
 use crate::helpers::{TestApp, SHOPIFY_SECRET};
-use shopbridge::http::signature::hmac_sha256;
+use shopbridge::outbound::signature::hmac_sha256;
 
 pub const SHOP_DOMAIN: &str = "shop-test.myshopify.com";
 

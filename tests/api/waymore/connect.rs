@@ -98,10 +98,11 @@ async fn refused_credentials_are_a_configuration_error_with_waymore_s_message() 
             .await
             .unwrap();
         assert_eq!(stored, 0);
-        let exports: i64 = sqlx::query_scalar("SELECT count(*) FROM waymore_exports")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let exports: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'waymore.export'")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
         assert_eq!(exports, 0);
     }
 }

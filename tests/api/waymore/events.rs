@@ -532,7 +532,14 @@ async fn events_committed_while_the_dispatcher_is_stopped_are_delivered_when_it_
     let uri = fake.server.uri();
     let _app = spawn_app_on(db, |s| s.waymore = waymore_settings(&uri)).await;
     let events = delivered(&fake, 30).await;
-    assert_eq!(events[29]["data"]["search_string"], "q30");
+    // Thirty entities: each one's event, in whatever order concurrent sends arrive.
+    let mut searched: Vec<&str> = events
+        .iter()
+        .map(|e| e["data"]["search_string"].as_str().unwrap())
+        .collect();
+    searched.sort_by_key(|q| q[1..].parse::<u32>().unwrap());
+    let expected: Vec<String> = (1..=30).map(|n| format!("q{n}")).collect();
+    assert_eq!(searched, expected);
 }
 
 #[tokio::test]

@@ -7,10 +7,11 @@ use reqwest::Method;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use shopbridge::configuration::JobSettings;
 use shopbridge::demo::{self, DemoSize};
-use shopbridge::startup::export_settings;
+use shopbridge::jobs::{RunOutcome, Runner};
 use shopbridge::waymore::client::WaymoreClient;
-use shopbridge::waymore::export::{self, ExportSettings, Exporter, RunOutcome};
+use shopbridge::waymore::export::{self, MassExport};
 
 use super::{admin, app_with, connect, export_finished, FakeWaymore, Step, UUID};
 use crate::helpers::{assert_error, fresh_database, spawn_app_on, waymore_settings};
@@ -333,8 +334,23 @@ async fn waiting_export(batch: u32) -> (PgPool, FakeWaymore, WaymoreClient) {
         .unwrap();
     let mut settings = waymore_settings(&fake.server.uri());
     settings.batch_size = batch;
-    export::start(&pool, batch).await.unwrap();
-    (pool, fake, WaymoreClient::new(settings))
+    let client = WaymoreClient::new(settings);
+    let definition = MassExport::new(pool.clone(), client.clone());
+    export::start(&pool, &definition, batch).await.unwrap();
+    (pool, fake, client)
+}
+
+/// An export runner of the test's own, as a `serve` process has one.
+fn exporter(
+    pool: &PgPool,
+    client: &WaymoreClient,
+    settings: JobSettings,
+) -> std::sync::Arc<Runner<MassExport>> {
+    Runner::new(
+        pool.clone(),
+        MassExport::new(pool.clone(), client.clone()),
+        settings,
+    )
 }
 
 /// Waits until the fake's data URL received `n` requests, or fails the test after 30 s.
@@ -357,28 +373,27 @@ async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
     // One part at a time, so "three acknowledged" is exact; a short lease, so the stopped
     // runner's claim expires within the test.
     settings.export_concurrency = 1;
-    let settings = ExportSettings {
+    let settings = JobSettings {
         lease: Duration::from_secs(1),
-        ..export_settings(&settings)
+        ..settings.export()
     };
     fake.data
         .script(&[Step::Ok, Step::Ok, Step::Ok, Step::Hang]);
-    let first = Exporter::new(pool.clone(), client.clone(), settings.clone());
+    let first = exporter(&pool, &client, settings.clone());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 4).await;
     running.abort();
     let _ = running.await;
-    let sent: i64 =
-        sqlx::query_scalar("SELECT sent FROM waymore_export_progress WHERE entity = 'customers'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let sent: i64 = sqlx::query_scalar("SELECT sent FROM job_stages WHERE stage = 'customers'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(
         sent, 27,
         "three parts of 9 were acknowledged before the stop"
     );
 
-    let second = Exporter::new(pool.clone(), client, settings);
+    let second = exporter(&pool, &client, settings);
     let mut outcome = second.run_once().await.unwrap();
     for _ in 0..50 {
         if outcome != RunOutcome::Busy {
@@ -397,10 +412,10 @@ async fn only_one_process_runs_an_export_at_a_time() {
     let (pool, fake, client) = waiting_export(50).await;
     let settings = client.settings().clone();
     fake.data.script(&[Step::Hang]);
-    let first = Exporter::new(pool.clone(), client.clone(), export_settings(&settings));
+    let first = exporter(&pool, &client, settings.export());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 1).await;
-    let second = Exporter::new(pool.clone(), client, export_settings(&settings));
+    let second = exporter(&pool, &client, settings.export());
     assert_eq!(second.run_once().await.unwrap(), RunOutcome::Busy);
     assert!(matches!(
         running.await.unwrap().unwrap(),
@@ -414,9 +429,9 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
     let (pool, fake, client) = waiting_export(9).await;
     let mut settings = client.settings().clone();
     settings.export_concurrency = 4;
-    let settings = ExportSettings {
+    let settings = JobSettings {
         lease: Duration::from_secs(1),
-        ..export_settings(&settings)
+        ..settings.export()
     };
     // The second part hangs while the parts around it are acknowledged: out of order. The
     // parts sent after those hang too, so none is acknowledged between the check below and
@@ -431,7 +446,7 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
         Step::Hang,
         Step::Hang,
     ]);
-    let first = Exporter::new(pool.clone(), client.clone(), settings.clone());
+    let first = exporter(&pool, &client, settings.clone());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 5).await;
     let acknowledged = |fake: &FakeWaymore| -> i64 {
@@ -443,7 +458,7 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let sent: i64 = sqlx::query_scalar("SELECT sum(sent)::bigint FROM waymore_export_progress")
+        let sent: i64 = sqlx::query_scalar("SELECT sum(sent)::bigint FROM job_stages")
             .fetch_one(&pool)
             .await
             .unwrap();
@@ -466,7 +481,7 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
         .map(|o| object_id("customers", &o))
         .collect();
 
-    let second = Exporter::new(pool.clone(), client, settings);
+    let second = exporter(&pool, &client, settings);
     let mut outcome = second.run_once().await.unwrap();
     for _ in 0..50 {
         if outcome != RunOutcome::Busy {

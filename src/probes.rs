@@ -6,8 +6,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorEnvelope};
 use crate::db;
+use crate::http::error::{ApiError, ErrorEnvelope};
 
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 

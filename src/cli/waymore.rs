@@ -5,14 +5,46 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use clap::Subcommand;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
-use super::client::WaymoreClient;
-use super::connection::{self, ConnectError, Credentials, DisconnectError};
-use super::export::{self, ExportState, ExportStatus, Exporter, RunOutcome, StartError};
+use crate::jobs::{RunOutcome, Runner};
+use crate::waymore::client::WaymoreClient;
+use crate::waymore::connection::{self, ConnectError, Credentials, DisconnectError};
+use crate::waymore::export::{self, ExportState, ExportStatus, MassExport, StartError};
 
 const PASSWORD_VAR: &str = "WAYMORE_PASSWORD";
+
+#[derive(Subcommand)]
+pub enum WaymoreCommand {
+    /// Authenticate with Routee once (the password is asked for, or read from
+    /// WAYMORE_PASSWORD), keep the UUID, then send the shop's history.
+    Connect {
+        #[arg(long)]
+        username: String,
+    },
+    /// Connection and export progress.
+    Status,
+    /// Start a new export of the shop's history (or resume the failed one) and follow it.
+    Export,
+    /// Send Uninstall to Waymore and forget the UUID.
+    Disconnect,
+}
+
+pub async fn run(
+    pool: &PgPool,
+    exporter: Arc<Runner<MassExport>>,
+    client: &WaymoreClient,
+    command: WaymoreCommand,
+) -> anyhow::Result<()> {
+    match command {
+        WaymoreCommand::Connect { username } => connect(pool, exporter, client, &username).await,
+        WaymoreCommand::Status => status(pool, client).await,
+        WaymoreCommand::Export => export(pool, exporter, client).await,
+        WaymoreCommand::Disconnect => disconnect(pool, client).await,
+    }
+}
 
 fn signup(client: &WaymoreClient) -> String {
     format!(
@@ -32,14 +64,16 @@ fn password() -> anyhow::Result<String> {
     rpassword::prompt_password("Routee password: ").context("reading the password")
 }
 
-pub async fn connect(
+async fn connect(
     pool: &PgPool,
-    exporter: Arc<Exporter>,
+    exporter: Arc<Runner<MassExport>>,
     client: &WaymoreClient,
     username: &str,
 ) -> anyhow::Result<()> {
     let credentials = Credentials::parse(username, &password()?).map_err(anyhow::Error::msg)?;
-    let (connection, started) = match connection::connect(pool, client, &credentials).await {
+    let export = exporter.definition();
+    let (connection, started) = match connection::connect(pool, client, export, &credentials).await
+    {
         Ok(done) => done,
         Err(ConnectError::Refused(message)) => {
             bail!(
@@ -59,7 +93,7 @@ pub async fn connect(
     follow(pool, exporter).await
 }
 
-pub async fn status(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
+async fn status(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
     match connection::current(pool).await? {
         Some(c) => println!(
             "Connected as {} since {} (uuid {})",
@@ -76,12 +110,13 @@ pub async fn status(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()>
     Ok(())
 }
 
-pub async fn export(
+async fn export(
     pool: &PgPool,
-    exporter: Arc<Exporter>,
+    exporter: Arc<Runner<MassExport>>,
     client: &WaymoreClient,
 ) -> anyhow::Result<()> {
-    match export::start(pool, client.settings().batch_size).await {
+    let batch_size = client.settings().batch_size;
+    match export::start(pool, exporter.definition(), batch_size).await {
         Ok(started) if started.resumed => println!("Resuming export #{}.", started.export_id),
         Ok(started) => println!("Starting export #{}.", started.export_id),
         Err(StartError::AlreadyRunning(id)) => println!("Export #{id} is running; following it."),
@@ -96,7 +131,7 @@ pub async fn export(
     follow(pool, exporter).await
 }
 
-pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
+async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
     match connection::disconnect(pool, client).await {
         Ok(()) => {
             println!("Disconnected from Waymore (Uninstall sent, UUID deleted).");
@@ -115,7 +150,7 @@ pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result
 
 /// Runs the waiting export here (or watches the process that runs it) until it ends,
 /// showing its progress; Ctrl-C leaves it to be resumed.
-async fn follow(pool: &PgPool, exporter: Arc<Exporter>) -> anyhow::Result<()> {
+async fn follow(pool: &PgPool, exporter: Arc<Runner<MassExport>>) -> anyhow::Result<()> {
     let runner = tokio::spawn(async move { exporter.run_once().await });
     let mut view = ProgressView::new();
     let finished = loop {

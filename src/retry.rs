@@ -1,4 +1,4 @@
-//! Backoff with jitter, shared by event deliveries, destinations and the mass export.
+//! Backoff with jitter, shared by event deliveries, destinations, jobs and the Shopify applier.
 
 use std::time::Duration;
 

@@ -4,8 +4,8 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, health};
-use crate::{control, one, rfmcube, shopify, waymore};
+use crate::http::error;
+use crate::{control, one, probes, rfmcube, shopify, waymore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,8 +16,8 @@ use crate::{control, one, rfmcube, shopify, waymore};
                        `{\"success\": false, \"error\": {\"code\", \"message\"}}`."
     ),
     paths(
-        health::healthz,
-        health::readyz,
+        probes::healthz,
+        probes::readyz,
         rfmcube::post_customers,
         rfmcube::get_customers,
         rfmcube::post_orders,
@@ -31,9 +31,13 @@ use crate::{control, one, rfmcube, shopify, waymore};
         control::show_event,
         control::list_destinations,
         control::add_destination,
+        control::change_destination,
         control::remove_destination,
         control::retry,
         control::replay,
+        control::release,
+        control::jobs::list_jobs,
+        control::jobs::cancel_job,
         one::receive,
         one::list_events,
         one::sample_event_page,
@@ -54,7 +58,9 @@ use crate::{control, one, rfmcube, shopify, waymore};
         (name = "rfmcube", description = "The pull webservice Rfmcube crawls every night: \
             customers and orders in date windows, paged by offset or by cursor"),
         (name = "events", description = "The shop event log and its destinations: list, \
-            inspect, retry, replay. Authorization: Bearer <ADMIN_TOKEN>"),
+            inspect, retry, replay, change, release. Authorization: Bearer <ADMIN_TOKEN>"),
+        (name = "jobs", description = "Resumable bulk jobs (the Waymore mass export): \
+            progress and cancel. Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "one", description = "ONe webhook inbox and its sample-event page. HTTP Basic \
             authentication with ONE_WEBHOOK_CREDENTIALS"),
         (name = "shopify", description = "Shopify webhook intake: register the two URLs in \

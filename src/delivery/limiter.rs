@@ -1,0 +1,221 @@
+//! How many deliveries this process keeps in flight to one destination: adapted to what the
+//! destination takes, as TCP adapts its window. A full partner is not a down partner.
+//!
+//! - **Slow start, then additive increase.** While answers are good the limit grows by one
+//!   per answer (doubling each round trip) up to the threshold, then by one per round trip,
+//!   up to `DELIVERY_CONCURRENCY`; only while at least half of it is in use, so a quiet
+//!   spell does not grow a limit the partner never proved it takes.
+//! - **Multiplicative decrease.** A transient failure (refused connection, timeout, 429,
+//!   5xx) cuts the limit to [`DECREASE`] of itself, once per round: failures of requests
+//!   sent before the last cut were sent at the old limit and do not cut again.
+//! - **Down, not full.** When every request that was in flight at a failure fails too,
+//!   with no good answer among them, the destination is down: the caller opens its circuit
+//!   (pause and probe, shared by every process). A full partner answers some requests of
+//!   each round, so its circuit stays closed and only the limit moves. The first good
+//!   answer after that starts the limit over in slow start towards the maximum: a partner
+//!   that was down is back, not full.
+
+/// What a cut keeps of the limit: a full partner is kept between 80 % and all of what it
+/// takes.
+const DECREASE: f64 = 0.8;
+
+#[derive(Debug)]
+pub struct Limiter {
+    max: f64,
+    limit: f64,
+    threshold: f64,
+    in_flight: usize,
+    /// Bumped at each cut; a request remembers the round it was sent in.
+    round: u64,
+    /// Failures since the last good answer, and how many requests were in flight at the
+    /// first of them.
+    streak: Option<(usize, usize)>,
+    /// The last verdict was [`Verdict::Down`] and no good answer came since.
+    down: bool,
+}
+
+/// What a failure means for the destination.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Some of its requests still go through, or may: only the limit moved.
+    Full,
+    /// Every request of a round failed: open the circuit.
+    Down,
+}
+
+impl Limiter {
+    /// Starts in slow start at one request, so a partner of unknown capacity is not
+    /// flooded: the limit doubles each round trip while answers are good.
+    pub fn new(max: usize) -> Self {
+        Limiter {
+            max: max as f64,
+            limit: 1.0,
+            threshold: max as f64,
+            in_flight: 0,
+            round: 0,
+            streak: None,
+            down: false,
+        }
+    }
+
+    /// Requests that may start now.
+    pub fn free(&self) -> usize {
+        (self.limit.floor() as usize).saturating_sub(self.in_flight)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit.floor() as usize
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// `n` requests started; the round they belong to.
+    pub fn started(&mut self, n: usize) -> u64 {
+        self.in_flight += n;
+        self.round
+    }
+
+    /// `n` requests are done with (their outcomes recorded): their slots are free.
+    pub fn finished(&mut self, n: usize) {
+        self.in_flight = self.in_flight.saturating_sub(n);
+    }
+
+    /// A request came back with an answer the destination meant (delivered, refused,
+    /// misconfigured): it is up and took the request.
+    pub fn answered(&mut self) {
+        let used = self.in_flight as f64 >= self.limit / 2.0;
+        self.streak = None;
+        if std::mem::take(&mut self.down) {
+            self.threshold = self.max;
+        }
+        if used {
+            self.limit = match self.limit < self.threshold {
+                true => self.limit + 1.0,
+                false => self.limit + 1.0 / self.limit,
+            }
+            .min(self.max);
+        }
+    }
+
+    /// A request sent in `round` failed transiently.
+    pub fn failed(&mut self, round: u64) -> Verdict {
+        let (failures, window) = self.streak.get_or_insert((0, self.in_flight.max(1)));
+        *failures += 1;
+        let down = *failures >= *window;
+        if round == self.round {
+            self.limit = (self.limit * DECREASE).max(1.0);
+            self.threshold = self.limit;
+            self.round += 1;
+        }
+        match down {
+            true => {
+                self.streak = None;
+                self.down = true;
+                Verdict::Down
+            }
+            false => Verdict::Full,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `answers` good answers with the window kept full, as a backlog keeps it.
+    fn busy(limiter: &mut Limiter, answers: usize) {
+        limiter.started(limiter.free());
+        for _ in 0..answers {
+            limiter.answered();
+            limiter.finished(1);
+            limiter.started(limiter.free());
+        }
+    }
+
+    #[test]
+    fn good_answers_grow_the_limit_fast_then_by_one_per_round() {
+        let mut limiter = Limiter::new(64);
+        busy(&mut limiter, 31);
+        assert_eq!(limiter.limit(), 32, "one more per answer in slow start");
+        let round = limiter.started(0);
+        limiter.failed(round);
+        assert_eq!(limiter.limit(), 25);
+        busy(&mut limiter, 26);
+        assert_eq!(
+            limiter.limit(),
+            26,
+            "one more per round once past the threshold"
+        );
+    }
+
+    #[test]
+    fn a_limit_that_is_not_used_does_not_grow() {
+        let mut limiter = Limiter::new(64);
+        busy(&mut limiter, 7);
+        while limiter.in_flight() > 0 {
+            limiter.answered();
+            limiter.finished(1);
+        }
+        let before = limiter.limit();
+        for _ in 0..100 {
+            limiter.started(1);
+            limiter.answered();
+            limiter.finished(1);
+        }
+        assert_eq!(
+            limiter.limit(),
+            before,
+            "one request at a time proves nothing more"
+        );
+    }
+
+    #[test]
+    fn failures_of_one_round_cut_the_limit_once() {
+        let mut limiter = Limiter::new(100);
+        busy(&mut limiter, 99);
+        assert_eq!(limiter.limit(), 100);
+        let round = limiter.started(0);
+        for _ in 0..10 {
+            assert_eq!(limiter.failed(round), Verdict::Full);
+        }
+        assert_eq!(limiter.limit(), 80);
+        let later = limiter.started(1);
+        limiter.failed(later);
+        assert_eq!(limiter.limit(), 64);
+    }
+
+    #[test]
+    fn a_round_with_only_failures_is_a_down_partner() {
+        let mut limiter = Limiter::new(100);
+        busy(&mut limiter, 3);
+        assert_eq!(limiter.in_flight(), 4);
+        let round = limiter.started(0);
+        assert_eq!(limiter.failed(round), Verdict::Full);
+        assert_eq!(limiter.failed(round), Verdict::Full);
+        limiter.answered();
+        limiter.finished(3);
+        let round = limiter.started(2);
+        assert_eq!(limiter.failed(round), Verdict::Full);
+        assert_eq!(limiter.failed(round), Verdict::Full);
+        assert_eq!(
+            limiter.failed(round),
+            Verdict::Down,
+            "all three in flight failed"
+        );
+        limiter.finished(3);
+        assert_eq!(limiter.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_quiet_destination_is_down_at_its_first_failure_and_starts_over_when_back() {
+        let mut limiter = Limiter::new(100);
+        let round = limiter.started(1);
+        assert_eq!(limiter.failed(round), Verdict::Down);
+        limiter.finished(1);
+        assert_eq!(limiter.limit(), 1);
+        busy(&mut limiter, 15);
+        assert_eq!(limiter.limit(), 16, "back in slow start");
+    }
+}

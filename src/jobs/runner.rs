@@ -1,0 +1,491 @@
+//! The runner of one kind of job. One runner at a time across every process: it holds a
+//! lease on the job row, renews it while it works, and every write it makes checks that it
+//! still holds it and that the job's destination is neither disabled nor held (fencing). A
+//! runner that loses its claim (its process stalled, PostgreSQL restarted, the job was
+//! canceled, the destination is being disconnected) stops before its next part; a runner
+//! that dies leaves a lease that expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use sqlx::PgPool;
+use tokio::sync::{watch, Notify};
+use uuid::Uuid;
+
+use super::JobDefinition;
+use crate::configuration::JobSettings;
+
+/// How often an idle worker looks for a job left by a process that died.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// What one call of [`Runner::run_once`] did.
+#[derive(Debug, PartialEq)]
+pub enum RunOutcome {
+    /// No job was waiting.
+    Idle,
+    /// Another runner holds the job, or its destination is held.
+    Busy,
+    Completed(i64),
+    Failed(i64),
+    /// The runner lost its claim or was asked to stop: the job waits for the next one.
+    Stopped(i64),
+}
+
+pub struct Runner<D> {
+    pool: PgPool,
+    definition: D,
+    settings: JobSettings,
+    wake: Notify,
+    stopping: watch::Sender<bool>,
+}
+
+/// The claim a runner holds on one job.
+struct Claim {
+    id: i64,
+    token: Uuid,
+    /// Turns true when the claim is lost or the process stops: start no more parts.
+    halt: watch::Receiver<bool>,
+}
+
+/// How one part, or a stage, ended.
+enum PartEnd {
+    Acknowledged,
+    /// Refused, or out of retries: the job fails with this reason.
+    Failed(String),
+    Halted,
+}
+
+/// Ids of one part: (after, last].
+#[derive(Clone, Copy)]
+struct Range {
+    after: i64,
+    last: i64,
+}
+
+/// A write's fence: `$1` the job, `$2` the runner's lease token.
+const FENCE: &str = "EXISTS (SELECT 1 FROM jobs x
+                             WHERE x.id = $1 AND x.lease_token = $2 AND x.state = 'running')";
+
+impl<D: JobDefinition> Runner<D> {
+    pub fn new(pool: PgPool, definition: D, settings: JobSettings) -> Arc<Self> {
+        Arc::new(Runner {
+            pool,
+            definition,
+            settings,
+            wake: Notify::new(),
+            stopping: watch::Sender::new(false),
+        })
+    }
+
+    pub fn definition(&self) -> &D {
+        &self.definition
+    }
+
+    /// Tells this process's worker that a job is waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the worker: no new part starts, parts in flight finish and are recorded.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Runs jobs as they come: woken by [`Runner::wake`], and every few seconds to take
+    /// over a job whose process died; returns once stopped.
+    pub async fn run_worker(self: Arc<Self>) {
+        let mut stopping = self.stopping.subscribe();
+        while !*stopping.borrow() {
+            match self.run_once().await {
+                Ok(RunOutcome::Idle | RunOutcome::Busy) => {}
+                Ok(outcome) => log::info!("{} job: {outcome:?}", D::KIND),
+                Err(error) => log::error!("{} job runner: {error}", D::KIND),
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    }
+
+    /// Runs the waiting job to its end, unless another runner holds it.
+    pub async fn run_once(&self) -> Result<RunOutcome, sqlx::Error> {
+        let token = Uuid::new_v4();
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs
+             SET state = 'running', started_at = coalesce(started_at, now()),
+                 lease_token = $2, leased_until = now() + make_interval(secs => $3)
+             WHERE id = (SELECT id FROM jobs WHERE kind = $1 AND state IN ('pending', 'running')
+                         FOR UPDATE SKIP LOCKED)
+               AND (lease_token IS NULL OR leased_until < now())
+               AND ($4::text IS NULL OR EXISTS (
+                   SELECT 1 FROM destinations WHERE name = $4 AND enabled AND NOT held))
+             RETURNING id",
+        )
+        .bind(D::KIND)
+        .bind(token)
+        .bind(self.settings.lease.as_secs_f64())
+        .bind(self.definition.destination())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(id) = claimed else {
+            let waiting: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND state IN ('pending', 'running'))",
+            )
+            .bind(D::KIND)
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(if waiting {
+                RunOutcome::Busy
+            } else {
+                RunOutcome::Idle
+            });
+        };
+        let (halt_tx, halt) = watch::channel(false);
+        let claim = Claim { id, token, halt };
+        let outcome = {
+            let renewing = self.renew_until_lost(&claim, &halt_tx);
+            let running = self.run_claimed(&claim);
+            tokio::pin!(running);
+            tokio::select! {
+                outcome = &mut running => outcome,
+                () = renewing => running.await,
+            }
+        };
+        sqlx::query(
+            "UPDATE jobs SET lease_token = NULL, leased_until = NULL
+             WHERE id = $1 AND lease_token = $2",
+        )
+        .bind(id)
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        outcome
+    }
+
+    /// Renews the claim every tenth of the lease; on losing it (or on stop) raises `halt`
+    /// and returns.
+    async fn renew_until_lost(&self, claim: &Claim, halt: &watch::Sender<bool>) {
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.lease / 10) => {}
+                _ = stopping.changed() => {}
+            }
+            if *stopping.borrow() || !self.renew(claim).await {
+                halt.send_replace(true);
+                return;
+            }
+        }
+    }
+
+    async fn renew(&self, claim: &Claim) -> bool {
+        let renewed = sqlx::query(
+            "UPDATE jobs SET leased_until = now() + make_interval(secs => $3)
+             WHERE id = $1 AND lease_token = $2 AND state = 'running'
+               AND ($4::text IS NULL OR EXISTS (
+                   SELECT 1 FROM destinations WHERE name = $4 AND enabled AND NOT held))",
+        )
+        .bind(claim.id)
+        .bind(claim.token)
+        .bind(self.settings.lease.as_secs_f64())
+        .bind(self.definition.destination())
+        .execute(&self.pool)
+        .await;
+        match renewed {
+            Ok(result) => result.rows_affected() == 1,
+            Err(error) => {
+                log::warn!("{} job #{}: lease not renewed: {error}", D::KIND, claim.id);
+                false
+            }
+        }
+    }
+
+    async fn run_claimed(&self, claim: &Claim) -> Result<RunOutcome, sqlx::Error> {
+        let part_size: i32 = sqlx::query_scalar("SELECT part_size FROM jobs WHERE id = $1")
+            .bind(claim.id)
+            .fetch_one(&self.pool)
+            .await?;
+        let stages: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT stage, upper_id, last_id FROM job_stages
+             WHERE job_id = $1 AND NOT done ORDER BY position",
+        )
+        .bind(claim.id)
+        .fetch_all(&self.pool)
+        .await?;
+        for (stage, upper, position) in stages {
+            match self
+                .run_stage(claim, &stage, position, upper, i64::from(part_size))
+                .await?
+            {
+                PartEnd::Acknowledged => {}
+                PartEnd::Halted => return Ok(RunOutcome::Stopped(claim.id)),
+                PartEnd::Failed(reason) => {
+                    return Ok(match self.finish(claim, false, Some(&reason)).await? {
+                        true => RunOutcome::Failed(claim.id),
+                        false => RunOutcome::Stopped(claim.id),
+                    });
+                }
+            }
+        }
+        Ok(match self.finish(claim, true, None).await? {
+            true => RunOutcome::Completed(claim.id),
+            false => RunOutcome::Stopped(claim.id),
+        })
+    }
+
+    /// Sends one stage's remaining parts, up to `concurrency` at once, skipping the ranges
+    /// acknowledged before a crash; `Acknowledged` once every part is.
+    async fn run_stage(
+        &self,
+        claim: &Claim,
+        stage: &str,
+        position: i64,
+        upper: i64,
+        size: i64,
+    ) -> Result<PartEnd, sqlx::Error> {
+        let acknowledged: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT after_id, last_id FROM job_parts
+             WHERE job_id = $1 AND stage = $2 ORDER BY after_id",
+        )
+        .bind(claim.id)
+        .bind(stage)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut acknowledged = acknowledged.into_iter().peekable();
+        let mut position = position;
+        let mut in_flight = FuturesUnordered::new();
+        let mut exhausted = false;
+        let mut end = PartEnd::Acknowledged;
+        loop {
+            while !exhausted
+                && matches!(end, PartEnd::Acknowledged)
+                && in_flight.len() < self.settings.concurrency
+            {
+                if *claim.halt.borrow() {
+                    end = PartEnd::Halted;
+                    break;
+                }
+                // Skip what was acknowledged before; never overlap it.
+                while let Some(&(after, last)) = acknowledged.peek() {
+                    if after > position {
+                        break;
+                    }
+                    position = position.max(last);
+                    acknowledged.next();
+                }
+                let bound = acknowledged
+                    .peek()
+                    .map_or(upper, |&(after, _)| after.min(upper));
+                match self.definition.cut(stage, position, bound, size).await? {
+                    Some(last) => {
+                        let range = Range {
+                            after: position,
+                            last,
+                        };
+                        in_flight.push(self.send_part(claim, stage, range, size));
+                        position = last;
+                    }
+                    None if bound < upper => position = bound,
+                    None => exhausted = true,
+                }
+            }
+            match in_flight.next().await {
+                None => break,
+                Some(part) => match part? {
+                    PartEnd::Acknowledged => {}
+                    other => {
+                        if matches!(end, PartEnd::Acknowledged) {
+                            end = other;
+                        }
+                    }
+                },
+            }
+        }
+        if matches!(end, PartEnd::Acknowledged) {
+            sqlx::query(&format!(
+                "UPDATE job_stages SET done = true WHERE job_id = $1 AND stage = $3 AND {FENCE}"
+            ))
+            .bind(claim.id)
+            .bind(claim.token)
+            .bind(stage)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(end)
+    }
+
+    /// Builds one part, sends it (retrying transient failures) and records the
+    /// acknowledgement before anything else.
+    async fn send_part(
+        &self,
+        claim: &Claim,
+        stage: &str,
+        range: Range,
+        size: i64,
+    ) -> Result<PartEnd, sqlx::Error> {
+        let (part, count) = self
+            .definition
+            .build(stage, range.after, range.last, size)
+            .await?;
+        if count == 0 {
+            // Its rows were deleted since the part was cut: nothing to send.
+            return Ok(match self.acknowledge(claim, stage, range, 0).await? {
+                true => PartEnd::Acknowledged,
+                false => PartEnd::Halted,
+            });
+        }
+        let mut halt = claim.halt.clone();
+        let mut attempt = 1;
+        loop {
+            // The destination as it is now; none once it is disabled or held.
+            let Some(destination) = self.destination_if_claimed(claim).await? else {
+                return Ok(PartEnd::Halted);
+            };
+            let error = match self.definition.send(stage, &part, &destination).await {
+                Ok(()) => {
+                    return Ok(match self.acknowledge(claim, stage, range, count).await? {
+                        true => PartEnd::Acknowledged,
+                        false => PartEnd::Halted,
+                    })
+                }
+                Err(error) if error.permanent || attempt >= self.settings.retry.max_attempts => {
+                    return Ok(PartEnd::Failed(format!(
+                        "{stage} after id {}: {error}",
+                        range.after
+                    )))
+                }
+                Err(error) => error,
+            };
+            let delay = self.settings.retry.delay(attempt);
+            log::warn!(
+                "{} job #{}: {stage} part failed (attempt {attempt}): {error}; retrying in {delay:?}",
+                D::KIND,
+                claim.id,
+            );
+            sqlx::query(
+                "UPDATE jobs SET last_error = $3
+                 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+            )
+            .bind(claim.id)
+            .bind(claim.token)
+            .bind(format!("retrying {stage}: {error}"))
+            .execute(&self.pool)
+            .await?;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = halt.wait_for(|halted| *halted) => return Ok(PartEnd::Halted),
+            }
+            attempt += 1;
+        }
+    }
+
+    /// The job's destination's config while this runner holds the job and the destination
+    /// is neither disabled nor held; `Null` for a job without a destination.
+    async fn destination_if_claimed(
+        &self,
+        claim: &Claim,
+    ) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT coalesce(ds.config, 'null'::jsonb) FROM jobs x
+             LEFT JOIN destinations ds ON ds.name = $3
+             WHERE x.id = $1 AND x.lease_token = $2 AND x.state = 'running' AND x.leased_until > now()
+               AND ($3::text IS NULL OR (ds.enabled AND NOT ds.held))",
+        )
+        .bind(claim.id)
+        .bind(claim.token)
+        .bind(self.definition.destination())
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Records an acknowledged part and advances the stage's contiguous position over every
+    /// part acknowledged so far; an error the job was retrying is over. False when the
+    /// claim was lost.
+    async fn acknowledge(
+        &self,
+        claim: &Claim,
+        stage: &str,
+        range: Range,
+        count: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // One acknowledgement of a stage at a time, so the position only moves forward.
+        sqlx::query("SELECT 1 FROM job_stages WHERE job_id = $1 AND stage = $2 FOR UPDATE")
+            .bind(claim.id)
+            .bind(stage)
+            .execute(&mut *tx)
+            .await?;
+        let recorded = sqlx::query(
+            "WITH fence AS (
+                 SELECT id FROM jobs
+                 WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR SHARE
+             ), part AS (
+                 INSERT INTO job_parts (job_id, stage, after_id, last_id, count)
+                 SELECT $1, $3, $4, $5, $6 FROM fence
+                 RETURNING 1
+             ), recovered AS (
+                 UPDATE jobs SET last_error = NULL
+                 WHERE id = $1 AND last_error IS NOT NULL AND EXISTS (SELECT 1 FROM part)
+             )
+             UPDATE job_stages SET sent = sent + $6
+             WHERE job_id = $1 AND stage = $3 AND EXISTS (SELECT 1 FROM part)",
+        )
+        .bind(claim.id)
+        .bind(claim.token)
+        .bind(stage)
+        .bind(range.after)
+        .bind(range.last)
+        .bind(count)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !recorded {
+            return Ok(false);
+        }
+        sqlx::query(
+            "WITH RECURSIVE chain AS (
+                 SELECT s.last_id FROM job_stages s WHERE s.job_id = $1 AND s.stage = $2
+                 UNION ALL
+                 SELECT x.last_id FROM job_parts x JOIN chain c ON x.after_id = c.last_id
+                 WHERE x.job_id = $1 AND x.stage = $2
+             ), advanced AS (
+                 UPDATE job_stages SET last_id = (SELECT max(last_id) FROM chain)
+                 WHERE job_id = $1 AND stage = $2
+                 RETURNING last_id
+             )
+             DELETE FROM job_parts
+             WHERE job_id = $1 AND stage = $2 AND last_id <= (SELECT last_id FROM advanced)",
+        )
+        .bind(claim.id)
+        .bind(stage)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Ends the job, completed or failed, if this runner still holds it.
+    async fn finish(
+        &self,
+        claim: &Claim,
+        completed: bool,
+        error: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let finished = sqlx::query(
+            "UPDATE jobs SET state = CASE WHEN $3 THEN 'completed' ELSE 'failed' END::job_state,
+                             last_error = $4, finished_at = now()
+             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+        )
+        .bind(claim.id)
+        .bind(claim.token)
+        .bind(completed)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(finished.rows_affected() == 1)
+    }
+}
