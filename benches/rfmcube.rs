@@ -16,7 +16,7 @@ use sqlx::PgPool;
 
 use shopbridge::configuration::RfmcubeSettings;
 use shopbridge::rfmcube::cursor::{Cursor, CursorKey};
-use shopbridge::rfmcube::request::{DateField, Entity, Window};
+use shopbridge::rfmcube::window::{DateField, Entity, Window};
 use shopbridge::secrets::SecretSet;
 use shopbridge::startup::Application;
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::PgPool;
 
-use super::request::{DateField, Entity, Window};
+use super::window::{DateField, Entity, Window};
 
 const MAC_LEN: usize = 16;
 const VERSION: u8 = 1;

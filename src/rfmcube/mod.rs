@@ -7,6 +7,7 @@ pub mod customers;
 pub mod orders;
 mod page;
 pub mod request;
+pub mod window;
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -19,7 +20,8 @@ use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiQuery};
 use auth::RfmcubeClient;
 use cursor::CursorKeys;
-use request::{CrawlRequest, Entity};
+use request::CrawlRequest;
+use window::Entity;
 
 pub use customers::Customer;
 pub use orders::{Delivery, Order, OrderItem};

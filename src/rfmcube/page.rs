@@ -10,7 +10,8 @@ use serde_json::value::RawValue;
 use sqlx::PgPool;
 
 use super::cursor::Cursor;
-use super::request::{DateField, Entity, PageRequest, Paging};
+use super::request::{PageRequest, Paging};
+use super::window::{DateField, Entity};
 use super::{customers, orders};
 
 /// `base` is the page plus one row (to learn whether another page follows), in key order.

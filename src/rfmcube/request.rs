@@ -2,10 +2,11 @@
 //! page request that cannot be invalid.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::cursor::{Cursor, CursorKey};
+use super::window::{DateField, Entity, Window};
 use crate::http::error::ApiError;
 
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -13,49 +14,6 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 const OPEN_FROM: &str = "0001-01-01T00:00:00Z";
 const OPEN_TO: &str = "9999-12-31T23:59:59Z";
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
-
-/// Which timestamp the window applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum DateField {
-    #[default]
-    UpdatedAt,
-    CreatedAt,
-}
-
-impl DateField {
-    pub fn column(self) -> &'static str {
-        match self {
-            DateField::UpdatedAt => "updated_at",
-            DateField::CreatedAt => "created_at",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Entity {
-    #[serde(rename = "c")]
-    Customers,
-    #[serde(rename = "o")]
-    Orders,
-}
-
-impl Entity {
-    pub fn path(self) -> &'static str {
-        match self {
-            Entity::Customers => "/rfmcube/customers",
-            Entity::Orders => "/rfmcube/orders",
-        }
-    }
-}
-
-/// Rows with `from <= field < to`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Window {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub field: DateField,
-}
 
 /// The request as sent. Every field is optional; unknown fields are ignored.
 #[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod fulfillments;
 pub mod inbox;
+pub mod mapping;
 pub mod orders;
 pub mod products;
 pub mod topic;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::apply::{Applied, MappingError, Version};
+use super::mapping::{Applied, MappingError, Version};
 use super::wire::{self, present, Amount};
 
 /// A Shopify order, mapped to the shop schema.

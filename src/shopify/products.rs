@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::apply::{Applied, Version};
+use super::mapping::{Applied, Version};
 use super::wire::{self, present};
 
 #[derive(Debug)]

@@ -1,7 +1,6 @@
 //! Webhook topics (`X-Shopify-Topic`) and which URL receives which.
 
-use super::apply::parse_body;
-use super::wire;
+use super::wire::{self, parse_body};
 
 /// The two URLs registered in Shopify, as the seed asks: one for orders and fulfillments,
 /// one for products.

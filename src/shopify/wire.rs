@@ -225,6 +225,15 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Parses a body as a wire type; the message names the field at fault.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| match e.path().to_string() {
+        path if path == "." => format!("{}", e.inner()),
+        path => format!("{path}: {}", e.inner()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

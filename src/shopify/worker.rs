@@ -9,8 +9,9 @@ use chrono::Utc;
 use sqlx::{Connection, PgPool};
 use tokio::sync::{watch, Notify};
 
-use super::apply::{self, Applied, ApplyError, Version, Webhook};
+use super::apply::{self, ApplyError, Webhook};
 use super::inbox::{self, Claimed};
+use super::mapping::{Applied, MappingError, Version};
 use super::topic::Topic;
 use crate::configuration::ShopifySettings;
 use crate::db::listen::listen;
@@ -186,7 +187,7 @@ impl Applier {
                     }
                 }
             }
-            None => Err(ApplyError::Mapping(apply::MappingError(format!(
+            None => Err(ApplyError::Mapping(MappingError(format!(
                 "topic {:?} is not one shopbridge applies",
                 claimed.topic
             )))),
