@@ -102,6 +102,9 @@ pub struct DeliverySettings {
     pub concurrency: usize,
     /// Backoff of one delivery's retries and of a failing destination's probes.
     pub retry: RetryPolicy,
+    /// A failing destination is probed at least this often, whatever its deliveries' own
+    /// backoff, so a healed partner is noticed within it.
+    pub probe_every: Duration,
     /// How often the log is checked without a notification (safety net).
     pub poll: Duration,
     /// Finished events are deleted this long after they occurred and finished.
@@ -283,6 +286,7 @@ impl Settings {
                     base: Duration::from_millis(parse(&var, "DELIVERY_RETRY_BASE_MS", 500)?),
                     cap: Duration::from_secs(300),
                 },
+                probe_every: Duration::from_secs(parse(&var, "DELIVERY_PROBE_SECS", 30)?.max(1)),
                 poll: Duration::from_secs(parse(&var, "DELIVERY_POLL_SECS", 5)?.max(1)),
                 retention: parse::<HumanDuration>(
                     &var,

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use super::kind::Kinds;
-use crate::events::EventPattern;
+use crate::events::{EventPattern, CHANNEL};
 
 /// A destination with its deliveries at a glance.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -192,13 +192,24 @@ pub async fn reconfigure(
     .bind(events)
     .execute(&mut *tx)
     .await?;
+    announce(&mut tx).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Wakes the workers of every process at the commit: a destination's deliveries may go.
+async fn announce(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Releases a held destination: its deliveries go out again, in order, and its circuit
 /// starts closed. False when no destination has that name.
 pub async fn release(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let released = sqlx::query(
         "UPDATE destinations
          SET held = false, hold_reason = NULL,
@@ -206,8 +217,10 @@ pub async fn release(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
          WHERE name = $1",
     )
     .bind(name)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    announce(&mut tx).await?;
+    tx.commit().await?;
     Ok(released.rows_affected() == 1)
 }
 

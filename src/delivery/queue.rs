@@ -286,9 +286,10 @@ pub async fn record(
              {hand_over}
          ), changed AS (
              -- One change per destination. Holding keeps the first reason. Opening pauses
-             -- with a backoff that grows with each failed probe, unless the failure was of a
-             -- request claimed before the circuit last opened (sent before anyone knew).
-             -- Closing resets the circuit but leaves a pause the destination asked for.
+             -- with a backoff that grows with each failed probe (or as long as the
+             -- destination asked, if longer), unless the failure was of a request claimed
+             -- before the circuit last opened (sent before anyone knew). Closing resets the
+             -- circuit but leaves a pause the destination asked for.
              UPDATE destinations ds
              SET held = ds.held OR c.change = 'hold',
                  hold_reason = CASE WHEN c.change = 'hold' THEN coalesce(ds.hold_reason, c.reason)
@@ -298,8 +299,8 @@ pub async fn record(
                                                       ELSE ds.consecutive_failures END,
                  paused_until = CASE c.change
                      WHEN 'close' THEN CASE WHEN ds.consecutive_failures > 0 THEN NULL ELSE ds.paused_until END
-                     WHEN 'open' THEN now() + make_interval(secs =>
-                         least($11, $10 * 2 ^ least(ds.consecutive_failures, 30)) * (0.5 + random() / 2))
+                     WHEN 'open' THEN now() + make_interval(secs => greatest(c.pause,
+                         least($11, $10 * 2 ^ least(ds.consecutive_failures, 30)) * (0.5 + random() / 2)))
                      WHEN 'pause' THEN greatest(ds.paused_until, now() + make_interval(secs => c.pause))
                      ELSE ds.paused_until END,
                  last_error = CASE WHEN c.change = 'close' THEN NULL ELSE c.reason END,

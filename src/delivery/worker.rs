@@ -46,8 +46,6 @@ use crate::events::CHANNEL;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// A lease outlasts the request it covers by this much.
 const LEASE_MARGIN: Duration = Duration::from_secs(10);
-/// A failing destination is probed at least this often, so a healed partner is noticed soon.
-const PROBE_CAP: Duration = Duration::from_secs(30);
 /// The longest pause a destination's `Retry-After` gets.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 /// Outcomes written in one statement at most.
@@ -352,8 +350,9 @@ impl Deliverer {
         self.wake.notify_one();
     }
 
+    /// The longest pause between a failing destination's probes.
     fn probe_cap(&self) -> Duration {
-        PROBE_CAP.min(self.settings.retry.cap)
+        self.settings.probe_every.min(self.settings.retry.cap)
     }
 
     /// Records outcomes as they come, in batches of whatever has finished meanwhile, hands
@@ -426,10 +425,11 @@ impl Deliverer {
                     pause,
                     sent.claimed_at,
                 ));
-                // Hold over open over pause over close; the longest pause, the latest reason.
+                // Hold over open over pause over close, with the latest reason; the
+                // longest pause asked for whatever the change.
+                entry.2 = entry.2.max(pause);
                 if change <= entry.0 {
                     entry.1 = reason.or(entry.1.take());
-                    entry.2 = entry.2.max(pause);
                     entry.3 = entry.3.min(sent.claimed_at);
                     entry.0 = change;
                 }

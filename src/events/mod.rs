@@ -179,6 +179,7 @@ pub async fn show(pool: &PgPool, id: i64) -> Result<Option<EventDetail>, sqlx::E
 /// Queues a destination's failed deliveries again; how many. They keep their place: the
 /// later events of their ordering key waited behind them and still do.
 pub async fn retry_failed(pool: &PgPool, destination: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let result = sqlx::query(
         "UPDATE deliveries d
          SET state = 'pending', next_attempt_at = now(), finished_at = NULL
@@ -186,8 +187,13 @@ pub async fn retry_failed(pool: &PgPool, destination: &str) -> Result<u64, sqlx:
          WHERE ds.id = d.destination_id AND ds.name = $1 AND d.state = 'failed'",
     )
     .bind(destination)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(result.rows_affected())
 }
 

@@ -2,8 +2,9 @@
 //! lease on the job row, renews it while it works, and every write it makes checks that it
 //! still holds it and that the job's destination is neither disabled nor held (fencing). A
 //! runner that loses its claim (its process stalled, PostgreSQL restarted, the job was
-//! canceled, the destination is being disconnected) stops before its next part; a runner
-//! that dies leaves a lease that expires.
+//! canceled, the destination is being disconnected) gives up its parts in flight at once
+//! (another runner sends them again); a runner that dies leaves a lease that expires. A
+//! runner asked to stop starts no new part and lets those in flight finish.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,8 +45,16 @@ pub struct Runner<D> {
 struct Claim {
     id: i64,
     token: Uuid,
-    /// Turns true when the claim is lost or the process stops: start no more parts.
-    halt: watch::Receiver<bool>,
+    /// Turns true when the claim is lost: whatever is under way is given up.
+    lost: watch::Receiver<bool>,
+    /// Turns true when the process stops: start no more parts.
+    stopping: watch::Receiver<bool>,
+}
+
+impl Claim {
+    fn may_start(&self) -> bool {
+        !*self.lost.borrow() && !*self.stopping.borrow()
+    }
 }
 
 /// How one part, or a stage, ended.
@@ -143,10 +152,15 @@ impl<D: JobDefinition> Runner<D> {
                 RunOutcome::Idle
             });
         };
-        let (halt_tx, halt) = watch::channel(false);
-        let claim = Claim { id, token, halt };
+        let (lost_tx, lost) = watch::channel(false);
+        let claim = Claim {
+            id,
+            token,
+            lost,
+            stopping: self.stopping.subscribe(),
+        };
         let outcome = {
-            let renewing = self.renew_until_lost(&claim, &halt_tx);
+            let renewing = self.renew_until_lost(&claim, &lost_tx);
             let running = self.run_claimed(&claim);
             tokio::pin!(running);
             tokio::select! {
@@ -165,17 +179,12 @@ impl<D: JobDefinition> Runner<D> {
         outcome
     }
 
-    /// Renews the claim every tenth of the lease; on losing it (or on stop) raises `halt`
-    /// and returns.
-    async fn renew_until_lost(&self, claim: &Claim, halt: &watch::Sender<bool>) {
-        let mut stopping = self.stopping.subscribe();
+    /// Renews the claim every tenth of the lease; on losing it raises `lost` and returns.
+    async fn renew_until_lost(&self, claim: &Claim, lost: &watch::Sender<bool>) {
         loop {
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.lease / 10) => {}
-                _ = stopping.changed() => {}
-            }
-            if *stopping.borrow() || !self.renew(claim).await {
-                halt.send_replace(true);
+            tokio::time::sleep(self.settings.lease / 10).await;
+            if !self.renew(claim).await {
+                lost.send_replace(true);
                 return;
             }
         }
@@ -264,7 +273,7 @@ impl<D: JobDefinition> Runner<D> {
                 && matches!(end, PartEnd::Acknowledged)
                 && in_flight.len() < self.settings.concurrency
             {
-                if *claim.halt.borrow() {
+                if !claim.may_start() {
                     end = PartEnd::Halted;
                     break;
                 }
@@ -337,14 +346,18 @@ impl<D: JobDefinition> Runner<D> {
                 false => PartEnd::Halted,
             });
         }
-        let mut halt = claim.halt.clone();
+        let (mut lost, mut stopping) = (claim.lost.clone(), claim.stopping.clone());
         let mut attempt = 1;
         loop {
             // The destination as it is now; none once it is disabled or held.
             let Some(destination) = self.destination_if_claimed(claim).await? else {
                 return Ok(PartEnd::Halted);
             };
-            let error = match self.definition.send(stage, &part, &destination).await {
+            let sent = tokio::select! {
+                sent = self.definition.send(stage, &part, &destination) => sent,
+                _ = lost.wait_for(|lost| *lost) => return Ok(PartEnd::Halted),
+            };
+            let error = match sent {
                 Ok(()) => {
                     return Ok(match self.acknowledge(claim, stage, range, count).await? {
                         true => PartEnd::Acknowledged,
@@ -376,7 +389,8 @@ impl<D: JobDefinition> Runner<D> {
             .await?;
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                _ = halt.wait_for(|halted| *halted) => return Ok(PartEnd::Halted),
+                _ = lost.wait_for(|lost| *lost) => return Ok(PartEnd::Halted),
+                _ = stopping.wait_for(|stopping| *stopping) => return Ok(PartEnd::Halted),
             }
             attempt += 1;
         }

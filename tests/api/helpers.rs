@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use reqwest::Client;
 use serde_json::Value;
@@ -20,7 +20,7 @@ use shopbridge::configuration::{
     AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, HttpSettings, OneSettings,
     OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, WaymoreSettings,
 };
-use shopbridge::outbound::address::Allowlist;
+use shopbridge::outbound::address::{Allowlist, Lookup, SystemLookup};
 use shopbridge::retry::RetryPolicy;
 use shopbridge::secrets::{BasicCredentials, SecretSet, SigningSecrets};
 
@@ -184,6 +184,7 @@ pub fn delivery_settings() -> DeliverySettings {
             base: std::time::Duration::from_millis(10),
             cap: std::time::Duration::from_secs(1),
         },
+        probe_every: std::time::Duration::from_secs(1),
         poll: std::time::Duration::from_secs(60),
         retention: std::time::Duration::from_secs(7 * 86400),
         timeout: std::time::Duration::from_millis(800),
@@ -244,12 +245,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// The application against `db`, with `customize` applied to the test settings.
 pub async fn spawn_app_on(db: PgConnectOptions, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_resolving(db, customize, Arc::new(SystemLookup)).await
+}
+
+/// [`spawn_app_on`], resolving the hosts of webhook URLs with `lookup`.
+pub async fn spawn_app_resolving(
+    db: PgConnectOptions,
+    customize: impl FnOnce(&mut Settings),
+    lookup: Arc<dyn Lookup>,
+) -> TestApp {
     let mut settings = test_settings(db.clone());
     customize(&mut settings);
     let pool = db::pool(db.clone(), settings.database.max_connections)
         .await
         .unwrap();
-    let app = Application::build(&settings, pool.clone()).expect("application builds");
+    let app = Application::build_with(&settings, pool.clone(), lookup).expect("application builds");
     let port = app.port();
     let scheme = if app.is_https() { "https" } else { "http" };
     tokio::spawn(app.run_until_stopped());

@@ -20,6 +20,7 @@ use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::destination::WaymoreKind;
 
 use super::{connected, connected_app, count, eventually, exec, stock_sequences};
+use crate::helpers::spawn_app_on;
 use crate::helpers::{delivery_settings, fresh_database, waymore_settings};
 use crate::waymore::{admin, status, FakeWaymore, Step};
 
@@ -623,5 +624,144 @@ async fn a_replay_leaves_its_connection_checking_deliveries_by_index() {
     assert!(
         !recording_scans_events(&mut writer, 20).await,
         "the event log scanned while recording"
+    );
+}
+
+#[tokio::test]
+async fn waymore_refusing_the_account_holds_its_destination_until_released() {
+    let (app, fake) = connected_app().await;
+    fake.events.script(&[Step::Status(401)]);
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 2 WHERE id = 1",
+    )
+    .await;
+    let waymore = || async {
+        let listed: Value = admin(&app, Method::GET, "/admin/destinations", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        listed["destinations"][0].clone()
+    };
+    eventually(Duration::from_secs(10), "held", || async {
+        waymore().await["held"] == true
+    })
+    .await;
+    let held = waymore().await;
+    assert!(
+        held["holdReason"].as_str().unwrap().contains("401"),
+        "{held}"
+    );
+    assert!(status(&app).await["events"]["lastError"]
+        .as_str()
+        .unwrap()
+        .contains("401"));
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 3 WHERE id = 1",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fake.events.received(),
+        1,
+        "nothing more goes to a held destination"
+    );
+    assert_eq!(waymore().await["pending"], 2, "every event kept");
+    let released = admin(
+        &app,
+        Method::POST,
+        "/admin/destinations/waymore/release",
+        None,
+    )
+    .await;
+    assert_eq!(released.status().as_u16(), 200);
+    eventually(Duration::from_secs(10), "both delivered", || async {
+        fake.events.acknowledged().len() == 2
+    })
+    .await;
+    assert_eq!(stock_sequences(&fake.events.acknowledged())["1"], [2, 3]);
+}
+
+#[tokio::test]
+async fn disconnecting_cancels_what_was_not_delivered_and_status_counts_it() {
+    let (app, fake) = connected_app().await;
+    fake.events.script(&[Step::Status(400)]);
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 2 WHERE id = 1",
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the refusal recorded", || async {
+        status(&app).await["events"]["failed"] == 1
+    })
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 3 WHERE id = 1",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE products SET stock_quantity = 4 WHERE id = 1",
+    )
+    .await;
+    let response = admin(&app, Method::DELETE, "/waymore/connect", None).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let events = status(&app).await["events"].clone();
+    assert_eq!(
+        (
+            events["pending"].clone(),
+            events["failed"].clone(),
+            events["canceled"].clone()
+        ),
+        (json!(0), json!(0), json!(3)),
+        "{events}"
+    );
+    let listed: Value = admin(&app, Method::GET, "/admin/destinations", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["destinations"][0]["canceled"], 3);
+}
+
+/// A partner down for a while, one event waiting: it is tried at the probe cadence, not at
+/// its own backoff (which here grows to minutes), so it goes out soon after the partner heals.
+#[tokio::test]
+async fn a_quiet_shop_s_failing_destination_is_probed_at_the_probe_cadence() {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.delivery.retry.base = Duration::from_secs(1);
+        s.delivery.retry.cap = Duration::from_secs(300);
+        s.delivery.probe_every = Duration::from_secs(1);
+    })
+    .await;
+    exec(
+        &app.pool,
+        "INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (1, 'P1', 'p', 10, 1)",
+    )
+    .await;
+    connected(&app.pool).await;
+    fake.events.set_down(true);
+    exec(&app.pool, "UPDATE products SET stock_quantity = 2").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let tries = fake.events.received();
+    // Its own backoff would have allowed three tries (at 0, ~1, ~3 s); probes come every
+    // second at most.
+    assert!(tries >= 5, "{tries} tries in 6 s");
+    fake.events.set_down(false);
+    let healed = Instant::now();
+    eventually(Duration::from_secs(10), "delivered", || async {
+        fake.events.acknowledged().len() == 1
+    })
+    .await;
+    assert!(
+        healed.elapsed() < Duration::from_millis(1500),
+        "delivered {:?} after the partner healed",
+        healed.elapsed()
     );
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod delivery;
+mod kinds;
 
 use std::time::{Duration, Instant};
 

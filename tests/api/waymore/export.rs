@@ -508,3 +508,28 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
         );
     }
 }
+
+#[tokio::test]
+async fn a_retried_part_s_error_is_cleared_by_the_next_part_waymore_acknowledges() {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.batch_size = 20;
+        s.waymore.export_concurrency = 1;
+    })
+    .await;
+    demo::seed(&app.pool, SHOP).await.unwrap();
+    fake.data
+        .script(&[Step::Status(500), Step::Ok, Step::Ok, Step::Hang]);
+    connect(&app).await;
+    received_at_least(&fake, 4).await;
+    let status = super::status(&app).await;
+    assert_eq!(status["export"]["state"], "running");
+    assert_eq!(status["export"]["entities"][0]["sent"], 40);
+    assert_eq!(
+        status["export"]["lastError"],
+        Value::Null,
+        "the partner healed: {status}"
+    );
+}
