@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::configuration::Settings;
 use crate::control;
+use crate::db::health::DatabaseHealth;
 use crate::db::notify::Announcer;
 use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
@@ -25,7 +26,7 @@ use crate::jobs::Runner;
 use crate::one;
 use crate::openapi::ApiDoc;
 use crate::outbound::address::{Guard, Lookup, SystemLookup};
-use crate::probes::{self, ProbePool};
+use crate::probes;
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::shopify::{self, worker::Applier, ShopifyAnnouncer};
 use crate::waymore::client::WaymoreClient;
@@ -44,6 +45,7 @@ pub struct Application {
     announcer: Announcer,
     shopify_announcer: Announcer,
     applier: Arc<Applier>,
+    database: Arc<DatabaseHealth>,
     one_retention: Duration,
     shopify_retention: Duration,
 }
@@ -113,12 +115,14 @@ impl Application {
             deliverer: deliverer.clone(),
         });
         let deliverer_data = web::Data::from(deliverer.clone());
+        let database = Arc::new(DatabaseHealth::beside(&pool));
         let admission = web::Data::from(Admission::new(
             settings.database.max_connections as usize,
             settings.http.max_queued_requests,
             settings.http.queue_timeout,
+            database.clone(),
         ));
-        let probe_pool = web::Data::new(ProbePool::beside(&pool));
+        let database_data = web::Data::from(database.clone());
         let body_read_timeout =
             web::Data::new(edge::BodyReadTimeout(settings.http.body_read_timeout));
         let settings = &settings.http;
@@ -141,7 +145,7 @@ impl Application {
                 .wrap(from_fn(edge::head_as_get))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(pool.clone())
-                .app_data(probe_pool.clone())
+                .app_data(database_data.clone())
                 .app_data(admission.clone())
                 .app_data(body_read_timeout.clone())
                 .app_data(cursor_keys.clone())
@@ -182,6 +186,7 @@ impl Application {
             announcer,
             shopify_announcer,
             applier,
+            database,
             one_retention,
             shopify_retention,
         })
@@ -212,6 +217,10 @@ impl Application {
                 .run(self.pool.clone(), stop.subscribe()),
         );
         let applier = tokio::spawn(self.applier.clone().run(stop.subscribe()));
+        let database = tokio::spawn({
+            let (database, stop) = (self.database.clone(), stop.subscribe());
+            async move { database.watch(stop).await }
+        });
         let shopify_pruner = tokio::spawn(shopify::prune_until_stopped(
             self.pool.clone(),
             self.shopify_retention,
@@ -228,7 +237,8 @@ impl Application {
             announcer,
             applier,
             shopify_announcer,
-            shopify_pruner
+            shopify_pruner,
+            database
         );
         served
     }

@@ -1,6 +1,7 @@
 //! Database plumbing shared by every integration: the pool, the embedded cluster, migrations.
 
 pub mod embedded;
+pub mod health;
 pub mod listen;
 pub mod notify;
 pub mod schema;
@@ -133,10 +134,12 @@ pub async fn pool(options: PgConnectOptions, max_connections: u32) -> Result<PgP
 }
 
 /// True when every migration this binary knows has been applied successfully.
-pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+pub async fn migrations_applied<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+) -> Result<bool, sqlx::Error> {
     let applied: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(pool)
+            .fetch_all(executor)
             .await
             .or_else(|e| match &e {
                 sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {

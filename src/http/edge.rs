@@ -31,8 +31,9 @@ pub async fn head_as_get(
 }
 
 /// The request head this server reads. actix-http itself refuses a head over 128 KiB or
-/// with more than 96 header fields, before any of this code runs and with an empty body;
-/// below those limits, a head over these is refused here, in the envelope.
+/// with more than 96 header fields, and the URI parser a request target over 64 KiB
+/// (65,534 bytes), before any of this code runs and with an empty 400; below those limits,
+/// a head over these is refused here, in the envelope.
 const MAX_TARGET_BYTES: usize = 8 * 1024;
 const MAX_HEADER_FIELDS: usize = 64;
 const MAX_HEADER_BYTES: usize = 32 * 1024;

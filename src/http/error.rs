@@ -114,10 +114,25 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// A pool that stayed exhausted for its whole timeout is overload, not a fault.
+    /// A pool that stayed exhausted for its whole timeout is overload, and a database that
+    /// went away (a lost connection, a shutdown) is unavailability: neither is a fault.
     fn from(error: sqlx::Error) -> Self {
+        let gone = match &error {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            _ => false,
+        };
         match error {
             sqlx::Error::PoolTimedOut => ApiError::Overloaded,
+            _ if gone => {
+                log::warn!("the database went away during a request: {error}");
+                ApiError::Unavailable {
+                    message: "The database does not answer; retry in a moment (see Retry-After)."
+                        .into(),
+                }
+            }
             error => ApiError::Internal(error.into()),
         }
     }
@@ -152,7 +167,7 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = envelope(self.status_code(), self.code(), message);
-        if let ApiError::Overloaded = self {
+        if let ApiError::Overloaded | ApiError::Unavailable { .. } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));

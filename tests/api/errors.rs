@@ -1,5 +1,7 @@
 //! Errors the framework produces on its own answer in the contract's envelope too.
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use crate::helpers::{assert_error, spawn_app};
 
 #[tokio::test]
@@ -190,6 +192,25 @@ async fn an_over_long_request_target_is_refused_with_414_in_the_envelope() {
     let over = app.get(&format!("/healthz?pad={}", "a".repeat(9000))).await;
     let message = assert_error(over, 414, "BAD_REQUEST").await;
     assert!(message.contains("8192"), "{message}");
+    // Up to 64 KiB, the request reaches the application, which answers in the envelope.
+    let long = app
+        .get(&format!("/healthz?pad={}", "a".repeat(65_000)))
+        .await;
+    assert_error(long, 414, "BAD_REQUEST").await;
+    // Beyond, the URI parser refuses it before any application code runs, as documented
+    // (an HTTP client will not even send it, so it goes out by hand).
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET /healthz?pad={} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        "a".repeat(66_000)
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "no body: {answer}");
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ mod helpers;
 mod jobs;
 mod one;
 mod openapi;
+mod outage;
+mod proxy;
 mod rfmcube;
 mod schema_file;
 mod schema_triggers;

@@ -97,3 +97,97 @@ async fn a_cart_opened_appears_on_the_open_page_without_a_reload_and_payloads_st
         .screenshot(&screenshot_path("one-sample-events.png"))
         .await;
 }
+
+/// The page refreshes by itself, but never under the operator's hands: what is shown stays
+/// (a selection of a cart id survives), and new events wait behind a "new events" button.
+#[tokio::test]
+async fn new_events_wait_behind_a_button_and_what_is_shown_never_moves() {
+    let app = spawn_app().await;
+    post(
+        &app,
+        json!({"event": "Cart opened", "customerId": "C-1", "cartId": "K-1"}),
+    )
+    .await;
+    let mut browser = Browser::launch(412, 915).await;
+    let (user, password) = ONE_CREDENTIALS;
+    let mut url = reqwest::Url::parse(&app.url("/one/events")).unwrap();
+    url.set_username(user).unwrap();
+    url.set_password(Some(password)).unwrap();
+    browser.open(url.as_str()).await;
+    let selected = browser
+        .evaluate(
+            "(() => { const item = document.querySelector('#events li.event');
+                      window.firstItem = item;
+                      const range = document.createRange();
+                      range.selectNodeContents(item.querySelector('.cart-id'));
+                      getSelection().removeAllRanges();
+                      getSelection().addRange(range);
+                      return getSelection().toString(); })()",
+        )
+        .await;
+    assert_eq!(selected, "K-1");
+    // Two refreshes go by.
+    let refreshed = browser
+        .evaluate(
+            "new Promise((resolve) => {
+                const status = document.getElementById('refreshed');
+                let seen = 0;
+                new MutationObserver(() => ++seen >= 2 && resolve(true))
+                    .observe(status, {childList: true, characterData: true, subtree: true});
+                setTimeout(() => resolve(false), 15000);
+            })",
+        )
+        .await;
+    assert_eq!(refreshed, true);
+    let kept = browser
+        .evaluate(
+            "({same: document.querySelector('#events li.event') === window.firstItem,
+               selection: getSelection().toString()})",
+        )
+        .await;
+    assert_eq!(
+        kept,
+        json!({"same": true, "selection": "K-1"}),
+        "refreshes leave what is shown alone"
+    );
+
+    post(
+        &app,
+        json!({"event": "Cart opened", "customerId": "C-2", "cartId": "K-2"}),
+    )
+    .await;
+    let announced = browser
+        .evaluate(
+            "new Promise((resolve) => {
+                const banner = document.getElementById('new-events');
+                const shown = () => !banner.hidden && banner.textContent.startsWith('1 new event');
+                if (shown()) return resolve(true);
+                new MutationObserver(() => shown() && resolve(true))
+                    .observe(banner, {attributes: true, childList: true, subtree: true});
+                setTimeout(() => resolve(false), 15000);
+            })",
+        )
+        .await;
+    assert_eq!(announced, true, "the new event is announced");
+    let before = browser
+        .evaluate(
+            "({first: document.querySelector('#events li.event .cart-id').textContent,
+               same: document.querySelector('#events li.event') === window.firstItem,
+               selection: getSelection().toString()})",
+        )
+        .await;
+    assert_eq!(
+        before,
+        json!({"first": "K-1", "same": true, "selection": "K-1"}),
+        "nothing pushed down"
+    );
+    let after = browser
+        .evaluate(
+            "(() => { document.getElementById('new-events').click();
+                      return {first: document.querySelector('#events li.event .cart-id').textContent,
+                              items: document.querySelectorAll('#events li.event').length,
+                              banner: document.getElementById('new-events').hidden}; })()",
+        )
+        .await;
+    assert_eq!(after, json!({"first": "K-2", "items": 2, "banner": true}));
+}
