@@ -230,9 +230,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = sqlx::query("SELECT pg_stat_statements_reset()")
         .execute(&pool)
         .await;
-    sqlx::query("DELETE FROM waymore_exports")
-        .execute(&pool)
-        .await?;
+    sqlx::query("DELETE FROM jobs").execute(&pool).await?;
     sqlx::query("DELETE FROM waymore_connection")
         .execute(&pool)
         .await?;

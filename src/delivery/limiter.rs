@@ -8,8 +8,8 @@
 //! - **Multiplicative decrease.** A transient failure (refused connection, timeout, 429,
 //!   5xx) cuts the limit to [`DECREASE`] of itself, once per round: failures of requests
 //!   sent before the last cut were sent at the old limit and do not cut again.
-//! - **Down, not full.** When every request that was in flight at a failure fails too,
-//!   with no good answer among them, the destination is down: the caller opens its circuit
+//! - **Down, not full.** When every request that was out at a failure fails too, with no
+//!   good answer among them, the destination is down: the caller opens its circuit
 //!   (pause and probe, shared by every process). A full partner answers some requests of
 //!   each round, so its circuit stays closed and only the limit moves. The first good
 //!   answer after that starts the limit over in slow start towards the maximum: a partner
@@ -24,14 +24,28 @@ pub struct Limiter {
     max: f64,
     limit: f64,
     threshold: f64,
+    /// Requests holding a slot: sent, and not yet answered (with a limit of one, not yet
+    /// recorded, so the next claim sees the previous outcome and one destination's events
+    /// go out in commit order across keys).
     in_flight: usize,
+    /// Requests sent and not yet answered.
+    unanswered: usize,
+    /// Batches sent so far; a request carries the count at its batch.
+    sent: u64,
     /// Bumped at each cut; a request remembers the round it was sent in.
     round: u64,
-    /// Failures since the last good answer, and how many requests were in flight at the
-    /// first of them.
-    streak: Option<(usize, usize)>,
+    /// Since a failure with no good answer after it: the last batch sent at that failure,
+    /// and how many requests up to that batch have not come back yet.
+    streak: Option<(u64, usize)>,
     /// The last verdict was [`Verdict::Down`] and no good answer came since.
     down: bool,
+}
+
+/// What a request was sent as.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    round: u64,
+    batch: u64,
 }
 
 /// What a failure means for the destination.
@@ -39,7 +53,7 @@ pub struct Limiter {
 pub enum Verdict {
     /// Some of its requests still go through, or may: only the limit moved.
     Full,
-    /// Every request of a round failed: open the circuit.
+    /// Every request that was out at a failure failed too: open the circuit.
     Down,
 }
 
@@ -52,6 +66,8 @@ impl Limiter {
             limit: 1.0,
             threshold: max as f64,
             in_flight: 0,
+            unanswered: 0,
+            sent: 0,
             round: 0,
             streak: None,
             down: false,
@@ -71,21 +87,40 @@ impl Limiter {
         self.in_flight
     }
 
-    /// `n` requests started; the round they belong to.
-    pub fn started(&mut self, n: usize) -> u64 {
-        self.in_flight += n;
-        self.round
+    fn holds_until_recorded(&self) -> bool {
+        self.max <= 1.0
     }
 
-    /// `n` requests are done with (their outcomes recorded): their slots are free.
+    /// `n` requests started as one batch; the ticket each carries.
+    pub fn started(&mut self, n: usize) -> Ticket {
+        self.in_flight += n;
+        self.unanswered += n;
+        self.sent += 1;
+        Ticket {
+            round: self.round,
+            batch: self.sent,
+        }
+    }
+
+    /// `n` outcomes are recorded: with a limit of one, their slots are free now.
     pub fn finished(&mut self, n: usize) {
-        self.in_flight = self.in_flight.saturating_sub(n);
+        if self.holds_until_recorded() {
+            self.in_flight = self.in_flight.saturating_sub(n);
+        }
+    }
+
+    fn came_back(&mut self) {
+        self.unanswered = self.unanswered.saturating_sub(1);
+        if !self.holds_until_recorded() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+        }
     }
 
     /// A request came back with an answer the destination meant (delivered, refused,
     /// misconfigured): it is up and took the request.
     pub fn answered(&mut self) {
-        let used = self.in_flight as f64 >= self.limit / 2.0;
+        let used = self.unanswered as f64 >= self.limit / 2.0;
+        self.came_back();
         self.streak = None;
         if std::mem::take(&mut self.down) {
             self.threshold = self.max;
@@ -99,23 +134,27 @@ impl Limiter {
         }
     }
 
-    /// A request sent in `round` failed transiently.
-    pub fn failed(&mut self, round: u64) -> Verdict {
-        let (failures, window) = self.streak.get_or_insert((0, self.in_flight.max(1)));
-        *failures += 1;
-        let down = *failures >= *window;
-        if round == self.round {
+    /// A request failed transiently.
+    pub fn failed(&mut self, ticket: Ticket) -> Verdict {
+        let (mark, left) = *self.streak.get_or_insert((self.sent, self.unanswered));
+        let left = match ticket.batch <= mark {
+            true => left.saturating_sub(1),
+            false => left,
+        };
+        self.streak = Some((mark, left));
+        self.came_back();
+        if ticket.round == self.round {
             self.limit = (self.limit * DECREASE).max(1.0);
             self.threshold = self.limit;
             self.round += 1;
         }
-        match down {
-            true => {
+        match left {
+            0 => {
                 self.streak = None;
                 self.down = true;
                 Verdict::Down
             }
-            false => Verdict::Full,
+            _ => Verdict::Full,
         }
     }
 }
@@ -129,7 +168,6 @@ mod tests {
         limiter.started(limiter.free());
         for _ in 0..answers {
             limiter.answered();
-            limiter.finished(1);
             limiter.started(limiter.free());
         }
     }
@@ -139,8 +177,8 @@ mod tests {
         let mut limiter = Limiter::new(64);
         busy(&mut limiter, 31);
         assert_eq!(limiter.limit(), 32, "one more per answer in slow start");
-        let round = limiter.started(0);
-        limiter.failed(round);
+        let ticket = limiter.started(0);
+        limiter.failed(ticket);
         assert_eq!(limiter.limit(), 25);
         busy(&mut limiter, 26);
         assert_eq!(
@@ -156,13 +194,11 @@ mod tests {
         busy(&mut limiter, 7);
         while limiter.in_flight() > 0 {
             limiter.answered();
-            limiter.finished(1);
         }
         let before = limiter.limit();
         for _ in 0..100 {
             limiter.started(1);
             limiter.answered();
-            limiter.finished(1);
         }
         assert_eq!(
             limiter.limit(),
@@ -176,9 +212,9 @@ mod tests {
         let mut limiter = Limiter::new(100);
         busy(&mut limiter, 99);
         assert_eq!(limiter.limit(), 100);
-        let round = limiter.started(0);
+        let ticket = limiter.started(0);
         for _ in 0..10 {
-            assert_eq!(limiter.failed(round), Verdict::Full);
+            assert_eq!(limiter.failed(ticket), Verdict::Full);
         }
         assert_eq!(limiter.limit(), 80);
         let later = limiter.started(1);
@@ -187,35 +223,56 @@ mod tests {
     }
 
     #[test]
+    fn a_partner_shedding_fast_while_it_works_on_the_rest_is_full_not_down() {
+        let mut limiter = Limiter::new(100);
+        busy(&mut limiter, 9);
+        // Ten out; more sent and shed at once while the ten take their time.
+        for _ in 0..50 {
+            let ticket = limiter.started(1);
+            assert_eq!(limiter.failed(ticket), Verdict::Full);
+        }
+        limiter.answered();
+        let ticket = limiter.started(1);
+        assert_eq!(limiter.failed(ticket), Verdict::Full);
+    }
+
+    #[test]
     fn a_round_with_only_failures_is_a_down_partner() {
         let mut limiter = Limiter::new(100);
         busy(&mut limiter, 3);
         assert_eq!(limiter.in_flight(), 4);
-        let round = limiter.started(0);
-        assert_eq!(limiter.failed(round), Verdict::Full);
-        assert_eq!(limiter.failed(round), Verdict::Full);
+        let ticket = limiter.started(0);
+        assert_eq!(limiter.failed(ticket), Verdict::Full);
+        assert_eq!(limiter.failed(ticket), Verdict::Full);
         limiter.answered();
-        limiter.finished(3);
-        let round = limiter.started(2);
-        assert_eq!(limiter.failed(round), Verdict::Full);
-        assert_eq!(limiter.failed(round), Verdict::Full);
+        let ticket = limiter.started(2);
+        assert_eq!(limiter.failed(ticket), Verdict::Full);
+        assert_eq!(limiter.failed(ticket), Verdict::Full);
         assert_eq!(
-            limiter.failed(round),
+            limiter.failed(ticket),
             Verdict::Down,
-            "all three in flight failed"
+            "all three out failed"
         );
-        limiter.finished(3);
         assert_eq!(limiter.in_flight(), 0);
     }
 
     #[test]
     fn a_quiet_destination_is_down_at_its_first_failure_and_starts_over_when_back() {
         let mut limiter = Limiter::new(100);
-        let round = limiter.started(1);
-        assert_eq!(limiter.failed(round), Verdict::Down);
-        limiter.finished(1);
+        let ticket = limiter.started(1);
+        assert_eq!(limiter.failed(ticket), Verdict::Down);
         assert_eq!(limiter.limit(), 1);
         busy(&mut limiter, 15);
         assert_eq!(limiter.limit(), 16, "back in slow start");
+    }
+
+    #[test]
+    fn with_a_limit_of_one_the_slot_is_held_until_the_outcome_is_recorded() {
+        let mut limiter = Limiter::new(1);
+        limiter.started(1);
+        limiter.answered();
+        assert_eq!(limiter.free(), 0);
+        limiter.finished(1);
+        assert_eq!(limiter.free(), 1);
     }
 }

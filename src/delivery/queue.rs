@@ -407,6 +407,12 @@ pub async fn hand_over(pool: &PgPool, heads: &DeliveredHeads) -> Result<u64, sql
 /// outcome batch is usually one or two rows, for which PostgreSQL would plan its statements
 /// afresh at every call (two thirds of the worker's database time, measured), though the
 /// plan is the same index lookups whatever the batch's size.
+///
+/// A kept plan is made with the tables' size at that moment: one made while `deliveries`
+/// was empty thinks every index costs the same and may walk the whole event index for each
+/// claim (100 ms claims in a backlog of 16,000, measured; a third of a full partner's
+/// capacity delivered). So the connections, and their plans, last [`PLANS_LAST`]: a plan
+/// follows the table's size within that, whether or not ANALYZE has run.
 pub fn bookkeeping_pool(pool: &PgPool) -> PgPool {
     let options = pool.connect_options().as_ref().clone().options([
         ("synchronous_commit", "off"),
@@ -418,8 +424,12 @@ pub fn bookkeeping_pool(pool: &PgPool) -> PgPool {
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(10))
+        .max_lifetime(PLANS_LAST)
         .connect_lazy_with(options)
 }
+
+/// How long the worker's connections and the plans they keep last.
+const PLANS_LAST: Duration = Duration::from_secs(5);
 
 /// Marks ready every pending delivery with nothing open before it: for queues whose head
 /// was delivered by a process that stopped before its recheck.

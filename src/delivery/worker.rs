@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use super::asleep::AsleepSign;
 use super::kind::{Kinds, Outcome, Problem};
-use super::limiter::{Limiter, Verdict};
+use super::limiter::{Limiter, Ticket, Verdict};
 use super::queue::{self, Change, Outcomes, Written};
 use crate::configuration::DeliverySettings;
 use crate::db::listen::listen;
@@ -90,8 +90,8 @@ struct Sent {
     lease: Uuid,
     claimed_at: DateTime<Utc>,
     attempts: i32,
-    /// The limiter's round the request was sent in.
-    round: u64,
+    /// Every request of its round failed: the destination is down.
+    down: bool,
     outcome: Outcome,
 }
 
@@ -215,7 +215,7 @@ impl Deliverer {
                     Some(limiter) => {
                         let free = limiter.free();
                         let busy = limiter.in_flight() > 0;
-                        match busy && free < limiter.limit().div_ceil(4) {
+                        match busy && free < limiter.limit().div_ceil(8) {
                             true => 0,
                             false => free,
                         }
@@ -238,7 +238,7 @@ impl Deliverer {
                 continue;
             };
             taken += batch.deliveries.len();
-            let round = self
+            let ticket = self
                 .limiters
                 .lock()
                 .expect("not poisoned")
@@ -251,6 +251,7 @@ impl Deliverer {
                 let sent = sent.clone();
                 let (lease, claimed_at, destination_id) =
                     (batch.lease, batch.claimed_at, destination.id);
+                let deliverer = self.clone();
                 tokio::spawn(async move {
                     let outcome = match &target {
                         Ok(target) => target.send(&delivery).await,
@@ -259,15 +260,18 @@ impl Deliverer {
                             error: problem.clone(),
                         }),
                     };
+                    let down = deliverer.came_back(destination_id, ticket, &outcome);
                     let _ = sent.send(Sent {
                         delivery_id: delivery.delivery_id,
                         destination_id,
                         lease,
                         claimed_at,
                         attempts: delivery.attempts,
-                        round,
+                        down,
                         outcome,
                     });
+                    // A slot is free: the next claims need not wait for the outcome's record.
+                    deliverer.wake.notify_one();
                 });
             }
         }
@@ -403,21 +407,32 @@ impl Deliverer {
         }
     }
 
-    /// A batch of sends as rows to write, each destination's limiter told what came back,
-    /// and what the batch does to each destination; and how many sends each destination
-    /// had in the batch.
+    /// Tells the destination's limiter what came back, as it comes back; whether that makes
+    /// the destination down.
+    fn came_back(&self, destination: i64, ticket: Ticket, outcome: &Outcome) -> bool {
+        let mut limiters = self.limiters.lock().expect("not poisoned");
+        let limiter = limiters
+            .entry(destination)
+            .or_insert_with(|| Limiter::new(self.settings.concurrency));
+        match outcome {
+            Outcome::Retry { .. } => limiter.failed(ticket) == Verdict::Down,
+            _ => {
+                limiter.answered();
+                false
+            }
+        }
+    }
+
+    /// A batch of sends as rows to write, and what the batch does to each destination; and
+    /// how many sends each destination had in the batch.
     fn outcomes(&self, batch: &[Sent]) -> (Outcomes, HashMap<i64, usize>) {
         let mut outcomes = Outcomes::default();
         let mut finished: HashMap<i64, usize> = HashMap::new();
         let mut changes: HashMap<i64, (Change, Option<String>, Duration, DateTime<Utc>)> =
             HashMap::new();
         let mut earliest_retry: Option<Duration> = None;
-        let mut limiters = self.limiters.lock().expect("not poisoned");
         for sent in batch {
             *finished.entry(sent.destination_id).or_default() += 1;
-            let limiter = limiters
-                .entry(sent.destination_id)
-                .or_insert_with(|| Limiter::new(self.settings.concurrency));
             let mut change = |change: Change, reason: Option<String>, pause: Duration| {
                 let entry = changes.entry(sent.destination_id).or_insert((
                     change,
@@ -436,7 +451,6 @@ impl Deliverer {
             };
             let (written, delay) = match &sent.outcome {
                 Outcome::Delivered(_) | Outcome::Refused(_) => {
-                    limiter.answered();
                     change(Change::Close, None, Duration::ZERO);
                     let written = match &sent.outcome {
                         Outcome::Delivered(_) => Written::Delivered,
@@ -445,7 +459,6 @@ impl Deliverer {
                     (written, Duration::ZERO)
                 }
                 Outcome::Misconfigured(problem) => {
-                    limiter.answered();
                     change(Change::Hold, Some(problem.error.clone()), Duration::ZERO);
                     (Written::Held, Duration::ZERO)
                 }
@@ -454,7 +467,7 @@ impl Deliverer {
                     retry_after,
                 } => {
                     let retry_after = retry_after.map(|after| after.min(RETRY_AFTER_CAP));
-                    if limiter.failed(sent.round) == Verdict::Down {
+                    if sent.down {
                         change(Change::Open, Some(problem.error.clone()), Duration::ZERO);
                     }
                     if let Some(after) = retry_after {

@@ -153,14 +153,15 @@ async fn a_kind_registered_from_outside_the_backbone_receives_its_events_in_orde
             .collect();
         assert_eq!(written, [2, 3, 4], "product {product} in commit order");
     }
-    assert_eq!(
+    eventually(Duration::from_secs(10), "9 recorded delivered", || async {
         count(
             &pool,
-            "SELECT count(*) FROM deliveries WHERE state = 'delivered'"
+            "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
         )
-        .await,
-        9
-    );
+        .await
+            == 9
+    })
+    .await;
 }
 
 #[tokio::test]
