@@ -2,9 +2,11 @@
 //!
 //! A webhook partner on loopback answers each request after `BENCH_PARTNER_MS` (50) and
 //! takes at most `BENCH_CAPACITY` (30) at once: 600 events/s by default. Beyond that it
-//! sheds work in one of two ways, each run in turn:
-//! - `refuse`: it closes the connection at once, with no keep-alive (every request is a new
-//!   connection), as a server with a small listen backlog does;
+//! sheds work in one of three ways, each run in turn (`BENCH_SHEDDING` picks one):
+//! - `backlog`: it accepts a connection only when it has room, with no keep-alive and a
+//!   listen backlog of 8, so further connections wait in the kernel, or are dropped and
+//!   tried again by the client's TCP a second later (the partner of the issue);
+//! - `refuse`: it closes the connection at once, with no keep-alive;
 //! - `shed`: it answers 503 at once, over keep-alive connections.
 //!
 //! Stock changes on 1,000 products are committed at `BENCH_RATE` (1,000/s) for
@@ -27,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::Semaphore;
 
 use shopbridge::startup::Application;
 
@@ -35,9 +38,13 @@ const PRODUCTS: i64 = 1000;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Shedding {
+    Backlog,
     Refuse,
     Shed,
 }
+
+/// The listen backlog of the `backlog` partner.
+const BACKLOG: u32 = 8;
 
 /// What the partner saw.
 #[derive(Default)]
@@ -94,8 +101,7 @@ async fn serve(mut stream: TcpStream, partner: Arc<Partner>, config: (Shedding, 
             partner.in_flight.fetch_sub(1, Ordering::SeqCst);
             partner.turned_away.fetch_add(1, Ordering::Relaxed);
             match shedding {
-                // Closed at once, as an overflowing backlog does.
-                Shedding::Refuse => return,
+                Shedding::Refuse | Shedding::Backlog => return,
                 Shedding::Shed => {
                     let answer = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
                     if stream.write_all(answer).await.is_err() {
@@ -124,12 +130,10 @@ async fn serve(mut stream: TcpStream, partner: Arc<Partner>, config: (Shedding, 
         }
         partner.in_flight.fetch_sub(1, Ordering::SeqCst);
         let answer: &[u8] = match shedding {
-            Shedding::Refuse => {
-                b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            }
             Shedding::Shed => b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            _ => b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
         };
-        if stream.write_all(answer).await.is_err() || shedding == Shedding::Refuse {
+        if stream.write_all(answer).await.is_err() || shedding != Shedding::Shed {
             return;
         }
     }
@@ -139,11 +143,29 @@ async fn start_partner(
     partner: Arc<Partner>,
     config: (Shedding, usize, Duration),
 ) -> anyhow::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
+    let socket = TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let port = socket.local_addr()?.port();
+    let listener = socket.listen(match config.0 {
+        Shedding::Backlog => BACKLOG,
+        _ => 1024,
+    })?;
+    // The backlog partner takes a connection only when it has room for its request.
+    let room = Arc::new(Semaphore::new(config.1));
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, partner.clone(), config));
+        loop {
+            let permit = match config.0 {
+                Shedding::Backlog => Some(room.clone().acquire_owned().await.expect("open")),
+                _ => None,
+            };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let partner = partner.clone();
+            tokio::spawn(async move {
+                serve(stream, partner, config).await;
+                drop(permit);
+            });
         }
     });
     Ok(format!("http://127.0.0.1:{port}"))
@@ -186,10 +208,11 @@ fn rate_between(accepted: &[(Instant, i64)], from: Instant, to: Instant) -> f64 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let shedding = match std::env::var("BENCH_SHEDDING").ok().as_deref() {
+        Some("backlog") => Shedding::Backlog,
         Some("refuse") => Shedding::Refuse,
         Some("shed") => Shedding::Shed,
         _ => {
-            for mode in ["refuse", "shed"] {
+            for mode in ["backlog", "refuse", "shed"] {
                 let status = std::process::Command::new(std::env::current_exe()?)
                     .env("BENCH_SHEDDING", mode)
                     .status()?;
@@ -228,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
     let app = Application::build(&settings, pool.clone())?;
     tokio::spawn(app.run_until_stopped());
-    if shedding == Shedding::Refuse {
+    if shedding == Shedding::Backlog {
         println!(
             "partner: {capacity} requests at once, {} ms each: {capacity_rate:.0} events/s; \
              offered {rate}/s for {seconds} s; up to {} deliveries in flight \
@@ -281,6 +304,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "| {} | {steady:.0} | {:.0} % | {backlog} | {drain:.0} | {:.0} % | {} | {twice} | {out_of_order} | {} |",
         match shedding {
+            Shedding::Backlog => "a listen backlog of 8 (no keep-alive)",
             Shedding::Refuse => "closing connections (no keep-alive)",
             Shedding::Shed => "answering 503 (keep-alive)",
         },

@@ -6,8 +6,10 @@
 //!   up to `DELIVERY_CONCURRENCY`; only while at least half of it is in use, so a quiet
 //!   spell does not grow a limit the partner never proved it takes.
 //! - **Multiplicative decrease.** A transient failure (refused connection, timeout, 429,
-//!   5xx) cuts the limit to [`DECREASE`] of itself, once per round: failures of requests
-//!   sent before the last cut were sent at the old limit and do not cut again.
+//!   5xx), or an answer that took far longer than usual ([`QUEUED`]: a partner whose listen
+//!   backlog overflows drops connections silently, so the client sees only a slow connect),
+//!   cuts the limit to [`DECREASE`] of itself, once per round: outcomes of requests sent
+//!   before the last cut were sent at the old limit and do not cut again.
 //! - **Down, not full.** When every request that was out at a failure fails too, with no
 //!   good answer among them, the destination is down: the caller opens its circuit
 //!   (pause and probe, shared by every process). A full partner answers some requests of
@@ -15,9 +17,18 @@
 //!   answer after that starts the limit over in slow start towards the maximum: a partner
 //!   that was down is back, not full.
 
+use std::time::Duration;
+
 /// What a cut keeps of the limit: a full partner is kept between 80 % and all of what it
 /// takes.
 const DECREASE: f64 = 0.8;
+
+/// An answer that took more than this many times the usual, and a quarter of a second more,
+/// waited in a queue.
+const QUEUED: (f64, Duration) = (3.0, Duration::from_millis(250));
+
+/// How much each answer moves the usual time an answer takes.
+const USUAL_WEIGHT: f64 = 1.0 / 32.0;
 
 #[derive(Debug)]
 pub struct Limiter {
@@ -39,6 +50,8 @@ pub struct Limiter {
     streak: Option<(u64, usize)>,
     /// The last verdict was [`Verdict::Down`] and no good answer came since.
     down: bool,
+    /// How long an answer usually takes (a moving average).
+    usual: Option<Duration>,
 }
 
 /// What a request was sent as.
@@ -71,6 +84,7 @@ impl Limiter {
             round: 0,
             streak: None,
             down: false,
+            usual: None,
         }
     }
 
@@ -118,19 +132,32 @@ impl Limiter {
 
     /// A request came back with an answer the destination meant (delivered, refused,
     /// misconfigured): it is up and took the request.
-    pub fn answered(&mut self) {
+    pub fn answered(&mut self, ticket: Ticket, took: Duration) {
         let used = self.unanswered as f64 >= self.limit / 2.0;
         self.came_back();
         self.streak = None;
         if std::mem::take(&mut self.down) {
             self.threshold = self.max;
         }
-        if used {
+        let usual = self.usual.unwrap_or(took);
+        self.usual = Some(usual.mul_f64(1.0 - USUAL_WEIGHT) + took.mul_f64(USUAL_WEIGHT));
+        if took > usual.mul_f64(QUEUED.0) + QUEUED.1 {
+            self.cut(ticket);
+        } else if used {
             self.limit = match self.limit < self.threshold {
                 true => self.limit + 1.0,
                 false => self.limit + 1.0 / self.limit,
             }
             .min(self.max);
+        }
+    }
+
+    /// Cuts the limit, unless it was cut since the request was sent.
+    fn cut(&mut self, ticket: Ticket) {
+        if ticket.round == self.round {
+            self.limit = (self.limit * DECREASE).max(1.0);
+            self.threshold = self.limit;
+            self.round += 1;
         }
     }
 
@@ -143,11 +170,7 @@ impl Limiter {
         };
         self.streak = Some((mark, left));
         self.came_back();
-        if ticket.round == self.round {
-            self.limit = (self.limit * DECREASE).max(1.0);
-            self.threshold = self.limit;
-            self.round += 1;
-        }
+        self.cut(ticket);
         match left {
             0 => {
                 self.streak = None;
@@ -163,13 +186,18 @@ impl Limiter {
 mod tests {
     use super::*;
 
+    /// How long the partner of these tests usually takes to answer.
+    const USUAL: Duration = Duration::from_millis(50);
+
     /// `answers` good answers with the window kept full, as a backlog keeps it.
-    fn busy(limiter: &mut Limiter, answers: usize) {
-        limiter.started(limiter.free());
+    /// The ticket of the requests left out.
+    fn busy(limiter: &mut Limiter, answers: usize) -> Ticket {
+        let mut ticket = limiter.started(limiter.free());
         for _ in 0..answers {
-            limiter.answered();
-            limiter.started(limiter.free());
+            limiter.answered(ticket, USUAL);
+            ticket = limiter.started(limiter.free());
         }
+        ticket
     }
 
     #[test]
@@ -192,19 +220,37 @@ mod tests {
     fn a_limit_that_is_not_used_does_not_grow() {
         let mut limiter = Limiter::new(64);
         busy(&mut limiter, 7);
+        let ticket = limiter.started(0);
         while limiter.in_flight() > 0 {
-            limiter.answered();
+            limiter.answered(ticket, USUAL);
         }
         let before = limiter.limit();
         for _ in 0..100 {
-            limiter.started(1);
-            limiter.answered();
+            let ticket = limiter.started(1);
+            limiter.answered(ticket, USUAL);
         }
         assert_eq!(
             limiter.limit(),
             before,
             "one request at a time proves nothing more"
         );
+    }
+
+    #[test]
+    fn answers_that_waited_in_the_partners_queue_cut_the_limit_once_per_round() {
+        let mut limiter = Limiter::new(100);
+        let ticket = busy(&mut limiter, 99);
+        let queued = USUAL * 3 + Duration::from_millis(300);
+        limiter.answered(ticket, queued);
+        limiter.answered(ticket, queued);
+        assert_eq!(
+            limiter.limit(),
+            80,
+            "a connection that waited is a full partner"
+        );
+        let later = limiter.started(0);
+        limiter.answered(later, USUAL * 2);
+        assert_eq!(limiter.limit(), 80, "a slower answer is not a queue");
     }
 
     #[test]
@@ -225,13 +271,13 @@ mod tests {
     #[test]
     fn a_partner_shedding_fast_while_it_works_on_the_rest_is_full_not_down() {
         let mut limiter = Limiter::new(100);
-        busy(&mut limiter, 9);
+        let ten = busy(&mut limiter, 9);
         // Ten out; more sent and shed at once while the ten take their time.
         for _ in 0..50 {
             let ticket = limiter.started(1);
             assert_eq!(limiter.failed(ticket), Verdict::Full);
         }
-        limiter.answered();
+        limiter.answered(ten, USUAL);
         let ticket = limiter.started(1);
         assert_eq!(limiter.failed(ticket), Verdict::Full);
     }
@@ -244,7 +290,7 @@ mod tests {
         let ticket = limiter.started(0);
         assert_eq!(limiter.failed(ticket), Verdict::Full);
         assert_eq!(limiter.failed(ticket), Verdict::Full);
-        limiter.answered();
+        limiter.answered(ticket, USUAL);
         let ticket = limiter.started(2);
         assert_eq!(limiter.failed(ticket), Verdict::Full);
         assert_eq!(limiter.failed(ticket), Verdict::Full);
@@ -269,8 +315,8 @@ mod tests {
     #[test]
     fn with_a_limit_of_one_the_slot_is_held_until_the_outcome_is_recorded() {
         let mut limiter = Limiter::new(1);
-        limiter.started(1);
-        limiter.answered();
+        let ticket = limiter.started(1);
+        limiter.answered(ticket, USUAL);
         assert_eq!(limiter.free(), 0);
         limiter.finished(1);
         assert_eq!(limiter.free(), 1);

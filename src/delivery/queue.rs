@@ -60,8 +60,8 @@ struct ClaimRow {
 ///
 /// A probe (the destination's circuit is open) takes one delivery whether or not its own
 /// backoff is over, those that are due first: the destination's pause, which grows to at
-/// most 30 s, is what spaces probes, so a healed partner is noticed within that. `None`
-/// when nothing was claimed.
+/// most `DELIVERY_PROBE_SECS`, is what spaces probes, so a healed partner is noticed within
+/// that. `None` when nothing was claimed.
 pub async fn claim(
     pool: &PgPool,
     destination: i64,

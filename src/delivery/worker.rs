@@ -12,10 +12,10 @@
 //! - **As many in flight as the destination takes** ([`Limiter`]), per destination and
 //!   process, up to `DELIVERY_CONCURRENCY`.
 //! - **Circuit breaker per destination, for a partner that is down.** When a whole round of
-//!   requests fails, the destination is paused (backoff with jitter, at most 30 s) and then
-//!   probed one request at a time; the first success closes the circuit and releases every
-//!   delivery waiting for its own retry, and the limit starts over in slow start. A partner
-//!   that asks to wait (`Retry-After`) is paused that long.
+//!   requests fails, the destination is paused (backoff with jitter, at most
+//!   `DELIVERY_PROBE_SECS`) and then probed one request at a time; the first success closes
+//!   the circuit and releases every delivery waiting for its own retry, and the limit starts
+//!   over in slow start. A partner that asks to wait (`Retry-After`) is paused that long.
 //! - **A misconfigured destination is held** with the reason, every delivery kept pending,
 //!   until an operator releases or reconfigures it.
 //! - **Outcomes in batches, each as it happens.** Sends hand their outcome to one writer,
@@ -253,6 +253,7 @@ impl Deliverer {
                     (batch.lease, batch.claimed_at, destination.id);
                 let deliverer = self.clone();
                 tokio::spawn(async move {
+                    let sending = Instant::now();
                     let outcome = match &target {
                         Ok(target) => target.send(&delivery).await,
                         Err(problem) => Outcome::Misconfigured(Problem {
@@ -260,7 +261,8 @@ impl Deliverer {
                             error: problem.clone(),
                         }),
                     };
-                    let down = deliverer.came_back(destination_id, ticket, &outcome);
+                    let took = sending.elapsed();
+                    let down = deliverer.came_back(destination_id, ticket, took, &outcome);
                     let _ = sent.send(Sent {
                         delivery_id: delivery.delivery_id,
                         destination_id,
@@ -409,7 +411,13 @@ impl Deliverer {
 
     /// Tells the destination's limiter what came back, as it comes back; whether that makes
     /// the destination down.
-    fn came_back(&self, destination: i64, ticket: Ticket, outcome: &Outcome) -> bool {
+    fn came_back(
+        &self,
+        destination: i64,
+        ticket: Ticket,
+        took: Duration,
+        outcome: &Outcome,
+    ) -> bool {
         let mut limiters = self.limiters.lock().expect("not poisoned");
         let limiter = limiters
             .entry(destination)
@@ -417,7 +425,7 @@ impl Deliverer {
         match outcome {
             Outcome::Retry { .. } => limiter.failed(ticket) == Verdict::Down,
             _ => {
-                limiter.answered();
+                limiter.answered(ticket, took);
                 false
             }
         }
