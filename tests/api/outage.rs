@@ -1,17 +1,24 @@
 //! The database goes away under a running service: every endpoint that needs it answers
 //! 503 in the error envelope within about a second, the probes say so, and all is served
-//! again once it is back.
+//! again once it is back; an outcome the crash lost is written again.
 
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::events::eventually;
+use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use shopbridge::db::MIGRATOR;
+
+use crate::events::{eventually, exec};
 use crate::helpers::{
     assert_error, fresh_database, spawn_app_on, TestApp, ADMIN_TOKEN, API_KEY, ONE_CREDENTIALS,
 };
 use crate::proxy::Relay;
+use crate::waymore::admin;
 
 async fn call(app: &TestApp, method: Method, path: &str) -> reqwest::Response {
     app.client
@@ -74,4 +81,120 @@ async fn with_the_database_gone_every_endpoint_answers_503_within_a_second() {
         call(&app, Method::GET, "/readyz").await.status().as_u16(),
         200
     );
+}
+
+/// The delivery of the one event, as a JSON row.
+async fn the_delivery(conn: &mut PgConnection) -> Option<Value> {
+    sqlx::query_scalar("SELECT to_jsonb(d) FROM deliveries d")
+        .fetch_optional(conn)
+        .await
+        .unwrap()
+}
+
+/// PostgreSQL crashed after a delivery's outcome was committed but before that commit
+/// reached the disk (outcomes commit asynchronously), while its claim had: the restarted
+/// server shows the delivery leased again. The worker writes the outcomes of the seconds
+/// before the restart again, so the entity does not wait for the lease to expire (10.8 s
+/// here) and the partner does not get the event twice.
+#[tokio::test]
+async fn an_outcome_a_database_crash_lost_is_written_again_after_the_restart() {
+    let dir = tempfile::Builder::new()
+        .prefix("shopbridge-pg-crash-")
+        .tempdir()
+        .unwrap();
+    let options = EmbeddedOptions {
+        dir: dir.path().to_owned(),
+        bin_dir: None,
+        ephemeral: true,
+    };
+    let cluster = EmbeddedPostgres::start(options.clone()).await.unwrap();
+    cluster.ensure_database("shop").await.unwrap();
+    let mut direct = cluster.connect_options("shop").connect().await.unwrap();
+    MIGRATOR.run(&mut direct).await.unwrap();
+    let relay = Relay::start(cluster.port()).await;
+    let app = spawn_app_on(cluster.connect_options("shop").port(relay.port()), |_| {}).await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(500)))
+        .mount(&receiver)
+        .await;
+    exec(
+        &app.pool,
+        "INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (1, 'P1', 'p', 10, 1)",
+    )
+    .await;
+    let added = admin(
+        &app,
+        Method::POST,
+        "/admin/destinations",
+        Some(
+            json!({"name": "crm", "url": format!("{}/hook", receiver.uri()),
+                     "events": ["product.stock_changed"]}),
+        ),
+    )
+    .await;
+    assert_eq!(added.status().as_u16(), 201);
+    exec(&app.pool, "UPDATE products SET stock_quantity = 2").await;
+
+    let claimed = loop {
+        match the_delivery(&mut direct).await {
+            Some(row) if !row["lease_token"].is_null() => break row,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    while the_delivery(&mut direct).await.unwrap()["state"] != "delivered" {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // What the disk holds when the outcome's commit was lost: the claim, not the outcome.
+    sqlx::query(
+        "UPDATE deliveries d
+         SET state = c.state, attempts = c.attempts, lease_token = c.lease_token,
+             leased_until = c.leased_until, last_status = c.last_status,
+             last_error = c.last_error, finished_at = c.finished_at
+         FROM jsonb_populate_record(NULL::deliveries, $1) c WHERE d.id = c.id;
+         ",
+    )
+    .bind(&claimed)
+    .execute(&mut direct)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM delivery_attempts")
+        .execute(&mut direct)
+        .await
+        .unwrap();
+    direct.close().await.unwrap();
+    relay.down();
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap();
+    let cluster = EmbeddedPostgres::start(options).await.unwrap();
+    let restarted = Instant::now();
+    let mut direct = cluster.connect_options("shop").connect().await.unwrap();
+    assert_eq!(
+        the_delivery(&mut direct).await.unwrap()["lease_token"],
+        claimed["lease_token"],
+        "the restarted server shows the claim"
+    );
+    relay.up(cluster.port()).await;
+
+    eventually(Duration::from_secs(5), "the outcome written again", || {
+        let options = cluster.connect_options("shop");
+        async move {
+            let mut conn = options.connect().await.unwrap();
+            the_delivery(&mut conn).await.unwrap()["state"] == "delivered"
+        }
+    })
+    .await;
+    assert!(
+        restarted.elapsed() < Duration::from_secs(5),
+        "before the lease expired"
+    );
+    assert_eq!(
+        receiver.received_requests().await.unwrap().len(),
+        1,
+        "the event went out once"
+    );
+    direct.close().await.unwrap();
+    cluster.stop();
 }
