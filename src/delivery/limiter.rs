@@ -1,10 +1,10 @@
 //! How many deliveries this process keeps in flight to one destination: adapted to what the
 //! destination takes, as TCP adapts its window. A full partner is not a down partner.
 //!
-//! - **Slow start, then additive increase.** While answers are good the limit grows by one
-//!   per answer (doubling each round trip) up to the threshold, then by one per round trip,
-//!   up to `DELIVERY_CONCURRENCY`; only while at least half of it is in use, so a quiet
-//!   spell does not grow a limit the partner never proved it takes.
+//! - **Slow start, then additive increase.** From [`INITIAL`], while answers are good the
+//!   limit grows by one per answer (doubling each round trip) up to the threshold, then by
+//!   one per round trip, up to `DELIVERY_CONCURRENCY`; only while at least half of it is
+//!   in use, so a quiet spell does not grow a limit the partner never proved it takes.
 //! - **Multiplicative decrease.** A transient failure (refused connection, timeout, 429,
 //!   5xx), or an answer that took far longer than usual ([`QUEUED`]: a partner whose listen
 //!   backlog overflows drops connections silently, so the client sees only a slow connect),
@@ -14,14 +14,18 @@
 //!   good answer among them, the destination is down: the caller opens its circuit
 //!   (pause and probe, shared by every process). A full partner answers some requests of
 //!   each round, so its circuit stays closed and only the limit moves. The first good
-//!   answer after that starts the limit over in slow start towards the maximum: a partner
-//!   that was down is back, not full.
+//!   answer after that starts the limit over, at [`INITIAL`] in slow start towards the
+//!   maximum: a partner that was down is back, not full.
 
 use std::time::Duration;
 
 /// What a cut keeps of the limit: a full partner is kept between 80 % and all of what it
 /// takes.
 const DECREASE: f64 = 0.8;
+
+/// The limit a destination starts at, as TCP starts its window at ten segments (RFC 6928):
+/// a quiet shop's burst goes out at once, and a partner of unknown capacity is not flooded.
+const INITIAL: f64 = 10.0;
 
 /// An answer that took more than this many times the usual, and a quarter of a second more,
 /// waited in a queue.
@@ -76,7 +80,7 @@ impl Limiter {
     pub fn new(max: usize) -> Self {
         Limiter {
             max: max as f64,
-            limit: 1.0,
+            limit: INITIAL.min(max as f64),
             threshold: max as f64,
             in_flight: 0,
             unanswered: 0,
@@ -137,6 +141,7 @@ impl Limiter {
         self.came_back();
         self.streak = None;
         if std::mem::take(&mut self.down) {
+            self.limit = INITIAL.min(self.max);
             self.threshold = self.max;
         }
         let usual = self.usual.unwrap_or(took);
@@ -203,7 +208,8 @@ mod tests {
     #[test]
     fn good_answers_grow_the_limit_fast_then_by_one_per_round() {
         let mut limiter = Limiter::new(64);
-        busy(&mut limiter, 31);
+        assert_eq!(limiter.limit(), 10, "a burst of ten goes out at once");
+        busy(&mut limiter, 22);
         assert_eq!(limiter.limit(), 32, "one more per answer in slow start");
         let ticket = limiter.started(0);
         limiter.failed(ticket);
@@ -284,7 +290,7 @@ mod tests {
 
     #[test]
     fn a_round_with_only_failures_is_a_down_partner() {
-        let mut limiter = Limiter::new(100);
+        let mut limiter = Limiter::new(4);
         busy(&mut limiter, 3);
         assert_eq!(limiter.in_flight(), 4);
         let ticket = limiter.started(0);
@@ -307,9 +313,11 @@ mod tests {
         let mut limiter = Limiter::new(100);
         let ticket = limiter.started(1);
         assert_eq!(limiter.failed(ticket), Verdict::Down);
-        assert_eq!(limiter.limit(), 1);
-        busy(&mut limiter, 15);
-        assert_eq!(limiter.limit(), 16, "back in slow start");
+        let ticket = limiter.started(1);
+        limiter.answered(ticket, USUAL);
+        assert_eq!(limiter.limit(), 10, "back at the start");
+        busy(&mut limiter, 6);
+        assert_eq!(limiter.limit(), 16, "and in slow start");
     }
 
     #[test]
