@@ -165,12 +165,14 @@ async fn a_job_killed_with_parts_in_flight_resumes_exactly_on_another_runner() {
     let id = started(&pool, &counting).await;
     let first = Runner::new(pool.clone(), counting.clone(), settings(3));
     let crashed = tokio::spawn(async move { first.run_once().await });
+    // The crash comes once the three hanging parts have started, not merely after the
+    // third acknowledgement: a hang left in the script would hang the second runner.
     eventually(
         Duration::from_secs(10),
-        "three parts acknowledged",
+        "three parts acknowledged, three in flight",
         || async {
             let status = jobs::latest(&pool, Counting::KIND).await.unwrap().unwrap();
-            status.stages[0].sent == 30
+            status.stages[0].sent == 30 && counting.script.lock().unwrap().is_empty()
         },
     )
     .await;
