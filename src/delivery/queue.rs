@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
 use super::kind::Delivery;
@@ -78,6 +78,9 @@ pub async fn claim(
         "WITH destination AS MATERIALIZED (
              SELECT config, now() AS claimed_at FROM destinations
              WHERE id = $1 AND enabled AND NOT held AND (paused_until IS NULL OR paused_until <= now())
+               -- A probe only while the circuit is still open: its pause is lifted by the
+               -- outcome that closes the circuit, and a circuit closed meanwhile has none.
+               AND (NOT $5 OR consecutive_failures > 0)
              FOR {lock}
          ), due AS (
              SELECT d.id FROM deliveries d
@@ -185,7 +188,7 @@ pub struct Outcomes {
     changes: Vec<&'static str>,
     reasons: Vec<Option<String>>,
     pauses: Vec<f64>,
-    failing_since: Vec<DateTime<Utc>>,
+    failing_since: Vec<Option<DateTime<Utc>>>,
 }
 
 impl Outcomes {
@@ -207,16 +210,16 @@ impl Outcomes {
         self.delays.push(delay.as_secs_f64());
     }
 
-    /// One change per destination and batch. `since`: the earliest claim whose failure
-    /// opens the circuit (failures of requests claimed before it last opened do not count
-    /// again).
+    /// One change per destination and batch. `since`, for an opening: the earliest claim
+    /// whose failure opens the circuit (failures of requests claimed before it last opened
+    /// do not count again).
     pub fn change(
         &mut self,
         destination: i64,
         change: Change,
         reason: Option<String>,
         pause: Duration,
-        since: DateTime<Utc>,
+        since: Option<DateTime<Utc>>,
     ) {
         self.destinations.push(destination);
         self.changes.push(change.as_str());
@@ -411,8 +414,8 @@ pub async fn hand_over(pool: &PgPool, heads: &DeliveredHeads) -> Result<u64, sql
 /// A kept plan is made with the tables' size at that moment: one made while `deliveries`
 /// was empty thinks every index costs the same and may walk the whole event index for each
 /// claim (100 ms claims in a backlog of 16,000, measured; a third of a full partner's
-/// capacity delivered). So the connections, and their plans, last [`PLANS_LAST`]: a plan
-/// follows the table's size within that, whether or not ANALYZE has run.
+/// capacity delivered). So [`refresh_plans`] drops them: a plan follows the table's size
+/// within [`PLANS_LAST`], whether or not ANALYZE has run.
 pub fn bookkeeping_pool(pool: &PgPool) -> PgPool {
     let options = pool.connect_options().as_ref().clone().options([
         ("synchronous_commit", "off"),
@@ -422,14 +425,37 @@ pub fn bookkeeping_pool(pool: &PgPool) -> PgPool {
         ("plan_cache_mode", "force_generic_plan"),
     ]);
     PgPoolOptions::new()
-        .max_connections(4)
+        .max_connections(BOOKKEEPING_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
-        .max_lifetime(PLANS_LAST)
         .connect_lazy_with(options)
 }
 
-/// How long the worker's connections and the plans they keep last.
+const BOOKKEEPING_CONNECTIONS: u32 = 4;
+
+/// How long the plans the worker's connections keep last.
 const PLANS_LAST: Duration = Duration::from_secs(5);
+
+/// Drops the kept plans of one connection of [`bookkeeping_pool`] at a time, the one idle
+/// longest, so that each connection's plans last about [`PLANS_LAST`]. It runs beside the
+/// worker, not in its path: the next statement on that connection is planned again (one
+/// round trip), where replacing the connection (its login, its settings) would delay the
+/// delivery that happened to need it, which showed in the p99 latency.
+pub async fn refresh_plans(pool: PgPool) {
+    let mut every = tokio::time::interval(PLANS_LAST / BOOKKEEPING_CONNECTIONS);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let mut connection = match pool.acquire().await {
+            Ok(connection) => connection,
+            // The worker reports an unreachable database.
+            Err(_) => continue,
+        };
+        if let Err(error) = connection.clear_cached_statements().await {
+            log::warn!("event delivery: dropping kept plans: {error}");
+            connection.close_on_drop();
+        }
+    }
+}
 
 /// Marks ready every pending delivery with nothing open before it: for queues whose head
 /// was delivered by a process that stopped before its recheck.

@@ -95,6 +95,15 @@ struct Sent {
     outcome: Outcome,
 }
 
+/// What one batch of outcomes does to one destination.
+struct BatchChange {
+    change: Change,
+    reason: Option<String>,
+    pause: Duration,
+    /// For an opening, the earliest claim among the sends that found it down.
+    since: Option<DateTime<Utc>>,
+}
+
 impl Deliverer {
     pub fn new(pool: PgPool, kinds: Kinds, settings: DeliverySettings) -> Arc<Self> {
         Arc::new(Deliverer {
@@ -119,6 +128,7 @@ impl Deliverer {
     /// Delivers until `stop` turns true, then drains what is in flight.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let listener = tokio::spawn(listen(self.pool.clone(), CHANNEL, self.wake.clone()));
+        let plans = tokio::spawn(queue::refresh_plans(self.pool.clone()));
         // A process that stopped between a commit and its recheck may have left a queue
         // without a head: look at every queue once, beside the delivery loop.
         let repair = tokio::spawn({
@@ -169,6 +179,7 @@ impl Deliverer {
             }
         }
         listener.abort();
+        plans.abort();
         repair.abort();
         drop(sign);
         drop(sent);
@@ -436,25 +447,33 @@ impl Deliverer {
     fn outcomes(&self, batch: &[Sent]) -> (Outcomes, HashMap<i64, usize>) {
         let mut outcomes = Outcomes::default();
         let mut finished: HashMap<i64, usize> = HashMap::new();
-        let mut changes: HashMap<i64, (Change, Option<String>, Duration, DateTime<Utc>)> =
-            HashMap::new();
+        let mut changes: HashMap<i64, BatchChange> = HashMap::new();
         let mut earliest_retry: Option<Duration> = None;
         for sent in batch {
             *finished.entry(sent.destination_id).or_default() += 1;
             let mut change = |change: Change, reason: Option<String>, pause: Duration| {
-                let entry = changes.entry(sent.destination_id).or_insert((
+                let entry = changes.entry(sent.destination_id).or_insert(BatchChange {
                     change,
-                    reason.clone(),
+                    reason: reason.clone(),
                     pause,
-                    sent.claimed_at,
-                ));
+                    since: None,
+                });
                 // Hold over open over pause over close, with the latest reason; the
-                // longest pause asked for whatever the change.
-                entry.2 = entry.2.max(pause);
-                if change <= entry.0 {
-                    entry.1 = reason.or(entry.1.take());
-                    entry.3 = entry.3.min(sent.claimed_at);
-                    entry.0 = change;
+                // longest pause asked for whatever the change. An opening counts from the
+                // earliest claim among the sends that found the destination down, not
+                // among any of the batch's (a late answer to an old request would make a
+                // probe's failure look old, and its pause would stand).
+                entry.pause = entry.pause.max(pause);
+                if change == Change::Open {
+                    entry.since = Some(
+                        entry
+                            .since
+                            .map_or(sent.claimed_at, |at| at.min(sent.claimed_at)),
+                    );
+                }
+                if change <= entry.change {
+                    entry.reason = reason.or(entry.reason.take());
+                    entry.change = change;
                 }
             };
             let (written, delay) = match &sent.outcome {
@@ -499,8 +518,8 @@ impl Deliverer {
                 delay,
             );
         }
-        for (destination, (change, reason, pause, since)) in changes {
-            outcomes.change(destination, change, reason, pause, since);
+        for (destination, c) in changes {
+            outcomes.change(destination, c.change, c.reason, c.pause, c.since);
         }
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;

@@ -12,7 +12,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use shopbridge::delivery::kind::Kinds;
-use shopbridge::delivery::queue::prune;
+use shopbridge::delivery::queue::{self, prune};
 use shopbridge::delivery::worker::Deliverer;
 use shopbridge::events::{replay, ReplayRequest};
 use shopbridge::outbound::signature::legacy_signature;
@@ -177,6 +177,42 @@ async fn an_outage_is_probed_one_request_at_a_time_and_the_backlog_drains_when_i
         recovered["events"]["lastError"],
         Value::Null,
         "no stale error"
+    );
+}
+
+/// A worker that read "failing" just before another outcome closed the circuit must not
+/// probe: the probe's pause would outlive it, as no later outcome reopens what is closed.
+#[tokio::test]
+async fn a_probe_is_not_claimed_once_the_circuit_has_closed() {
+    let (_fake, pool) = connected_shop_without_app(1).await;
+    exec(&pool, "UPDATE products SET stock_quantity = 2 WHERE id = 1").await;
+    let waymore: i64 = sqlx::query_scalar("SELECT id FROM destinations WHERE name = 'waymore'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(30);
+    let closed = queue::claim(&pool, waymore, true, 1, lease).await.unwrap();
+    assert!(closed.is_none(), "no probe while the circuit is closed");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM destinations WHERE paused_until IS NOT NULL"
+        )
+        .await,
+        0,
+        "and no pause"
+    );
+    exec(&pool, "UPDATE destinations SET consecutive_failures = 1").await;
+    let probe = queue::claim(&pool, waymore, true, 1, lease).await.unwrap();
+    assert_eq!(probe.map(|claimed| claimed.deliveries.len()), Some(1));
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM destinations WHERE paused_until > now() + interval '20 seconds'"
+        )
+        .await,
+        1,
+        "an open circuit's probe pauses its destination for its lease"
     );
 }
 
