@@ -191,6 +191,17 @@ pub struct Outcomes {
     failing_since: Vec<Option<DateTime<Utc>>>,
 }
 
+/// What one batch of outcomes does to one destination.
+pub struct DestinationChange {
+    pub change: Change,
+    pub reason: Option<String>,
+    /// The longest pause asked for.
+    pub pause: Duration,
+    /// For an opening: the earliest claim among the sends that found the destination down
+    /// (failures of requests claimed before it last opened do not count again).
+    pub since: Option<DateTime<Utc>>,
+}
+
 impl Outcomes {
     #[allow(clippy::too_many_arguments)]
     pub fn push(
@@ -210,22 +221,13 @@ impl Outcomes {
         self.delays.push(delay.as_secs_f64());
     }
 
-    /// One change per destination and batch. `since`, for an opening: the earliest claim
-    /// whose failure opens the circuit (failures of requests claimed before it last opened
-    /// do not count again).
-    pub fn change(
-        &mut self,
-        destination: i64,
-        change: Change,
-        reason: Option<String>,
-        pause: Duration,
-        since: Option<DateTime<Utc>>,
-    ) {
+    /// One change per destination and batch.
+    pub fn change(&mut self, destination: i64, change: DestinationChange) {
         self.destinations.push(destination);
-        self.changes.push(change.as_str());
-        self.reasons.push(reason);
-        self.pauses.push(pause.as_secs_f64());
-        self.failing_since.push(since);
+        self.changes.push(change.change.as_str());
+        self.reasons.push(change.reason);
+        self.pauses.push(change.pause.as_secs_f64());
+        self.failing_since.push(change.since);
     }
 
     pub fn len(&self) -> usize {

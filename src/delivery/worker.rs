@@ -38,7 +38,7 @@ use uuid::Uuid;
 use super::asleep::AsleepSign;
 use super::kind::{Kinds, Outcome, Problem};
 use super::limiter::{Limiter, Ticket, Verdict};
-use super::queue::{self, Change, Outcomes, Written};
+use super::queue::{self, Change, DestinationChange, Outcomes, Written};
 use crate::configuration::DeliverySettings;
 use crate::db::listen::listen;
 use crate::events::CHANNEL;
@@ -93,15 +93,6 @@ struct Sent {
     /// Every request of its round failed: the destination is down.
     down: bool,
     outcome: Outcome,
-}
-
-/// What one batch of outcomes does to one destination.
-struct BatchChange {
-    change: Change,
-    reason: Option<String>,
-    pause: Duration,
-    /// For an opening, the earliest claim among the sends that found it down.
-    since: Option<DateTime<Utc>>,
 }
 
 impl Deliverer {
@@ -447,17 +438,19 @@ impl Deliverer {
     fn outcomes(&self, batch: &[Sent]) -> (Outcomes, HashMap<i64, usize>) {
         let mut outcomes = Outcomes::default();
         let mut finished: HashMap<i64, usize> = HashMap::new();
-        let mut changes: HashMap<i64, BatchChange> = HashMap::new();
+        let mut changes: HashMap<i64, DestinationChange> = HashMap::new();
         let mut earliest_retry: Option<Duration> = None;
         for sent in batch {
             *finished.entry(sent.destination_id).or_default() += 1;
             let mut change = |change: Change, reason: Option<String>, pause: Duration| {
-                let entry = changes.entry(sent.destination_id).or_insert(BatchChange {
-                    change,
-                    reason: reason.clone(),
-                    pause,
-                    since: None,
-                });
+                let entry = changes
+                    .entry(sent.destination_id)
+                    .or_insert(DestinationChange {
+                        change,
+                        reason: reason.clone(),
+                        pause,
+                        since: None,
+                    });
                 // Hold over open over pause over close, with the latest reason; the
                 // longest pause asked for whatever the change. An opening counts from the
                 // earliest claim among the sends that found the destination down, not
@@ -518,8 +511,8 @@ impl Deliverer {
                 delay,
             );
         }
-        for (destination, c) in changes {
-            outcomes.change(destination, c.change, c.reason, c.pause, c.since);
+        for (destination, change) in changes {
+            outcomes.change(destination, change);
         }
         if let Some(delay) = earliest_retry {
             let at = Instant::now() + delay;
