@@ -249,7 +249,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
-    let app = Application::build(&settings, pool.clone())?;
+    let app = Application::build(&settings, pool.clone()).await?;
     tokio::spawn(app.run_until_stopped());
     if shedding == Shedding::Backlog {
         println!(

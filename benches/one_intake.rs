@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     settings.one.credentials =
         BasicCredentials::parse(&format!("{USER}:{PASSWORD}")).map_err(anyhow::Error::msg)?;
     settings.http.bind_addr = "127.0.0.1:0".parse()?;
-    let app = Application::build(&settings, pool.clone())?;
+    let app = Application::build(&settings, pool.clone()).await?;
     let url = format!("http://127.0.0.1:{}/one/webhooks", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()

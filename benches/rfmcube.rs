@@ -161,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
             .fetch_one(&pool)
             .await?;
 
-    let app = Application::build(&settings, pool.clone())?;
+    let app = Application::build(&settings, pool.clone()).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let bench = Bench {

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     reset(&pool).await?;
-    let port = start(&settings, &pool)?;
+    let port = start(&settings, &pool).await?;
     println!(
         "\nApplying {orders} stored orders/create webhooks (2 line items each), {} workers:\n",
         settings.shopify.apply_concurrency
@@ -220,8 +220,8 @@ async fn store(pool: &PgPool, seed: &Value, from: i64, to: i64) -> anyhow::Resul
 }
 
 /// The application on a free port, running until the benchmark ends; its port.
-fn start(settings: &Settings, pool: &PgPool) -> anyhow::Result<u16> {
-    let app = Application::build(settings, pool.clone())?;
+async fn start(settings: &Settings, pool: &PgPool) -> anyhow::Result<u16> {
+    let app = Application::build(settings, pool.clone()).await?;
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     Ok(port)

@@ -302,7 +302,7 @@ async fn main() -> anyhow::Result<()> {
         "\ndeliveries in flight at once per destination: {}",
         settings.delivery.concurrency
     );
-    let app = Application::build(&settings, pool.clone())?;
+    let app = Application::build(&settings, pool.clone()).await?;
     tokio::spawn(app.run_until_stopped());
     tokio::time::sleep(Duration::from_millis(500)).await;
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::outbound::address::Allowlist;
 use crate::retry::RetryPolicy;
+use crate::secrets::vault::SecretKey;
 use crate::secrets::{BasicCredentials, SecretSet, SigningSecrets};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,21 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
     pub admin_tokens: AdminTokens,
+    pub vault: VaultSettings,
+}
+
+/// The key the secrets shopbridge keeps are sealed with.
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    /// `SHOPBRIDGE_SECRET_KEY`: base64 of 32 bytes. When unset, the key file's.
+    pub key: Option<SecretKey>,
+    /// `SHOPBRIDGE_SECRET_KEY_FILE`: where the key is kept when `SHOPBRIDGE_SECRET_KEY` is
+    /// unset, made on first start (mode 0600). By default `secret.key` beside the embedded
+    /// cluster's data directory (`.data/secret.key`).
+    pub key_file: PathBuf,
+    /// `SHOPBRIDGE_SECRET_KEY_PREVIOUS`: the key being rotated out; what it sealed is
+    /// re-sealed under the current key in the background.
+    pub previous: Option<SecretKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -344,6 +360,18 @@ impl Settings {
                     })?,
             },
             admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
+            vault: VaultSettings {
+                key: secret_key(&var, "SHOPBRIDGE_SECRET_KEY")?,
+                key_file: var("SHOPBRIDGE_SECRET_KEY_FILE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| {
+                        var("EMBEDDED_PG_DIR")
+                            .map(PathBuf::from)
+                            .and_then(|dir| dir.parent().map(|p| p.join("secret.key")))
+                            .unwrap_or_else(|| PathBuf::from(".data/secret.key"))
+                    }),
+                previous: secret_key(&var, "SHOPBRIDGE_SECRET_KEY_PREVIOUS")?,
+            },
         })
     }
 }
@@ -364,6 +392,15 @@ where
             problem: format!("has an invalid value {value:?}: {e}"),
         }),
     }
+}
+
+fn secret_key(
+    var: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<SecretKey>, ConfigError> {
+    var(variable)
+        .map(|value| SecretKey::parse(&value).map_err(|problem| ConfigError { variable, problem }))
+        .transpose()
 }
 
 fn at_least_one(
@@ -554,6 +591,21 @@ mod tests {
         );
         let err = settings(&[("SHOPIFY_STORE_URL", "shop.example.com")]).unwrap_err();
         assert_eq!(err.variable, "SHOPIFY_STORE_URL");
+    }
+
+    #[test]
+    fn the_secret_key_is_32_bytes_and_its_file_sits_beside_the_data() {
+        let s = settings(&[]).unwrap();
+        assert!(s.vault.key.is_none());
+        assert_eq!(s.vault.key_file, PathBuf::from(".data/secret.key"));
+        let s = settings(&[("EMBEDDED_PG_DIR", "/srv/shop/postgres")]).unwrap();
+        assert_eq!(s.vault.key_file, PathBuf::from("/srv/shop/secret.key"));
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let s = settings(&[("SHOPBRIDGE_SECRET_KEY", key)]).unwrap();
+        assert!(s.vault.key.is_some());
+        let err = settings(&[("SHOPBRIDGE_SECRET_KEY_PREVIOUS", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(err.variable, "SHOPBRIDGE_SECRET_KEY_PREVIOUS");
+        assert!(!err.to_string().contains("c2hvcnQ="));
     }
 
     #[test]

@@ -7,15 +7,19 @@
 //! - [`webhook`]: webhook destinations, signed the Standard Webhooks way.
 //! - [`one`]: the ONe webhook inbox and its sample-event page.
 //! - [`shopify`]: Shopify webhook intake: orders, fulfillments and products into the shop.
+//! - [`webpush`]: Web Push: the shop's VAPID key and its customers' browser subscriptions.
 //!
 //! The backbone they share, which names none of them:
 //! - [`events`]: the shop event log every integration feeds and consumes.
 //! - [`delivery`]: concurrent, in-order, replayable delivery to destinations of any kind.
 //! - [`jobs`]: resumable bulk jobs.
 //! - [`outbound`]: the one HTTP client partners are reached with, and its address guard.
-//! - [`http`], [`db`], [`retry`], [`secrets`]: plumbing.
+//! - [`providers`]: integrations configured at run time, and every process's live copy.
+//! - [`secrets`]: secrets presented and kept; [`secrets::vault`] seals them at rest.
+//! - [`http`], [`db`], [`retry`]: plumbing.
 //!
-//! The control plane, [`control`], the [`cli`], and what puts it together: [`startup`],
+//! The control plane, [`control`] (the admin endpoints and seed 004's integrations API), the
+//! [`cli`], and what puts it together: [`startup`],
 //! [`configuration`], [`openapi`], [`probes`]. [`demo`]: deterministic demo data.
 
 pub mod cli;
@@ -31,6 +35,7 @@ pub mod one;
 pub mod openapi;
 pub mod outbound;
 pub mod probes;
+pub mod providers;
 pub mod retry;
 pub mod rfmcube;
 pub mod secrets;
@@ -38,3 +43,4 @@ pub mod shopify;
 pub mod startup;
 pub mod waymore;
 pub mod webhook;
+pub mod webpush;

@@ -47,6 +47,15 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
         control::shopify::list_webhooks,
         control::shopify::show_webhook,
         control::shopify::reprocess,
+        control::integrations::providers,
+        control::integrations::list,
+        control::integrations::configure,
+        control::integrations::reconfigure,
+        control::integrations::disable,
+        control::integrations::enable,
+        control::integrations::remove,
+        control::integrations::save_vapid_subscription,
+        control::integrations::vapid_public_key,
     ),
     // Accepted is named by the Shopify webhooks' shared responses, which do not register it.
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode, shopify::Accepted)),
@@ -63,9 +72,13 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
             progress and cancel. Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "one", description = "ONe webhook inbox and its sample-event page. HTTP Basic \
             authentication with ONE_WEBHOOK_CREDENTIALS"),
+        (name = "integrations", description = "Seed 004's integrations API: the providers \
+            shopbridge connects, configured, disabled and removed at run time (secrets sealed \
+            at rest), and the shop's Web Push subscriptions. Authorization: Bearer \
+            <ADMIN_TOKEN> (but the VAPID public key)"),
         (name = "shopify", description = "Shopify webhook intake: register the two URLs in \
             Shopify; each webhook is verified with X-Shopify-Hmac-Sha256 \
-            (SHOPIFY_WEBHOOK_SECRETS), stored, and applied to the shop tables in the \
+            (the Shopify integration's apiSecret, else SHOPIFY_WEBHOOK_SECRETS), stored, and applied to the shop tables in the \
             background. Admin endpoints: Authorization: Bearer <ADMIN_TOKEN>"),
     ),
 )]
@@ -80,7 +93,7 @@ impl Modify for SecuritySchemes {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 rfmcube::auth::HEADER,
-                "A key from RFMCUBE_API_KEYS, as typed into Rfmcube's connector.",
+                "A key of the Rfmcube integration (else RFMCUBE_API_KEYS), as typed into Rfmcube's connector.",
             ))),
         );
         components.add_security_scheme(
@@ -97,7 +110,7 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Basic)
-                    .description(Some("A username:password pair of ONE_WEBHOOK_CREDENTIALS"))
+                    .description(Some("The ONe integration's username and password (else a pair of ONE_WEBHOOK_CREDENTIALS)"))
                     .build(),
             ),
         );

@@ -15,8 +15,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::configuration::Settings;
 use crate::control;
+use crate::control::integrations::Environment;
 use crate::db::health::DatabaseHealth;
 use crate::db::notify::Announcer;
+use crate::delivery::destinations;
 use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
 use crate::http::admission::{self, Admission};
@@ -24,16 +26,25 @@ use crate::http::error::envelope_framework_errors;
 use crate::http::{edge, tls};
 use crate::jobs::Runner;
 use crate::one;
+use crate::one::provider::OneProvider;
 use crate::openapi::ApiDoc;
 use crate::outbound::address::{Guard, Lookup, SystemLookup};
 use crate::probes;
+use crate::providers::live::{Live, Standing};
+use crate::providers::Catalog;
+use crate::rfmcube::provider::RfmcubeProvider;
 use crate::rfmcube::{self, cursor::CursorKeys};
+use crate::secrets::vault::Vault;
+use crate::shopify::provider::ShopifyProvider;
 use crate::shopify::{self, worker::Applier, ShopifyAnnouncer};
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::destination::WaymoreKind;
 use crate::waymore::export::MassExport;
+use crate::waymore::provider::WaymoreProvider;
 use crate::waymore::{self, Waymore};
+use crate::webhook::provider::WebhookProvider;
 use crate::webhook::WebhookKind;
+use crate::webpush::vapid::{self, VapidPublicKey};
 
 pub struct Application {
     port: u16,
@@ -46,6 +57,8 @@ pub struct Application {
     shopify_announcer: Announcer,
     applier: Arc<Applier>,
     database: Arc<DatabaseHealth>,
+    live: Arc<Live>,
+    vault: Vault,
     one_retention: Duration,
     shopify_retention: Duration,
 }
@@ -57,31 +70,126 @@ pub fn destination_kinds(settings: &Settings, guard: &Guard, waymore: &WaymoreCl
         .with(WaymoreKind::new(waymore.clone()))
 }
 
+/// The providers the integrations API configures, each from its integration's folder.
+pub fn providers(
+    guard: &Guard,
+    vault: &Vault,
+    kinds: &Kinds,
+    waymore: &WaymoreClient,
+    exporter: &Arc<Runner<MassExport>>,
+) -> Catalog {
+    Catalog::default()
+        .with(ShopifyProvider)
+        .with(WaymoreProvider {
+            client: waymore.clone(),
+            exporter: exporter.clone(),
+        })
+        .with(RfmcubeProvider)
+        .with(OneProvider)
+        .with(WebhookProvider {
+            guard: guard.clone(),
+            vault: vault.clone(),
+            kinds: kinds.clone(),
+        })
+}
+
+/// What the application reads from the database before it serves.
+pub struct Prepared {
+    vault: Vault,
+    vapid_key: VapidPublicKey,
+    live: Arc<Live>,
+}
+
+impl Prepared {
+    /// Opens the vault, whose key must open every secret in the database (or the start
+    /// stops here, saying which key they need), seals what was kept readable before, makes
+    /// the VAPID key pair once, and reads the configured integrations.
+    pub async fn load(settings: &Settings, pool: &PgPool) -> anyhow::Result<Self> {
+        let vault = Vault::load(
+            settings.vault.key.as_ref(),
+            &settings.vault.key_file,
+            settings.vault.previous.as_ref(),
+        )?;
+        match &settings.vault.key {
+            Some(_) => log::info!(
+                "secrets are sealed with SHOPBRIDGE_SECRET_KEY (key {})",
+                vault.key_id()
+            ),
+            None => log::info!(
+                "secrets are sealed with the key in {} (key {})",
+                settings.vault.key_file.display(),
+                vault.key_id()
+            ),
+        }
+        let to_rotate = vault.check(pool).await?;
+        if to_rotate > 0 {
+            log::info!(
+                "{to_rotate} secret(s) are sealed under the previous key: re-sealing them in \
+                 the background"
+            );
+        }
+        let guard = Guard::new(settings.outbound.allowlist.clone(), Arc::new(SystemLookup));
+        let kinds = destination_kinds(
+            settings,
+            &guard,
+            &WaymoreClient::new(settings.waymore.clone()),
+        );
+        let sealed = destinations::seal_readable_secrets(pool, &vault, &kinds).await?;
+        if sealed > 0 {
+            log::info!("sealed the secrets of {sealed} destination(s), kept readable before");
+        }
+        let vapid_key = vapid::ensure(pool, &vault).await?;
+        let live = Live::load(pool.clone(), vault.clone()).await?;
+        Ok(Prepared {
+            vault,
+            vapid_key,
+            live,
+        })
+    }
+}
+
 impl Application {
     /// Binds the listener (port 0 picks a free port) and prepares the server.
-    pub fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
-        Self::build_with(settings, pool, Arc::new(SystemLookup))
+    pub async fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        Self::build_with(settings, pool, Arc::new(SystemLookup)).await
     }
 
     /// [`Application::build`], resolving the hosts of the URLs users give with `lookup`.
-    pub fn build_with(
+    pub async fn build_with(
         settings: &Settings,
         pool: PgPool,
         lookup: Arc<dyn Lookup>,
     ) -> anyhow::Result<Self> {
+        let prepared = Prepared::load(settings, &pool).await?;
+        Self::build_prepared(settings, pool, lookup, prepared)
+    }
+
+    /// [`Application::build_with`], with what was read from the database already.
+    pub fn build_prepared(
+        settings: &Settings,
+        pool: PgPool,
+        lookup: Arc<dyn Lookup>,
+        prepared: Prepared,
+    ) -> anyhow::Result<Self> {
+        let Prepared {
+            vault,
+            vapid_key,
+            live,
+        } = prepared;
+        let unconfigured = |code| matches!(live.lookup(code), Standing::Unconfigured);
         let cursor_keys = web::Data::new(CursorKeys::new(pool.clone()));
         let rfmcube_settings = web::Data::new(settings.rfmcube.clone());
-        if settings.rfmcube.api_keys.is_empty() {
+        if settings.rfmcube.api_keys.is_empty() && unconfigured(rfmcube::provider::CODE) {
             log::warn!("RFMCUBE_API_KEYS is empty: /rfmcube endpoints refuse every request");
         }
-        if settings.one.credentials.is_empty() {
+        if settings.one.credentials.is_empty() && unconfigured(one::provider::CODE) {
             log::warn!("ONE_WEBHOOK_CREDENTIALS is empty: /one endpoints refuse every request");
         }
         let one_settings = web::Data::new(settings.one.clone());
         let one_retention = settings.one.retention;
         let announcer = Announcer::new(crate::events::CHANNEL);
         let announcer_data = web::Data::new(announcer.clone());
-        if settings.shopify.secrets.is_empty() {
+        if settings.shopify.secrets.is_empty() && unconfigured(shopify::provider::CODE) {
             log::warn!("SHOPIFY_WEBHOOK_SECRETS is empty: /shopify endpoints refuse every webhook");
         }
         let shopify_settings = web::Data::new(settings.shopify.clone());
@@ -106,8 +214,22 @@ impl Application {
         );
         let guard = Guard::new(settings.outbound.allowlist.clone(), lookup);
         let kinds = destination_kinds(settings, &guard, &client);
-        let deliverer = Deliverer::new(pool.clone(), kinds.clone(), settings.delivery.clone());
+        let vapid_key = web::Data::new(vapid_key);
+        let catalog = web::Data::new(providers(&guard, &vault, &kinds, &client, &exporter));
+        let environment = web::Data::new(Environment::of(
+            &settings.shopify,
+            &settings.one,
+            &settings.rfmcube,
+        ));
+        let deliverer = Deliverer::new(
+            pool.clone(),
+            kinds.clone(),
+            vault.clone(),
+            settings.delivery.clone(),
+        );
         let kinds = web::Data::new(kinds);
+        let vault_data = web::Data::new(vault.clone());
+        let live_data = web::Data::from(live.clone());
         let guard = web::Data::new(guard);
         let waymore = web::Data::new(Waymore {
             client,
@@ -160,6 +282,11 @@ impl Application {
                 .app_data(shopify_settings.clone())
                 .app_data(shopify_announcer_data.clone())
                 .app_data(applier_data.clone())
+                .app_data(vault_data.clone())
+                .app_data(vapid_key.clone())
+                .app_data(live_data.clone())
+                .app_data(catalog.clone())
+                .app_data(environment.clone())
                 .configure(probes::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
@@ -187,6 +314,8 @@ impl Application {
             shopify_announcer,
             applier,
             database,
+            live,
+            vault,
             one_retention,
             shopify_retention,
         })
@@ -221,6 +350,17 @@ impl Application {
             let (database, stop) = (self.database.clone(), stop.subscribe());
             async move { database.watch(stop).await }
         });
+        let live = tokio::spawn(self.live.clone().run(stop.subscribe()));
+        let rotation = tokio::spawn({
+            let (vault, pool) = (self.vault.clone(), self.pool.clone());
+            async move {
+                match vault.rotate(&pool).await {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("re-sealed {n} secret(s) under the current key"),
+                    Err(e) => log::error!("re-sealing secrets under the current key failed: {e}"),
+                }
+            }
+        });
         let shopify_pruner = tokio::spawn(shopify::prune_until_stopped(
             self.pool.clone(),
             self.shopify_retention,
@@ -238,7 +378,9 @@ impl Application {
             applier,
             shopify_announcer,
             shopify_pruner,
-            database
+            database,
+            live,
+            rotation
         );
         served
     }

@@ -14,14 +14,13 @@ pub const SHOP: DemoSize = DemoSize {
 /// `<tmp>/shopbridge-bench-pg`), kept between runs so the seeding happens once.
 pub async fn bench_shop() -> anyhow::Result<(Settings, Database)> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
+    let dir: std::path::PathBuf = std::env::var_os("BENCH_PG_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| std::env::temp_dir().join("shopbridge-bench-pg"));
     let source = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => DatabaseSource::Url(Box::new(url.parse()?)),
         None => DatabaseSource::Embedded {
-            dir: Some(
-                std::env::var_os("BENCH_PG_DIR")
-                    .map(Into::into)
-                    .unwrap_or_else(|| std::env::temp_dir().join("shopbridge-bench-pg")),
-            ),
+            dir: Some(dir.clone()),
             bin_dir: None,
         },
     };
@@ -29,6 +28,8 @@ pub async fn bench_shop() -> anyhow::Result<(Settings, Database)> {
     let mut settings = Settings::from_lookup(|name| {
         (name == "OUTBOUND_ALLOWLIST").then(|| "127.0.0.1".to_owned())
     })?;
+    // Beside the benchmark cluster, as `serve` keeps its key beside its data.
+    settings.vault.key_file = dir.with_extension("key");
     settings.database = DatabaseSettings {
         source,
         max_connections: 10,

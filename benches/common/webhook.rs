@@ -2,7 +2,9 @@
 
 use shopbridge::delivery::destinations::{self, DestinationName};
 use shopbridge::events::EventPattern;
-use shopbridge::webhook::{self, Config};
+use shopbridge::outbound::address::{Allowlist, Guard, SystemLookup};
+use shopbridge::secrets::vault::{SecretKey, Vault};
+use shopbridge::webhook::{Config, WebhookKind};
 use sqlx::PgPool;
 
 /// Removes what an earlier run left of the destination `name`, then adds it anew, taking
@@ -19,7 +21,13 @@ pub async fn replace(pool: &PgPool, name: &str, url: &str, events: &[&str]) -> a
         secret: None,
     })?;
     let name = DestinationName::parse(name)?;
-    destinations::add(pool, &name, webhook::KIND, &events, config).await?;
+    // No secret: nothing is sealed, so any key does.
+    let vault = Vault::new(SecretKey::generate(), None);
+    let kind = WebhookKind::new(
+        std::time::Duration::from_secs(30),
+        Guard::new(Allowlist::default(), std::sync::Arc::new(SystemLookup)),
+    );
+    destinations::add(pool, &vault, &name, &kind, &events, config).await?;
     Ok(())
 }
 

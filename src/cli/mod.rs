@@ -197,7 +197,7 @@ async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result
         );
         settings.admin_tokens = AdminTokens(SecretSet::parse(DEMO_ADMIN_TOKEN));
     }
-    let app = Application::build(&settings, db.pool.clone())?;
+    let app = Application::build(&settings, db.pool.clone()).await?;
     let scheme = if app.is_https() { "https" } else { "http" };
     let addr = settings.http.bind_addr;
     log::info!(

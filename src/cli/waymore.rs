@@ -72,18 +72,18 @@ async fn connect(
 ) -> anyhow::Result<()> {
     let credentials = Credentials::parse(username, &password()?).map_err(anyhow::Error::msg)?;
     let export = exporter.definition();
-    let (connection, started) = match connection::connect(pool, client, export, &credentials).await
-    {
-        Ok(done) => done,
-        Err(ConnectError::Refused(message)) => {
-            bail!(
-                "Waymore refused the credentials: {message}\n{}",
-                signup(client)
-            )
-        }
-        Err(ConnectError::Upstream(e)) => bail!("{e}\n{}", signup(client)),
-        Err(e) => return Err(e.into()),
-    };
+    let (connection, started) =
+        match connection::connect(pool, client, export, &credentials, uuid::Uuid::new_v4()).await {
+            Ok(done) => done,
+            Err(ConnectError::Refused(message)) => {
+                bail!(
+                    "Waymore refused the credentials: {message}\n{}",
+                    signup(client)
+                )
+            }
+            Err(ConnectError::Upstream(e)) => bail!("{e}\n{}", signup(client)),
+            Err(e) => return Err(e.into()),
+        };
     println!(
         "Connected to Waymore as {} (uuid {}). Sending the shop's history, export #{}.",
         connection.username,

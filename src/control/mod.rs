@@ -3,6 +3,7 @@
 //! The CLI offers the same (`shopbridge events …`, `shopbridge jobs …`, `shopbridge
 //! shopify …`).
 
+pub mod integrations;
 pub mod jobs;
 pub mod shopify;
 
@@ -12,13 +13,14 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::delivery::destinations::{self, DestinationError, DestinationName, DestinationStatus};
-use crate::delivery::kind::Kinds;
+use crate::delivery::kind::{DestinationKind, Kinds};
 use crate::delivery::worker::Deliverer;
 use crate::events::{self, EventDetail, EventFilter, EventPage, ReplayError, ReplayRequest};
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
 use crate::outbound::address::Guard;
+use crate::secrets::vault::Vault;
 use crate::webhook::{self, NewWebhook, WebhookChange};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/destinations/{name}/retry").route(web::post().to(retry)))
         .service(web::resource("/admin/destinations/{name}/replay").route(web::post().to(replay)))
         .service(web::resource("/admin/destinations/{name}/release").route(web::post().to(release)))
+        .configure(integrations::routes)
         .configure(jobs::routes)
         .configure(shopify::routes);
 }
@@ -63,9 +66,17 @@ impl From<DestinationError> for ApiError {
             DestinationError::Managed(_) => ApiError::Conflict(format!(
                 "{error}: it goes when its integration is disconnected."
             )),
-            DestinationError::Database(e) => ApiError::internal(e),
+            DestinationError::Vault(e) => ApiError::internal(e),
+            DestinationError::Database(e) => e.into(),
         }
     }
+}
+
+fn webhook_kind(kinds: &Kinds) -> Result<&dyn DestinationKind, ApiError> {
+    kinds
+        .get(webhook::KIND)
+        .map(|kind| kind.as_ref())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the webhook kind is not registered")))
 }
 
 impl From<webhook::Invalid> for ApiError {
@@ -163,6 +174,7 @@ pub async fn add_destination(
     _: Admin,
     pool: web::Data<PgPool>,
     kinds: web::Data<Kinds>,
+    vault: web::Data<Vault>,
     guard: web::Data<Guard>,
     ApiJson(new): ApiJson<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
@@ -175,7 +187,15 @@ pub async fn add_destination(
         secret: None,
     };
     let config = serde_json::to_value(config).map_err(ApiError::internal)?;
-    destinations::add(&pool, &name, webhook::KIND, &new.events, config).await?;
+    destinations::add(
+        &pool,
+        &vault,
+        &name,
+        webhook_kind(&kinds)?,
+        &new.events,
+        config,
+    )
+    .await?;
     let destinations = destinations::status(&pool, &kinds, Some(name.as_str())).await?;
     Ok(HttpResponse::Created().json(Destinations { destinations }))
 }
@@ -200,8 +220,8 @@ pub async fn change_destination(
     _: Admin,
     pool: web::Data<PgPool>,
     kinds: web::Data<Kinds>,
+    vault: web::Data<Vault>,
     guard: web::Data<Guard>,
-    deliverer: web::Data<Deliverer>,
     name: web::Path<String>,
     ApiJson(change): ApiJson<WebhookChange>,
 ) -> Result<HttpResponse, ApiError> {
@@ -216,8 +236,9 @@ pub async fn change_destination(
         .transpose()?;
     destinations::reconfigure(
         &pool,
+        &vault,
         &name,
-        webhook::KIND,
+        webhook_kind(&kinds)?,
         change.events.as_deref(),
         |stored| {
             let mut config: webhook::Config = serde_json::from_value(stored)
@@ -234,7 +255,6 @@ pub async fn change_destination(
         },
     )
     .await?;
-    deliverer.wake();
     let destinations = destinations::status(&pool, &kinds, Some(&name)).await?;
     Ok(HttpResponse::Ok().json(Destinations { destinations }))
 }

@@ -29,7 +29,25 @@ pub async fn dump(pool: &PgPool, settings: &Settings) -> Result<String, SchemaEr
         DatabaseSource::Embedded { bin_dir, .. } => bin_dir.clone(),
         DatabaseSource::Url(_) => std::env::var_os("PG_BIN_DIR").map(PathBuf::from),
     };
-    let pg_dump = configured
+    let mut command = pg_dump(pool, configured)?;
+    command.args(["--schema-only", "--no-owner", "--no-privileges"]);
+    command.args(["--exclude-table", "_sqlx_migrations"]);
+    let output = command.output().await?;
+    if !output.status.success() {
+        return Err(SchemaError::Failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(normalise(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// `pg_dump` (from `bin_dir`, else beside the server binaries on PATH) of the database
+/// `pool` connects to; the caller adds what to dump.
+pub fn pg_dump(
+    pool: &PgPool,
+    bin_dir: Option<PathBuf>,
+) -> Result<tokio::process::Command, SchemaError> {
+    let pg_dump = bin_dir
         .or_else(find_bin_dir)
         .map(|dir| dir.join("pg_dump"))
         .filter(|path| path.is_file())
@@ -41,27 +59,20 @@ pub async fn dump(pool: &PgPool, settings: &Settings) -> Result<String, SchemaEr
         .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned());
     let mut command = tokio::process::Command::new(pg_dump);
     command
-        .args(["--schema-only", "--no-owner", "--no-privileges"])
-        .args(["--exclude-table", "_sqlx_migrations"])
         .arg("--host")
         .arg(options.get_host())
         .arg("--port")
         .arg(options.get_port().to_string())
         .arg("--username")
         .arg(options.get_username())
+        .arg("--dbname")
         .arg(options.get_database().unwrap_or(options.get_username()))
         .stdin(Stdio::null())
         .kill_on_drop(true);
     if let Some(password) = password {
         command.env("PGPASSWORD", password);
     }
-    let output = command.output().await?;
-    if !output.status.success() {
-        return Err(SchemaError::Failed(
-            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        ));
-    }
-    Ok(normalise(&String::from_utf8_lossy(&output.stdout)))
+    Ok(command)
 }
 
 /// Drops the lines that differ between dumps of the same schema and the session settings,

@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use serde_json::{Map, Value};
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-use super::kind::Kinds;
+use super::kind::{DestinationKind, Kinds};
 use crate::events::{EventPattern, CHANNEL};
+use crate::secrets::vault::{Vault, VaultError};
 
 /// A destination with its deliveries at a glance.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -133,32 +135,144 @@ pub enum DestinationError {
     #[error("the destination {0:?} is managed by its integration")]
     Managed(String),
     #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
-/// Adds a destination of `kind` with the config its kind parsed.
-pub async fn add(
-    pool: &PgPool,
-    name: &DestinationName,
-    kind: &str,
-    events: &[EventPattern],
-    config: serde_json::Value,
-) -> Result<(), DestinationError> {
-    let events = check_events(events)?;
-    let inserted = sqlx::query(
-        "INSERT INTO destinations (name, kind, events, config) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name.as_str())
-    .bind(kind)
-    .bind(events)
-    .bind(config)
-    .execute(pool)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Err(DestinationError::Exists(name.as_str().into()));
+/// The secrets of a destination's config (its kind's [`DestinationKind::secret_fields`])
+/// are sealed in `secrets`, the rest kept readable in `destinations.config`.
+const SEALED: &str = "config";
+
+fn owner(destination: i64) -> String {
+    format!("destination/{destination}")
+}
+
+/// The config as its kind reads it: the readable part with the sealed part opened into it.
+pub fn opened(
+    vault: &Vault,
+    destination: i64,
+    config: &Value,
+    sealed: Option<&[u8]>,
+) -> Result<Value, VaultError> {
+    let mut config = config.clone();
+    if let (Some(sealed), Value::Object(fields)) = (sealed, &mut config) {
+        let secrets: Map<String, Value> =
+            serde_json::from_slice(&vault.open(&owner(destination), SEALED, sealed)?)
+                .unwrap_or_default();
+        fields.extend(secrets);
+    }
+    Ok(config)
+}
+
+/// Stores `config`: its secret fields sealed, the rest readable.
+async fn store(
+    tx: &mut PgConnection,
+    vault: &Vault,
+    kind: &dyn DestinationKind,
+    destination: i64,
+    mut config: Value,
+) -> Result<(), sqlx::Error> {
+    let mut secrets = Map::new();
+    if let Value::Object(fields) = &mut config {
+        for field in kind.secret_fields() {
+            if let Some(value) = fields.remove(*field) {
+                secrets.insert((*field).to_owned(), value);
+            }
+        }
+    }
+    sqlx::query("UPDATE destinations SET config = $2 WHERE id = $1")
+        .bind(destination)
+        .bind(config)
+        .execute(&mut *tx)
+        .await?;
+    match secrets.is_empty() {
+        true => {
+            sqlx::query("DELETE FROM secrets WHERE owner = $1 AND name = $2")
+                .bind(owner(destination))
+                .bind(SEALED)
+                .execute(&mut *tx)
+                .await?;
+        }
+        false => {
+            let plaintext = serde_json::to_vec(&secrets).expect("JSON values serialise");
+            vault
+                .put(&mut *tx, &owner(destination), SEALED, &plaintext)
+                .await?;
+        }
     }
     Ok(())
+}
+
+/// The sealed part of a destination's config, if any.
+async fn sealed(tx: &mut PgConnection, destination: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT sealed FROM secrets WHERE owner = $1 AND name = $2")
+        .bind(owner(destination))
+        .bind(SEALED)
+        .fetch_optional(tx)
+        .await
+}
+
+/// At start: seals the secrets of destinations stored before they were sealed (webhook
+/// secrets were kept readable in `destinations.config`). The count sealed.
+pub async fn seal_readable_secrets(
+    pool: &PgPool,
+    vault: &Vault,
+    kinds: &Kinds,
+) -> Result<u64, DestinationError> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(i64, String, Value)> =
+        sqlx::query_as("SELECT id, kind, config FROM destinations ORDER BY id FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut count = 0;
+    for (id, kind, config) in rows {
+        let Some(kind) = kinds.get(&kind) else {
+            continue;
+        };
+        let readable = kind
+            .secret_fields()
+            .iter()
+            .any(|field| config.get(*field).is_some());
+        if !readable {
+            continue;
+        }
+        let sealed = sealed(&mut tx, id).await?;
+        let mut whole = opened(vault, id, &Value::Object(Map::new()), sealed.as_deref())?;
+        if let (Value::Object(whole), Value::Object(config)) = (&mut whole, config) {
+            whole.extend(config);
+        }
+        store(&mut tx, vault, kind.as_ref(), id, whole).await?;
+        count += 1;
+    }
+    tx.commit().await?;
+    Ok(count)
+}
+
+/// Adds a destination of `kind` with the config its kind parsed; its id.
+pub async fn add(
+    pool: &PgPool,
+    vault: &Vault,
+    name: &DestinationName,
+    kind: &dyn DestinationKind,
+    events: &[EventPattern],
+    config: Value,
+) -> Result<i64, DestinationError> {
+    let events = check_events(events)?;
+    let mut tx = pool.begin().await?;
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO destinations (name, kind, events) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(kind.name())
+    .bind(events)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id = inserted.ok_or_else(|| DestinationError::Exists(name.as_str().into()))?;
+    store(&mut tx, vault, kind, id, config).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Changes a destination of `kind`: its events when given, its config as `change` makes it
@@ -166,29 +280,32 @@ pub async fn add(
 /// out with the new configuration at once.
 pub async fn reconfigure(
     pool: &PgPool,
+    vault: &Vault,
     name: &str,
-    kind: &str,
+    kind: &dyn DestinationKind,
     events: Option<&[EventPattern]>,
-    change: impl FnOnce(serde_json::Value) -> Result<serde_json::Value, DestinationError>,
+    change: impl FnOnce(Value) -> Result<Value, DestinationError>,
 ) -> Result<(), DestinationError> {
     let events = events.map(check_events).transpose()?;
     let mut tx = pool.begin().await?;
-    let config: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT config FROM destinations WHERE name = $1 AND kind = $2 FOR UPDATE",
+    let stored: Option<(i64, Value)> = sqlx::query_as(
+        "SELECT id, config FROM destinations WHERE name = $1 AND kind = $2 FOR UPDATE",
     )
     .bind(name)
-    .bind(kind)
+    .bind(kind.name())
     .fetch_optional(&mut *tx)
     .await?;
-    let config = change(config.ok_or_else(|| DestinationError::NotFound(name.into()))?)?;
+    let (id, config) = stored.ok_or_else(|| DestinationError::NotFound(name.into()))?;
+    let sealed = sealed(&mut tx, id).await?;
+    let config = change(opened(vault, id, &config, sealed.as_deref())?)?;
+    store(&mut tx, vault, kind, id, config).await?;
     sqlx::query(
         "UPDATE destinations
-         SET config = $2, events = coalesce($3, events), held = false, hold_reason = NULL,
+         SET events = coalesce($2, events), held = false, hold_reason = NULL,
              consecutive_failures = 0, paused_until = NULL, last_error = NULL
-         WHERE name = $1",
+         WHERE id = $1",
     )
-    .bind(name)
-    .bind(config)
+    .bind(id)
     .bind(events)
     .execute(&mut *tx)
     .await?;

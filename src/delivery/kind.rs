@@ -142,6 +142,12 @@ pub trait DestinationKind: Send + Sync + 'static {
         None
     }
 
+    /// The fields of its config that are secret: sealed at rest, and opened into the
+    /// config only to make its target.
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// An integration creates and removes destinations of this kind itself (operators
     /// cannot remove them).
     fn managed(&self) -> bool {

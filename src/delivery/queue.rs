@@ -39,6 +39,8 @@ pub async fn ready_destinations(pool: &PgPool) -> Result<Vec<Ready>, sqlx::Error
 /// the deliveries.
 pub struct Claimed {
     pub config: serde_json::Value,
+    /// The sealed part of the config, if any.
+    pub sealed: Option<Vec<u8>>,
     pub lease: Uuid,
     pub claimed_at: DateTime<Utc>,
     pub deliveries: Vec<Delivery>,
@@ -48,6 +50,7 @@ pub struct Claimed {
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
     config: serde_json::Value,
+    sealed: Option<Vec<u8>>,
     claimed_at: DateTime<Utc>,
     #[sqlx(flatten)]
     delivery: Delivery,
@@ -76,7 +79,10 @@ pub async fn claim(
     let token = Uuid::new_v4();
     let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
         "WITH destination AS MATERIALIZED (
-             SELECT config, now() AS claimed_at FROM destinations
+             SELECT config, now() AS claimed_at,
+                    (SELECT sealed FROM secrets WHERE owner = 'destination/' || $1 AND name = 'config')
+                        AS sealed
+             FROM destinations
              WHERE id = $1 AND enabled AND NOT held AND (paused_until IS NULL OR paused_until <= now())
                -- A probe only while the circuit is still open: its pause is lifted by the
                -- outcome that closes the circuit, and a circuit closed meanwhile has none.
@@ -121,6 +127,7 @@ pub async fn claim(
     };
     Ok(Some(Claimed {
         config: first.config.clone(),
+        sealed: first.sealed.clone(),
         lease: token,
         claimed_at: first.claimed_at,
         deliveries: rows.into_iter().map(|row| row.delivery).collect(),

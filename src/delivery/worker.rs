@@ -36,12 +36,14 @@ use tokio::sync::{mpsc, watch, Notify};
 use uuid::Uuid;
 
 use super::asleep::AsleepSign;
+use super::destinations;
 use super::kind::{Kinds, Outcome, Problem};
 use super::limiter::{Limiter, Ticket, Verdict};
 use super::queue::{self, Change, DestinationChange, Outcomes, Written};
 use crate::configuration::DeliverySettings;
 use crate::db::listen::listen;
 use crate::events::CHANNEL;
+use crate::secrets::vault::Vault;
 
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// A lease outlasts the request it covers by this much.
@@ -61,6 +63,8 @@ const KEEP_WRITTEN: Duration = Duration::from_secs(3);
 pub struct Deliverer {
     pool: PgPool,
     kinds: Kinds,
+    /// Opens the sealed part of destinations' configs.
+    vault: Vault,
     settings: DeliverySettings,
     wake: Arc<Notify>,
     /// How much each destination takes from this process.
@@ -96,10 +100,11 @@ struct Sent {
 }
 
 impl Deliverer {
-    pub fn new(pool: PgPool, kinds: Kinds, settings: DeliverySettings) -> Arc<Self> {
+    pub fn new(pool: PgPool, kinds: Kinds, vault: Vault, settings: DeliverySettings) -> Arc<Self> {
         Arc::new(Deliverer {
             pool: queue::bookkeeping_pool(&pool),
             kinds,
+            vault,
             settings,
             wake: Arc::new(Notify::new()),
             limiters: Mutex::new(HashMap::new()),
@@ -247,7 +252,14 @@ impl Deliverer {
                 .entry(destination.id)
                 .or_insert_with(|| Limiter::new(self.settings.concurrency))
                 .started(batch.deliveries.len());
-            let target = kind.target(&batch.config);
+            let target = destinations::opened(
+                &self.vault,
+                destination.id,
+                &batch.config,
+                batch.sealed.as_deref(),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|config| kind.target(&config));
             for delivery in batch.deliveries {
                 let target = target.clone();
                 let sent = sent.clone();

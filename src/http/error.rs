@@ -43,6 +43,8 @@ pub struct ErrorBody {
 
 /// Seconds a client refused for overload is asked to wait.
 pub const RETRY_AFTER_SECS: u64 = 1;
+/// Seconds a partner of a disabled integration is asked to wait.
+pub const DISABLED_RETRY_AFTER_SECS: u64 = 60;
 
 /// Every error a handler can answer with. Messages are shown to clients, so they never hold
 /// SQL, secrets or internals; `Internal` keeps its cause for the log only.
@@ -80,6 +82,10 @@ pub enum ApiError {
     Upstream(String),
     #[error("{message}")]
     Unavailable { message: String },
+    /// 503 with a longer `Retry-After`: the integration is disabled, so its partner keeps
+    /// what it sends and tries again later.
+    #[error("{0}")]
+    Disabled(String),
     /// 503 with `Retry-After`: more requests than the server takes on at once.
     #[error("The server is busy; retry in a moment (see Retry-After).")]
     Overloaded,
@@ -104,7 +110,7 @@ impl ApiError {
             }
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
-            ApiError::Configuration(_) => ErrorCode::ConfigurationError,
+            ApiError::Configuration(_) | ApiError::Disabled(_) => ErrorCode::ConfigurationError,
             ApiError::Upstream(_) => ErrorCode::UpstreamError,
             ApiError::Unavailable { .. } | ApiError::Overloaded | ApiError::Internal(_) => {
                 ErrorCode::Internal
@@ -153,7 +159,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Configuration(_) => StatusCode::BAD_REQUEST,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Unavailable { .. } | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Overloaded | ApiError::Disabled(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -167,10 +175,15 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = envelope(self.status_code(), self.code(), message);
-        if let ApiError::Overloaded | ApiError::Unavailable { .. } = self {
+        let retry_after = match self {
+            ApiError::Overloaded | ApiError::Unavailable { .. } => Some(RETRY_AFTER_SECS),
+            ApiError::Disabled(_) => Some(DISABLED_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if let ApiError::BasicAuthRequired { realm, .. } = self {
             let challenge = format!(r#"Basic realm="{realm}", charset="UTF-8""#);

@@ -8,6 +8,7 @@
 
 pub mod inbox;
 mod page;
+pub mod provider;
 pub mod recognise;
 
 use std::future::{ready, Ready};
@@ -23,9 +24,9 @@ use utoipa::ToSchema;
 
 use crate::configuration::OneSettings;
 use crate::db::notify::Announcer;
-use crate::http::auth::basic_accepted;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, holds_nul, ApiQuery, RawBody, NUL_REFUSED};
+use crate::providers::live::Live;
 use inbox::{InboxFilter, InboxPage};
 
 const REALM: &str = "shopbridge ONe";
@@ -44,19 +45,28 @@ impl FromRequest for OneCaller {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let accepted = req
-            .app_data::<web::Data<OneSettings>>()
-            .is_some_and(|settings| basic_accepted(&settings.credentials, req));
-        ready(if accepted {
-            Ok(OneCaller)
-        } else {
-            Err(ApiError::BasicAuthRequired {
+        let accepted = match (
+            req.app_data::<web::Data<Live>>(),
+            req.app_data::<web::Data<OneSettings>>(),
+        ) {
+            (Some(live), Some(settings)) => provider::accepted(live, settings, req),
+            _ => Some(false),
+        };
+        ready(match accepted {
+            Some(true) => Ok(OneCaller),
+            Some(false) => Err(ApiError::BasicAuthRequired {
                 realm: REALM,
-                message: "Send the credentials of ONE_WEBHOOK_CREDENTIALS with HTTP Basic \
-                          authentication."
+                message: "Send the ONe integration's credentials (or those of \
+                          ONE_WEBHOOK_CREDENTIALS) with HTTP Basic authentication."
                     .into(),
             }
-            .into())
+            .into()),
+            None => Err(ApiError::Disabled(
+                "The ONe integration is disabled; send the event again later (see \
+                 Retry-After)."
+                    .into(),
+            )
+            .into()),
         })
     }
 }
@@ -85,6 +95,7 @@ pub struct Received {
         (status = 400, description = "Not a JSON object", body = ErrorEnvelope),
         (status = 401, description = "Missing or wrong credentials", body = ErrorEnvelope),
         (status = 413, description = "Body too large", body = ErrorEnvelope),
+        (status = 503, description = "The ONe integration is disabled: send it again later (Retry-After)", body = ErrorEnvelope),
     )
 )]
 pub async fn receive(

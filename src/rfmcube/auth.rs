@@ -7,6 +7,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::configuration::RfmcubeSettings;
 use crate::http::error::ApiError;
+use crate::providers::live::Live;
+use crate::secrets::SecretSet;
+
+use super::provider;
 
 pub const HEADER: &str = "api-key";
 
@@ -18,17 +22,26 @@ impl FromRequest for RfmcubeClient {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let settings = req.app_data::<web::Data<RfmcubeSettings>>();
+        let keys = match (
+            req.app_data::<web::Data<Live>>(),
+            req.app_data::<web::Data<RfmcubeSettings>>(),
+        ) {
+            (Some(live), Some(settings)) => provider::api_keys(live, settings),
+            _ => Some(SecretSet::default()),
+        };
         // A value that is not visible ASCII can match no key: it is invalid, not missing.
         let presented = req
             .headers()
             .get(HEADER)
             .map(|v| v.to_str().unwrap_or_default());
-        let outcome = match (settings, presented) {
+        let outcome = match (keys, presented) {
+            (None, _) => Err(ApiError::Disabled(
+                "The Rfmcube integration is disabled; crawl again later (see Retry-After).".into(),
+            )),
             (_, None) => Err(ApiError::Unauthorized(
                 "The api-key header is missing; send the key configured for Rfmcube.".into(),
             )),
-            (Some(settings), Some(key)) if settings.api_keys.accepts(key) => Ok(RfmcubeClient),
+            (Some(keys), Some(key)) if keys.accepts(key) => Ok(RfmcubeClient),
             _ => Err(ApiError::Unauthorized("The api-key is not valid.".into())),
         };
         ready(outcome.map_err(Into::into))

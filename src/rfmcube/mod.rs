@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod customers;
 pub mod orders;
 mod page;
+pub mod provider;
 pub mod request;
 pub mod window;
 

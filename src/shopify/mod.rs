@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod mapping;
 pub mod orders;
 pub mod products;
+pub mod provider;
 pub mod topic;
 pub mod wire;
 pub mod worker;
@@ -32,6 +33,7 @@ use crate::configuration::ShopifySettings;
 use crate::db::notify::Announcer;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::RawBody;
+use crate::providers::live::Live;
 use crate::secrets::SigningSecrets;
 use topic::{Endpoint, Topic};
 
@@ -82,6 +84,9 @@ enum WebhookAnswers {
     /// Body too large
     #[response(status = 413)]
     TooLarge(ErrorEnvelope),
+    /// The Shopify integration is disabled: send it again later (Retry-After)
+    #[response(status = 503)]
+    Disabled(ErrorEnvelope),
 }
 
 /// Orders and fulfillments: the URL to register for `orders/create`, `orders/updated`,
@@ -104,9 +109,11 @@ pub async fn receive_orders(
     body: RawBody,
     pool: web::Data<PgPool>,
     settings: web::Data<ShopifySettings>,
+    live: web::Data<Live>,
     announcer: web::Data<ShopifyAnnouncer>,
 ) -> Result<HttpResponse, ApiError> {
-    receive(Endpoint::Orders, &req, body, &pool, &settings, &announcer.0).await
+    let secrets = provider::signing_secrets(&live, &settings)?;
+    receive(Endpoint::Orders, &req, body, &pool, &secrets, &announcer.0).await
 }
 
 /// Products: the URL to register for `products/create`, `products/update` and
@@ -128,14 +135,16 @@ pub async fn receive_products(
     body: RawBody,
     pool: web::Data<PgPool>,
     settings: web::Data<ShopifySettings>,
+    live: web::Data<Live>,
     announcer: web::Data<ShopifyAnnouncer>,
 ) -> Result<HttpResponse, ApiError> {
+    let secrets = provider::signing_secrets(&live, &settings)?;
     receive(
         Endpoint::Products,
         &req,
         body,
         &pool,
-        &settings,
+        &secrets,
         &announcer.0,
     )
     .await
@@ -151,10 +160,10 @@ async fn receive(
     req: &HttpRequest,
     RawBody(body): RawBody,
     pool: &PgPool,
-    settings: &ShopifySettings,
+    secrets: &SigningSecrets,
     announcer: &Announcer,
 ) -> Result<HttpResponse, ApiError> {
-    verify(req, &body, &settings.secrets)?;
+    verify(req, &body, secrets)?;
     let topic_name = required_header(req, "X-Shopify-Topic")?;
     let topic = Topic::at(endpoint, topic_name).ok_or_else(|| {
         ApiError::BadRequest(format!(
@@ -204,7 +213,7 @@ fn verify(req: &HttpRequest, body: &[u8], secrets: &SigningSecrets) -> Result<()
     let refused = |why: &str| {
         ApiError::Unauthorized(format!(
             "{why}: X-Shopify-Hmac-Sha256 must be the base64 HMAC-SHA256 of the body with the \
-             webhook secret (SHOPIFY_WEBHOOK_SECRETS)."
+             webhook secret (the Shopify integration's apiSecret, else SHOPIFY_WEBHOOK_SECRETS)."
         ))
     };
     if secrets.is_empty() {

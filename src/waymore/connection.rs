@@ -97,13 +97,15 @@ pub enum ConnectError {
     Database(#[from] sqlx::Error),
 }
 
-/// Authenticates, stores the UUID and starts the mass export (in the background: the
+/// Authenticates, stores the UUID, records the connection as the integration `integration`
+/// (what `GET /api/integrations` lists) and starts the mass export (in the background: the
 /// caller wakes the exporter).
 pub async fn connect(
     pool: &PgPool,
     client: &WaymoreClient,
     export: &MassExport,
     credentials: &Credentials,
+    integration: uuid::Uuid,
 ) -> Result<(Connection, Started), ConnectError> {
     if current(pool).await?.is_some() {
         return Err(ConnectError::AlreadyConnected);
@@ -131,6 +133,17 @@ pub async fn connect(
     .fetch_optional(&mut *tx)
     .await?;
     let connection = stored.ok_or(ConnectError::AlreadyConnected)?;
+    sqlx::query(
+        "INSERT INTO integrations (id, provider, details, destination_id)
+         SELECT $1, $2, jsonb_build_object('username', $3::text), id FROM destinations WHERE name = $4
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(integration)
+    .bind(super::PROVIDER)
+    .bind(&credentials.username)
+    .bind(DESTINATION)
+    .execute(&mut *tx)
+    .await?;
     let started = match jobs::start_in(&mut tx, export, client.settings().batch_size).await? {
         Ok(started) => started.into(),
         // Disconnecting cancels unfinished exports, so one left over is resumed.
@@ -191,6 +204,10 @@ pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), Dis
     }
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM waymore_connection")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM integrations WHERE provider = $1")
+        .bind(super::PROVIDER)
         .execute(&mut *tx)
         .await?;
     jobs::cancel_in(&mut tx, MassExport::KIND, "Waymore was disconnected").await?;

@@ -9,6 +9,7 @@ pub mod destination;
 pub mod events;
 pub mod export;
 pub mod mass_data;
+pub mod provider;
 
 use std::sync::Arc;
 
@@ -31,6 +32,9 @@ use export::{ExportStatus, MassExport, StartError, Started};
 
 /// The destination name of Waymore in the event log.
 pub const DESTINATION: &str = "waymore";
+
+/// Waymore's code in the integrations API.
+pub const PROVIDER: &str = "waymore";
 
 /// What the admin endpoints share: the client and this process's workers.
 pub struct Waymore {
@@ -161,10 +165,15 @@ pub async fn connect(
         Credentials::parse(&request.username, &request.password).map_err(ApiError::BadRequest)?;
     let hint = signup_hint(&waymore);
     let export = waymore.exporter.definition();
-    let (connection, started) = connection::connect(&pool, &waymore.client, export, &credentials)
-        .await
-        .map_err(|e| {
-            match e {
+    let (connection, started) = connection::connect(
+        &pool,
+        &waymore.client,
+        export,
+        &credentials,
+        uuid::Uuid::new_v4(),
+    )
+    .await
+    .map_err(|e| match e {
         ConnectError::AlreadyConnected => ApiError::Conflict(
             "The shop is already connected to Waymore; disconnect first (DELETE /waymore/connect)."
                 .into(),
@@ -175,8 +184,7 @@ pub async fn connect(
         ConnectError::Upstream(e) => ApiError::Upstream(format!("{e}. {hint}")),
         ConnectError::UnusableUuid => ApiError::Upstream(format!("{e}; nothing was stored.")),
         ConnectError::Database(e) => ApiError::internal(e),
-    }
-        })?;
+    })?;
     waymore.exporter.wake();
     Ok(HttpResponse::Accepted().json(Connected {
         connected: true,

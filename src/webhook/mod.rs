@@ -7,6 +7,8 @@
 //! Standard Webhooks (any text without `whsec_`) also sign `X-Shopbridge-Signature` as
 //! before. `X-Event-Id` repeats the event id.
 
+pub mod provider;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,8 +72,8 @@ pub struct WebhookChange {
     pub secrets: Option<Vec<String>>,
 }
 
-/// How a webhook destination is stored in `destinations.config`. Destinations created
-/// before secrets rotated hold one `secret`.
+/// A webhook destination's config (its secrets sealed at rest). Destinations created before
+/// secrets rotated hold one `secret`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Config {
     pub url: String,
@@ -190,6 +192,10 @@ impl DestinationKind for WebhookKind {
 
     fn timeout(&self) -> Duration {
         self.client.timeout()
+    }
+
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["secrets", "secret"]
     }
 
     fn address(&self, config: &serde_json::Value) -> Option<String> {

@@ -1,4 +1,20 @@
-use crate::helpers::{assert_error, fresh_empty_database, spawn_app, spawn_app_on};
+use std::sync::Arc;
+
+use shopbridge::configuration::Settings;
+use shopbridge::outbound::address::SystemLookup;
+use shopbridge::startup::{Application, Prepared};
+
+use crate::helpers::{assert_error, fresh_database, fresh_empty_database, spawn_app};
+
+/// The application on `pool`, a database it cannot use yet (or at all): what it reads
+/// before serving (its vault, the integrations) comes from a migrated database instead.
+async fn build_beside_a_migrated_database(settings: &Settings, pool: sqlx::PgPool) -> Application {
+    let migrated = sqlx::PgPool::connect_with(fresh_database().await)
+        .await
+        .unwrap();
+    let prepared = Prepared::load(settings, &migrated).await.unwrap();
+    Application::build_prepared(settings, pool, Arc::new(SystemLookup), prepared).unwrap()
+}
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -20,8 +36,12 @@ async fn readyz_is_ready_when_migrations_are_applied() {
 
 #[tokio::test]
 async fn readyz_is_unavailable_before_migrations() {
-    let app = spawn_app_on(fresh_empty_database().await, |_| {}).await;
-    let message = assert_error(app.get("/readyz").await, 503, "INTERNAL").await;
+    let empty = fresh_empty_database().await;
+    let pool = sqlx::PgPool::connect_with(empty.clone()).await.unwrap();
+    let app = build_beside_a_migrated_database(&crate::helpers::test_settings(empty), pool).await;
+    let url = format!("http://127.0.0.1:{}/readyz", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let message = assert_error(reqwest::get(url).await.unwrap(), 503, "INTERNAL").await;
     assert!(message.contains("migrations"), "{message}");
 }
 
@@ -38,8 +58,7 @@ async fn readyz_is_unavailable_when_the_database_is_gone() {
         .port(port)
         .username("nobody");
     let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(gone.clone());
-    let app = shopbridge::startup::Application::build(&crate::helpers::test_settings(gone), pool)
-        .unwrap();
+    let app = build_beside_a_migrated_database(&crate::helpers::test_settings(gone), pool).await;
     let url = format!("http://127.0.0.1:{}/readyz", app.port());
     tokio::spawn(app.run_until_stopped());
     let started = std::time::Instant::now();
@@ -61,7 +80,7 @@ async fn readyz_answers_within_a_second_when_the_database_does_not_answer() {
         .acquire_timeout(std::time::Duration::from_secs(10))
         .connect_lazy_with(options.clone());
     let settings = crate::helpers::test_settings(options);
-    let app = shopbridge::startup::Application::build(&settings, pool).unwrap();
+    let app = build_beside_a_migrated_database(&settings, pool).await;
     let url = format!("http://127.0.0.1:{}/readyz", app.port());
     tokio::spawn(app.run_until_stopped());
     let started = std::time::Instant::now();

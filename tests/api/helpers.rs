@@ -18,10 +18,11 @@ use uuid::Uuid;
 
 use shopbridge::configuration::{
     AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, HttpSettings, OneSettings,
-    OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, WaymoreSettings,
+    OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, VaultSettings, WaymoreSettings,
 };
 use shopbridge::outbound::address::{Allowlist, Lookup, SystemLookup};
 use shopbridge::retry::RetryPolicy;
+use shopbridge::secrets::vault::{SecretKey, Vault};
 use shopbridge::secrets::{BasicCredentials, SecretSet, SigningSecrets};
 
 /// Keys the test app accepts for Rfmcube: two, as during a key rotation.
@@ -34,6 +35,8 @@ pub const OLD_ONE_CREDENTIALS: (&str, &str) = ("one-webhook", "previous: passwor
 /// Shopify's webhook signing secrets: two, as during a rotation.
 pub const SHOPIFY_SECRET: &str = "shpss_test_current";
 pub const OLD_SHOPIFY_SECRET: &str = "shpss_test_previous";
+/// What the test apps seal their secrets with (base64 of 32 bytes).
+pub const SECRET_KEY: &str = "dGVzdC1zZWNyZXQta2V5LW9mLXRoaXJ0eS10d28hISE=";
 /// Where the tests' partners listen, opened to the webhook client.
 pub const LOOPBACK: &str = "127.0.0.1, localhost";
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
@@ -236,7 +239,17 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
             allowlist: Allowlist::parse(LOOPBACK).unwrap(),
         },
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
+        vault: VaultSettings {
+            key: Some(SecretKey::parse(SECRET_KEY).unwrap()),
+            key_file: "/nonexistent/secret.key".into(),
+            previous: None,
+        },
     }
+}
+
+/// The vault the test apps seal their secrets with.
+pub fn test_vault() -> Vault {
+    Vault::new(SecretKey::parse(SECRET_KEY).unwrap(), None)
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -259,7 +272,9 @@ pub async fn spawn_app_resolving(
     let pool = db::pool(db.clone(), settings.database.max_connections)
         .await
         .unwrap();
-    let app = Application::build_with(&settings, pool.clone(), lookup).expect("application builds");
+    let app = Application::build_with(&settings, pool.clone(), lookup)
+        .await
+        .expect("application builds");
     let port = app.port();
     let scheme = if app.is_https() { "https" } else { "http" };
     tokio::spawn(app.run_until_stopped());

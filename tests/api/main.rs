@@ -7,6 +7,7 @@ mod errors;
 mod events;
 mod health;
 mod helpers;
+mod integrations;
 mod jobs;
 mod one;
 mod openapi;

@@ -46,6 +46,7 @@ async fn a_missing_certificate_file_is_a_clear_startup_error() {
     });
     let pool = sqlx::PgPool::connect_with(db).await.unwrap();
     let error = Application::build(&settings, pool)
+        .await
         .err()
         .expect("build fails");
     assert!(error.to_string().contains("TLS_CERT_PATH"), "{error}");

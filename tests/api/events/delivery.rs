@@ -21,7 +21,7 @@ use shopbridge::waymore::destination::WaymoreKind;
 
 use super::{connected, connected_app, count, eventually, exec, stock_sequences};
 use crate::helpers::spawn_app_on;
-use crate::helpers::{delivery_settings, fresh_database, waymore_settings};
+use crate::helpers::{delivery_settings, fresh_database, test_vault, waymore_settings};
 use crate::waymore::{admin, status, FakeWaymore, Step};
 
 /// Five stock changes on each of the 40 products, one commit each: 200 events.
@@ -410,7 +410,7 @@ fn own_worker(
         &fake.server.uri(),
     ))));
     let (stop, stopping) = watch::channel(false);
-    let worker = Deliverer::new(pool.clone(), kinds, delivery_settings());
+    let worker = Deliverer::new(pool.clone(), kinds, test_vault(), delivery_settings());
     (stop, tokio::spawn(worker.run(stopping)))
 }
 

@@ -18,7 +18,7 @@ use shopbridge::delivery::worker::Deliverer;
 use shopbridge::events::EventPattern;
 
 use super::{count, eventually, exec};
-use crate::helpers::{delivery_settings, fresh_database};
+use crate::helpers::{delivery_settings, fresh_database, test_vault};
 
 /// What the notebook answers: every delivery with `answer`, while it is set.
 #[derive(Clone, Copy, PartialEq)]
@@ -50,6 +50,9 @@ impl DestinationKind for Notebook {
             .as_str()
             .ok_or("a notebook has an owner")?
             .to_owned();
+        if config["lock"] != "k3y" {
+            return Err("a notebook opens with its key".into());
+        }
         Ok(Arc::new(Page {
             owner,
             pages: self.pages.clone(),
@@ -59,6 +62,10 @@ impl DestinationKind for Notebook {
 
     fn timeout(&self) -> Duration {
         Duration::from_secs(1)
+    }
+
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["lock"]
     }
 }
 
@@ -105,23 +112,26 @@ async fn notebook_shop() -> (
     )
     .await;
     let events = [EventPattern::try_from("product.stock_changed".to_owned()).unwrap()];
+    let pages = Arc::new(Mutex::new(Vec::new()));
+    let answer = Arc::new(Mutex::new(Answer::Take));
+    let notebook = Notebook {
+        pages: pages.clone(),
+        answer: answer.clone(),
+    };
+    let vault = test_vault();
     destinations::add(
         &pool,
+        &vault,
         &DestinationName::parse("ledger").unwrap(),
-        "notebook",
+        &notebook,
         &events,
-        json!({"owner": "ann"}),
+        json!({"owner": "ann", "lock": "k3y"}),
     )
     .await
     .unwrap();
-    let pages = Arc::new(Mutex::new(Vec::new()));
-    let answer = Arc::new(Mutex::new(Answer::Take));
-    let kinds = Kinds::default().with(Notebook {
-        pages: pages.clone(),
-        answer: answer.clone(),
-    });
+    let kinds = Kinds::default().with(notebook);
     let (stop, stopping) = watch::channel(false);
-    tokio::spawn(Deliverer::new(pool.clone(), kinds, delivery_settings()).run(stopping));
+    tokio::spawn(Deliverer::new(pool.clone(), kinds, vault, delivery_settings()).run(stopping));
     (pool, pages, answer, stop)
 }
 
@@ -160,6 +170,33 @@ async fn a_kind_registered_from_outside_the_backbone_receives_its_events_in_orde
         )
         .await
             == 9
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_kinds_secret_fields_are_sealed_at_rest_and_opened_for_its_target() {
+    let (pool, pages, _answer, _stop) = notebook_shop().await;
+    let config: serde_json::Value =
+        sqlx::query_scalar("SELECT config FROM destinations WHERE name = 'ledger'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        config,
+        json!({"owner": "ann"}),
+        "the lock is not kept readable"
+    );
+    let sealed = count(
+        &pool,
+        "SELECT count(*) FROM secrets WHERE owner LIKE 'destination/%'",
+    )
+    .await;
+    assert_eq!(sealed, 1);
+    stock_to(&pool, 2).await;
+    // The target opens only with its key: a page written means the sealed lock reached it.
+    eventually(Duration::from_secs(10), "3 pages written", || async {
+        pages.lock().unwrap().len() == 3
     })
     .await;
 }

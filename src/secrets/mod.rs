@@ -2,6 +2,10 @@
 //! admin token, HTTP Basic pairs) and the keys partners sign their webhooks with. Several of
 //! each may be configured at once, so one can be rotated without downtime; none ever shows
 //! in `Debug` output.
+//!
+//! [`vault`]: the secrets shopbridge keeps, sealed at rest.
+
+pub mod vault;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -32,6 +36,11 @@ impl SecretSet {
 
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// These secrets, each taken whole.
+    pub fn of<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        SecretSet(secrets.into_iter().map(digest).collect())
     }
 
     /// Compares against every secret, without stopping at the first match.
@@ -83,6 +92,11 @@ impl BasicCredentials {
         self.0.is_empty()
     }
 
+    /// One pair, as configured through the integrations API.
+    pub fn pair(user: &str, password: &str) -> Self {
+        BasicCredentials(SecretSet(vec![digest(&format!("{user}:{password}"))]))
+    }
+
     /// Whether `user:password` is one of the pairs.
     pub fn accepts(&self, pair: &str) -> bool {
         self.0.accepts(pair)
@@ -103,6 +117,11 @@ impl SigningSecrets {
                 .map(|s| s.as_bytes().to_vec())
                 .collect(),
         )
+    }
+
+    /// One secret, taken whole (commas included).
+    pub fn one(secret: &str) -> Self {
+        SigningSecrets(vec![secret.as_bytes().to_vec()])
     }
 
     pub fn is_empty(&self) -> bool {

@@ -1,0 +1,197 @@
+//! The `integrations` table: what a shop has configured, its credentials sealed beside it
+//! in `secrets` under `integration/<id>`.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use uuid::Uuid;
+
+use super::Configuration;
+use crate::secrets::vault::{Vault, VaultError};
+
+const CREDENTIALS: &str = "credentials";
+
+/// Why a destination is held while its integration is disabled.
+pub const DISABLED: &str = "its integration is disabled";
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::Type, serde::Serialize, utoipa::ToSchema)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Disabled,
+}
+
+/// A configured integration, without its secrets.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Integration {
+    pub id: Uuid,
+    pub provider: String,
+    pub status: Status,
+    pub settings: sqlx::types::Json<Map<String, Value>>,
+    pub details: sqlx::types::Json<Map<String, Value>>,
+    pub destination_id: Option<i64>,
+    pub connected_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn owner(id: Uuid) -> String {
+    format!("integration/{id}")
+}
+
+const COLUMNS: &str =
+    "id, provider, status, settings, details, destination_id, connected_at, updated_at";
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Integration>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM integrations ORDER BY connected_at, id"
+    ))
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn find<'c>(
+    executor: impl PgExecutor<'c>,
+    id: Uuid,
+) -> Result<Option<Integration>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+}
+
+pub async fn find_provider(
+    pool: &PgPool,
+    provider: &str,
+) -> Result<Option<Integration>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM integrations WHERE provider = $1 ORDER BY connected_at LIMIT 1"
+    ))
+    .bind(provider)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The configuration of `integration`, its secrets opened.
+pub async fn configuration(
+    pool: &PgPool,
+    vault: &Vault,
+    integration: &Integration,
+) -> Result<Configuration, VaultError> {
+    let secrets = vault
+        .get(pool, &owner(integration.id), CREDENTIALS)
+        .await?
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap_or_default())
+        .unwrap_or_default();
+    Ok(Configuration {
+        settings: integration.settings.0.clone(),
+        details: integration.details.0.clone(),
+        secrets,
+    })
+}
+
+/// Stores a new integration, or the change of one (which makes it active again): the row
+/// and its sealed credentials in one transaction. `None` when the provider may be
+/// configured only once and another process just did.
+pub async fn save(
+    pool: &PgPool,
+    vault: &Vault,
+    id: Uuid,
+    provider: &str,
+    configuration: &Configuration,
+    destination_id: Option<i64>,
+) -> Result<Option<Integration>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let saved: Option<Integration> = sqlx::query_as(&format!(
+        "INSERT INTO integrations (id, provider, settings, details, destination_id)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, details = excluded.details,
+             destination_id = excluded.destination_id, status = 'active'
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(provider)
+    .bind(sqlx::types::Json(&configuration.settings))
+    .bind(sqlx::types::Json(&configuration.details))
+    .bind(destination_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map(Some)
+    .or_else(|e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Ok(None),
+        _ => Err(e),
+    })?;
+    let Some(saved) = saved else {
+        return Ok(None);
+    };
+    let secrets = serde_json::to_vec(&configuration.secrets).expect("JSON values serialise");
+    vault
+        .put(&mut *tx, &owner(id), CREDENTIALS, &secrets)
+        .await?;
+    release(&mut tx, saved.destination_id).await?;
+    tx.commit().await?;
+    Ok(Some(saved))
+}
+
+/// Disables or enables an integration, holding or releasing its destination in the same
+/// transaction. `None` when there is no such integration.
+pub async fn set_status(
+    pool: &PgPool,
+    id: Uuid,
+    status: Status,
+) -> Result<Option<Integration>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let changed: Option<Integration> = sqlx::query_as(&format!(
+        "UPDATE integrations SET status = $2 WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(&status)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(integration) = &changed {
+        match status {
+            Status::Disabled => {
+                sqlx::query(
+                    "UPDATE destinations SET held = true, hold_reason = $2
+                     WHERE id = $1 AND NOT (held AND hold_reason IS DISTINCT FROM $2)",
+                )
+                .bind(integration.destination_id)
+                .bind(DISABLED)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Status::Active => release(&mut tx, integration.destination_id).await?,
+        }
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Lets go of the hold a disable put on the destination (and of no other); wakes the
+/// delivery workers at the commit.
+async fn release(tx: &mut PgConnection, destination: Option<i64>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE destinations SET held = false, hold_reason = NULL
+         WHERE id = $1 AND hold_reason = $2",
+    )
+    .bind(destination)
+    .bind(DISABLED)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::events::CHANNEL)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Forgets an integration: its row, and its sealed credentials with it (a trigger). What
+/// it fed is the provider's to end first ([`super::Provider::disconnect`]). False when there
+/// is none.
+pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM integrations WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}

@@ -1,0 +1,5 @@
+//! Web Push (RFC 8030): the shop's VAPID key pair ([`vapid`]) and the browsers' subscriptions
+//! ([`subscriptions`]) that workflows send push notifications to.
+
+pub mod subscriptions;
+pub mod vapid;
