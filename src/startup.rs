@@ -180,17 +180,26 @@ impl Application {
         let cursor_keys = web::Data::new(CursorKeys::new(pool.clone()));
         let rfmcube_settings = web::Data::new(settings.rfmcube.clone());
         if settings.rfmcube.api_keys.is_empty() && unconfigured(rfmcube::provider::CODE) {
-            log::warn!("RFMCUBE_API_KEYS is empty: /rfmcube endpoints refuse every request");
+            log::warn!(
+                "RFMCUBE_API_KEYS is empty and Rfmcube is not configured (/api/integrations): \
+                 /rfmcube endpoints refuse every request"
+            );
         }
         if settings.one.credentials.is_empty() && unconfigured(one::provider::CODE) {
-            log::warn!("ONE_WEBHOOK_CREDENTIALS is empty: /one endpoints refuse every request");
+            log::warn!(
+                "ONE_WEBHOOK_CREDENTIALS is empty and ONe is not configured (/api/integrations): \
+                 /one endpoints refuse every request"
+            );
         }
         let one_settings = web::Data::new(settings.one.clone());
         let one_retention = settings.one.retention;
         let announcer = Announcer::new(crate::events::CHANNEL);
         let announcer_data = web::Data::new(announcer.clone());
         if settings.shopify.secrets.is_empty() && unconfigured(shopify::provider::CODE) {
-            log::warn!("SHOPIFY_WEBHOOK_SECRETS is empty: /shopify endpoints refuse every webhook");
+            log::warn!(
+                "SHOPIFY_WEBHOOK_SECRETS is empty and Shopify is not configured \
+                 (/api/integrations): /shopify endpoints refuse every webhook"
+            );
         }
         let shopify_settings = web::Data::new(settings.shopify.clone());
         let shopify_retention = settings.shopify.retention;
