@@ -22,6 +22,8 @@ mod knobs;
 mod memory;
 #[path = "common/sink.rs"]
 mod sink;
+#[path = "common/waymore.rs"]
+mod waymore;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -208,16 +210,6 @@ fn out_of_order(arrivals: &Arrivals) -> usize {
         .count()
 }
 
-async fn connect_waymore(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM waymore_connection")
-        .execute(pool)
-        .await?;
-    sqlx::query("INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ('bench-uuid', 'bench', 'https://shop.test/cart')")
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (mut settings, db) = common::bench_shop().await?;
@@ -257,7 +249,7 @@ async fn main() -> anyhow::Result<()> {
         .execute(&pool)
         .await?;
     let not_wanted = order_write(&pool, runs, "idle").await?;
-    connect_waymore(&pool).await?;
+    waymore::connect(&pool, &settings).await?;
     let on = order_write(&pool, runs, "on").await?;
     sqlx::query("DELETE FROM orders WHERE reference LIKE 'BENCH-%'")
         .execute(&pool)

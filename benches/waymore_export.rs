@@ -15,6 +15,8 @@ mod knobs;
 mod memory;
 #[path = "common/sink.rs"]
 mod sink;
+#[path = "common/waymore.rs"]
+mod waymore;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,16 +34,12 @@ async fn new_export(
     batch_size: u32,
 ) -> anyhow::Result<(i64, Arc<Runner<MassExport>>)> {
     sqlx::query("DELETE FROM jobs").execute(pool).await?;
-    sqlx::query("DELETE FROM waymore_connection")
-        .execute(pool)
-        .await?;
-    sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ('bench-uuid', 'bench')")
-        .execute(pool)
-        .await?;
+    waymore::connect(pool, settings).await?;
     let client = WaymoreClient::new(settings.waymore.clone());
     let definition = MassExport::new(pool.clone(), client);
     let started = export::start(pool, &definition, batch_size).await?;
-    let exporter = Runner::new(pool.clone(), definition, settings.waymore.export());
+    let vault = shopbridge::startup::open_vault(settings, pool).await?;
+    let exporter = Runner::new(pool.clone(), definition, settings.waymore.export(), vault);
     Ok((started.export_id, exporter))
 }
 

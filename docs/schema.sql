@@ -687,13 +687,15 @@ CREATE FUNCTION public.waymore_destination_sync() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        UPDATE destinations SET enabled = false, held = false, hold_reason = NULL, config = '{}'
-        WHERE name = 'waymore';
+        WITH disabled AS (
+            UPDATE destinations SET enabled = false, held = false, hold_reason = NULL, config = '{}'
+            WHERE name = 'waymore' RETURNING id
+        )
+        DELETE FROM secrets s USING disabled d WHERE s.owner = 'destination/' || d.id;
     ELSE
         UPDATE destinations
         SET enabled = true, held = false, hold_reason = NULL, consecutive_failures = 0,
-            paused_until = NULL,
-            config = jsonb_build_object('uuid', NEW.uuid, 'cart_url', NEW.cart_url)
+            paused_until = NULL, config = config || jsonb_build_object('cart_url', NEW.cart_url)
         WHERE name = 'waymore';
     END IF;
     RETURN NULL;
@@ -1538,10 +1540,10 @@ CREATE TABLE public.vapid_keys (
 
 CREATE TABLE public.waymore_connection (
     singleton boolean DEFAULT true NOT NULL,
-    uuid text NOT NULL,
     username text NOT NULL,
     connected_at timestamp with time zone DEFAULT now() NOT NULL,
     cart_url text DEFAULT ''::text NOT NULL,
+    uuid_hint text DEFAULT '…'::text NOT NULL,
     CONSTRAINT waymore_connection_singleton_check CHECK (singleton)
 );
 

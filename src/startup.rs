@@ -82,6 +82,7 @@ pub fn providers(
         .with(ShopifyProvider)
         .with(WaymoreProvider {
             client: waymore.clone(),
+            vault: vault.clone(),
             exporter: exporter.clone(),
         })
         .with(RfmcubeProvider)
@@ -91,6 +92,35 @@ pub fn providers(
             vault: vault.clone(),
             kinds: kinds.clone(),
         })
+}
+
+/// The vault of this process: the key must open every secret in the database (or this
+/// stops here, saying which key they need).
+pub async fn open_vault(settings: &Settings, pool: &PgPool) -> anyhow::Result<Vault> {
+    let vault = Vault::load(
+        settings.vault.key.as_ref(),
+        &settings.vault.key_file,
+        settings.vault.previous.as_ref(),
+    )?;
+    match &settings.vault.key {
+        Some(_) => log::info!(
+            "secrets are sealed with SHOPBRIDGE_SECRET_KEY (key {})",
+            vault.key_id()
+        ),
+        None => log::info!(
+            "secrets are sealed with the key in {} (key {})",
+            settings.vault.key_file.display(),
+            vault.key_id()
+        ),
+    }
+    let to_rotate = vault.check(pool).await?;
+    if to_rotate > 0 {
+        log::info!(
+            "{to_rotate} secret(s) are sealed under the previous key: re-sealing them in the \
+             background"
+        );
+    }
+    Ok(vault)
 }
 
 /// What the application reads from the database before it serves.
@@ -105,29 +135,7 @@ impl Prepared {
     /// stops here, saying which key they need), seals what was kept readable before, makes
     /// the VAPID key pair once, and reads the configured integrations.
     pub async fn load(settings: &Settings, pool: &PgPool) -> anyhow::Result<Self> {
-        let vault = Vault::load(
-            settings.vault.key.as_ref(),
-            &settings.vault.key_file,
-            settings.vault.previous.as_ref(),
-        )?;
-        match &settings.vault.key {
-            Some(_) => log::info!(
-                "secrets are sealed with SHOPBRIDGE_SECRET_KEY (key {})",
-                vault.key_id()
-            ),
-            None => log::info!(
-                "secrets are sealed with the key in {} (key {})",
-                settings.vault.key_file.display(),
-                vault.key_id()
-            ),
-        }
-        let to_rotate = vault.check(pool).await?;
-        if to_rotate > 0 {
-            log::info!(
-                "{to_rotate} secret(s) are sealed under the previous key: re-sealing them in \
-                 the background"
-            );
-        }
+        let vault = open_vault(settings, pool).await?;
         let guard = Guard::new(settings.outbound.allowlist.clone(), Arc::new(SystemLookup));
         let kinds = destination_kinds(
             settings,
@@ -220,6 +228,7 @@ impl Application {
             pool.clone(),
             MassExport::new(pool.clone(), client.clone()),
             settings.waymore.export(),
+            vault.clone(),
         );
         let guard = Guard::new(settings.outbound.allowlist.clone(), lookup);
         let kinds = destination_kinds(settings, &guard, &client);
@@ -242,6 +251,7 @@ impl Application {
         let guard = web::Data::new(guard);
         let waymore = web::Data::new(Waymore {
             client,
+            vault: vault.clone(),
             exporter: exporter.clone(),
             deliverer: deliverer.clone(),
         });

@@ -17,7 +17,7 @@ use crate::jobs::Runner;
 use crate::openapi;
 use crate::rfmcube;
 use crate::secrets::SecretSet;
-use crate::startup::Application;
+use crate::startup::{self, Application};
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::export::MassExport;
 
@@ -141,12 +141,14 @@ async fn on_database(
         } => seed(db, DemoSize { customers, orders }).await,
         DatabaseCommand::Waymore { command } => {
             let client = WaymoreClient::new(settings.waymore.clone());
+            let vault = startup::open_vault(settings, pool).await?;
             let exporter = Runner::new(
                 pool.clone(),
                 MassExport::new(pool.clone(), client.clone()),
                 settings.waymore.export(),
+                vault.clone(),
             );
-            waymore::run(pool, exporter, &client, command).await
+            waymore::run(pool, &vault, exporter, &client, command).await
         }
         DatabaseCommand::Events { command } => {
             print_json(events::run(settings, pool, command).await?)

@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
 use crate::jobs::{RunOutcome, Runner};
+use crate::secrets::vault::Vault;
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::connection::{self, ConnectError, Credentials, DisconnectError};
 use crate::waymore::export::{self, ExportState, ExportStatus, MassExport, StartError};
@@ -34,15 +35,18 @@ pub enum WaymoreCommand {
 
 pub async fn run(
     pool: &PgPool,
+    vault: &Vault,
     exporter: Arc<Runner<MassExport>>,
     client: &WaymoreClient,
     command: WaymoreCommand,
 ) -> anyhow::Result<()> {
     match command {
-        WaymoreCommand::Connect { username } => connect(pool, exporter, client, &username).await,
+        WaymoreCommand::Connect { username } => {
+            connect(pool, vault, exporter, client, &username).await
+        }
         WaymoreCommand::Status => status(pool, client).await,
         WaymoreCommand::Export => export(pool, exporter, client).await,
-        WaymoreCommand::Disconnect => disconnect(pool, client).await,
+        WaymoreCommand::Disconnect => disconnect(pool, vault, client).await,
     }
 }
 
@@ -66,29 +70,36 @@ fn password() -> anyhow::Result<String> {
 
 async fn connect(
     pool: &PgPool,
+    vault: &Vault,
     exporter: Arc<Runner<MassExport>>,
     client: &WaymoreClient,
     username: &str,
 ) -> anyhow::Result<()> {
     let credentials = Credentials::parse(username, &password()?).map_err(anyhow::Error::msg)?;
     let export = exporter.definition();
-    let (connection, started) =
-        match connection::connect(pool, client, export, &credentials, uuid::Uuid::new_v4()).await {
-            Ok(done) => done,
-            Err(ConnectError::Refused(message)) => {
-                bail!(
-                    "Waymore refused the credentials: {message}\n{}",
-                    signup(client)
-                )
-            }
-            Err(ConnectError::Upstream(e)) => bail!("{e}\n{}", signup(client)),
-            Err(e) => return Err(e.into()),
-        };
+    let (connection, started) = match connection::connect(
+        pool,
+        vault,
+        client,
+        export,
+        &credentials,
+        uuid::Uuid::new_v4(),
+    )
+    .await
+    {
+        Ok(done) => done,
+        Err(ConnectError::Refused(message)) => {
+            bail!(
+                "Waymore refused the credentials: {message}\n{}",
+                signup(client)
+            )
+        }
+        Err(ConnectError::Upstream(e)) => bail!("{e}\n{}", signup(client)),
+        Err(e) => return Err(e.into()),
+    };
     println!(
         "Connected to Waymore as {} (uuid {}). Sending the shop's history, export #{}.",
-        connection.username,
-        connection::mask(&connection.uuid),
-        started.export_id
+        connection.username, connection.uuid_hint, started.export_id
     );
     follow(pool, exporter).await
 }
@@ -99,7 +110,7 @@ async fn status(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
             "Connected as {} since {} (uuid {})",
             c.username,
             c.connected_at.format("%Y-%m-%d %H:%M UTC"),
-            connection::mask(&c.uuid)
+            c.uuid_hint
         ),
         None => println!("Not connected to Waymore. {}", signup(client)),
     }
@@ -131,8 +142,8 @@ async fn export(
     follow(pool, exporter).await
 }
 
-async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
-    match connection::disconnect(pool, client).await {
+async fn disconnect(pool: &PgPool, vault: &Vault, client: &WaymoreClient) -> anyhow::Result<()> {
+    match connection::disconnect(pool, vault, client).await {
         Ok(()) => {
             println!("Disconnected from Waymore (Uninstall sent, UUID deleted).");
             Ok(())

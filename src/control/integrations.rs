@@ -227,6 +227,7 @@ pub struct ConfigureRequest {
     /// From `GET /api/integrations/providers`.
     pub provider_id: String,
     /// When given, must be the provider's.
+    #[schema(value_type = Option<ProviderType>)]
     pub provider_type: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -235,6 +236,7 @@ pub struct ConfigureRequest {
     #[schema(value_type = Object)]
     pub settings: Map<String, Value>,
     /// The integration to change (the `guid` a configure answered).
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub guid: Option<String>,
 }
 
@@ -268,6 +270,7 @@ impl From<ProviderError> for ApiError {
             ProviderError::Upstream(message) => ApiError::Upstream(message),
             ProviderError::Conflict(message) => ApiError::Conflict(message),
             ProviderError::Database(e) => e.into(),
+            ProviderError::Internal(e) => ApiError::Internal(e),
         }
     }
 }

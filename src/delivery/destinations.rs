@@ -204,6 +204,44 @@ async fn store(
     Ok(())
 }
 
+/// Seals `secrets` as the secret part of the config of the destination `name` (an
+/// integration's, set up by a trigger), in the caller's transaction.
+pub async fn seal_secrets(
+    tx: &mut PgConnection,
+    vault: &Vault,
+    name: &str,
+    secrets: &Map<String, Value>,
+) -> Result<(), DestinationError> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM destinations WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let id = id.ok_or_else(|| DestinationError::NotFound(name.into()))?;
+    let plaintext = serde_json::to_vec(secrets).expect("JSON values serialise");
+    vault.put(&mut *tx, &owner(id), SEALED, &plaintext).await?;
+    Ok(())
+}
+
+/// The config of the destination `name`, its sealed part opened.
+pub async fn config(
+    pool: &PgPool,
+    vault: &Vault,
+    name: &str,
+) -> Result<Option<Value>, DestinationError> {
+    let stored: Option<(i64, Value, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT d.id, d.config, s.sealed FROM destinations d
+         LEFT JOIN secrets s ON s.owner = 'destination/' || d.id AND s.name = $2
+         WHERE d.name = $1",
+    )
+    .bind(name)
+    .bind(SEALED)
+    .fetch_optional(pool)
+    .await?;
+    stored
+        .map(|(id, config, sealed)| Ok(opened(vault, id, &config, sealed.as_deref())?))
+        .transpose()
+}
+
 /// The sealed part of a destination's config, if any.
 async fn sealed(tx: &mut PgConnection, destination: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
     sqlx::query_scalar("SELECT sealed FROM secrets WHERE owner = $1 AND name = $2")

@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 use super::JobDefinition;
 use crate::configuration::JobSettings;
+use crate::delivery::destinations;
+use crate::secrets::vault::{Vault, VaultError};
 
 /// How often an idle worker looks for a job left by a process that died.
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -35,6 +37,7 @@ pub enum RunOutcome {
 
 pub struct Runner<D> {
     pool: PgPool,
+    vault: Vault,
     definition: D,
     settings: JobSettings,
     wake: Notify,
@@ -77,9 +80,11 @@ const FENCE: &str = "EXISTS (SELECT 1 FROM jobs x
                              WHERE x.id = $1 AND x.lease_token = $2 AND x.state = 'running')";
 
 impl<D: JobDefinition> Runner<D> {
-    pub fn new(pool: PgPool, definition: D, settings: JobSettings) -> Arc<Self> {
+    /// `vault` opens the sealed part of the job's destination's config.
+    pub fn new(pool: PgPool, definition: D, settings: JobSettings, vault: Vault) -> Arc<Self> {
         Arc::new(Runner {
             pool,
+            vault,
             definition,
             settings,
             wake: Notify::new(),
@@ -350,8 +355,14 @@ impl<D: JobDefinition> Runner<D> {
         let mut attempt = 1;
         loop {
             // The destination as it is now; none once it is disabled or held.
-            let Some(destination) = self.destination_if_claimed(claim).await? else {
-                return Ok(PartEnd::Halted);
+            let destination = match self.destination_if_claimed(claim).await? {
+                None => return Ok(PartEnd::Halted),
+                Some(Err(error)) => {
+                    return Ok(PartEnd::Failed(format!(
+                        "the destination's config: {error}"
+                    )))
+                }
+                Some(Ok(destination)) => destination,
             };
             let sent = tokio::select! {
                 sent = self.definition.send(stage, &part, &destination) => sent,
@@ -396,15 +407,17 @@ impl<D: JobDefinition> Runner<D> {
         }
     }
 
-    /// The job's destination's config while this runner holds the job and the destination
-    /// is neither disabled nor held; `Null` for a job without a destination.
+    /// The job's destination's config, its sealed part opened, while this runner holds the
+    /// job and the destination is neither disabled nor held; `Null` for a job without a
+    /// destination.
     async fn destination_if_claimed(
         &self,
         claim: &Claim,
-    ) -> Result<Option<serde_json::Value>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT coalesce(ds.config, 'null'::jsonb) FROM jobs x
+    ) -> Result<Option<Result<serde_json::Value, VaultError>>, sqlx::Error> {
+        let row: Option<(serde_json::Value, Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT coalesce(ds.config, 'null'::jsonb), ds.id, s.sealed FROM jobs x
              LEFT JOIN destinations ds ON ds.name = $3
+             LEFT JOIN secrets s ON s.owner = 'destination/' || ds.id AND s.name = 'config'
              WHERE x.id = $1 AND x.lease_token = $2 AND x.state = 'running' AND x.leased_until > now()
                AND ($3::text IS NULL OR (ds.enabled AND NOT ds.held))",
         )
@@ -412,7 +425,11 @@ impl<D: JobDefinition> Runner<D> {
         .bind(claim.token)
         .bind(self.definition.destination())
         .fetch_optional(&self.pool)
-        .await
+        .await?;
+        Ok(row.map(|(config, id, sealed)| match id {
+            Some(id) => destinations::opened(&self.vault, id, &config, sealed.as_deref()),
+            None => Ok(config),
+        }))
     }
 
     /// Records an acknowledged part and advances the stage's contiguous position over every

@@ -170,6 +170,8 @@ pub enum ProviderError {
     Conflict(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(anyhow::Error),
 }
 
 pub type Hook<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;

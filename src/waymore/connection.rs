@@ -9,11 +9,14 @@ use sqlx::PgPool;
 use super::client::{WaymoreClient, WaymoreError};
 use super::export::{MassExport, Started};
 use super::DESTINATION;
+use crate::delivery::destinations::{self, DestinationError};
 use crate::jobs::{self, JobDefinition};
+use crate::secrets::vault::Vault;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Connection {
-    pub uuid: String,
+    /// The UUID's ends ([`mask`]); the UUID itself is sealed with the destination's config.
+    pub uuid_hint: String,
     pub username: String,
     pub connected_at: DateTime<Utc>,
 }
@@ -75,7 +78,7 @@ fn usable_uuid(uuid: &str) -> Option<&str> {
 }
 
 pub async fn current(pool: &PgPool) -> Result<Option<Connection>, sqlx::Error> {
-    sqlx::query_as("SELECT uuid, username, connected_at FROM waymore_connection")
+    sqlx::query_as("SELECT uuid_hint, username, connected_at FROM waymore_connection")
         .fetch_optional(pool)
         .await
 }
@@ -94,6 +97,8 @@ pub enum ConnectError {
     )]
     UnusableUuid,
     #[error(transparent)]
+    Destination(#[from] DestinationError),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
@@ -102,6 +107,7 @@ pub enum ConnectError {
 /// caller wakes the exporter).
 pub async fn connect(
     pool: &PgPool,
+    vault: &Vault,
     client: &WaymoreClient,
     export: &MassExport,
     credentials: &Credentials,
@@ -123,16 +129,19 @@ pub async fn connect(
     };
     let mut tx = pool.begin().await?;
     let stored: Option<Connection> = sqlx::query_as(
-        "INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ($1, $2, $3)
+        "INSERT INTO waymore_connection (uuid_hint, username, cart_url) VALUES ($1, $2, $3)
          ON CONFLICT (singleton) DO NOTHING
-         RETURNING uuid, username, connected_at",
+         RETURNING uuid_hint, username, connected_at",
     )
-    .bind(uuid)
+    .bind(mask(uuid))
     .bind(&credentials.username)
     .bind(&client.settings().cart_url)
     .fetch_optional(&mut *tx)
     .await?;
     let connection = stored.ok_or(ConnectError::AlreadyConnected)?;
+    let mut account = serde_json::Map::new();
+    account.insert("uuid".into(), uuid.into());
+    destinations::seal_secrets(&mut tx, vault, DESTINATION, &account).await?;
     sqlx::query(
         "INSERT INTO integrations (id, provider, details, destination_id)
          SELECT $1, $2, jsonb_build_object('username', $3::text), id FROM destinations WHERE name = $4
@@ -161,6 +170,8 @@ pub enum DisconnectError {
     #[error("the shop is not connected to Waymore")]
     NotConnected,
     #[error(transparent)]
+    Destination(#[from] DestinationError),
+    #[error(transparent)]
     Upstream(#[from] WaymoreError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
@@ -177,19 +188,22 @@ const DISCONNECTING: &str = "disconnecting from Waymore";
 /// ones in flight are waited for. So nothing goes out under the UUID after its `Uninstall`.
 /// If Waymore does not take the `Uninstall`, the hold is released and the shop stays
 /// connected.
-pub async fn disconnect(pool: &PgPool, client: &WaymoreClient) -> Result<(), DisconnectError> {
-    let connection = current(pool).await?.ok_or(DisconnectError::NotConnected)?;
+pub async fn disconnect(
+    pool: &PgPool,
+    vault: &Vault,
+    client: &WaymoreClient,
+) -> Result<(), DisconnectError> {
+    current(pool).await?.ok_or(DisconnectError::NotConnected)?;
+    let uuid = destinations::config(pool, vault, DESTINATION)
+        .await?
+        .and_then(|config| config.get("uuid")?.as_str().map(str::to_owned))
+        .ok_or(DisconnectError::NotConnected)?;
     hold(pool).await?;
     let uninstalled = async {
         wait_for_in_flight(pool, client.settings().timeout + Duration::from_secs(15)).await?;
         let event_id = uuid::Uuid::new_v4().to_string();
         let answer = client
-            .send_event(
-                "Uninstall",
-                &connection.uuid,
-                &serde_json::json!({}),
-                &event_id,
-            )
+            .send_event("Uninstall", &uuid, &serde_json::json!({}), &event_id)
             .await
             .map_err(WaymoreError::from)?;
         match answer.is_success() {

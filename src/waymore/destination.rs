@@ -52,6 +52,11 @@ impl DestinationKind for WaymoreKind {
         self.client.settings().timeout
     }
 
+    /// The account's UUID is a secret.
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["uuid"]
+    }
+
     /// Connecting and disconnecting make and unmake it.
     fn managed(&self) -> bool {
         true

@@ -26,6 +26,7 @@ use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ApiJson;
 use crate::jobs::Runner;
+use crate::secrets::vault::Vault;
 use client::WaymoreClient;
 use connection::{ConnectError, Credentials, DisconnectError};
 use export::{ExportStatus, MassExport, StartError, Started};
@@ -39,6 +40,8 @@ pub const PROVIDER: &str = "waymore";
 /// What the admin endpoints share: the client and this process's workers.
 pub struct Waymore {
     pub client: WaymoreClient,
+    /// Seals the account's UUID, and opens it to disconnect.
+    pub vault: Vault,
     pub exporter: Arc<Runner<MassExport>>,
     pub deliverer: Arc<Deliverer>,
 }
@@ -167,6 +170,7 @@ pub async fn connect(
     let export = waymore.exporter.definition();
     let (connection, started) = connection::connect(
         &pool,
+        &waymore.vault,
         &waymore.client,
         export,
         &credentials,
@@ -183,12 +187,13 @@ pub async fn connect(
         )),
         ConnectError::Upstream(e) => ApiError::Upstream(format!("{e}. {hint}")),
         ConnectError::UnusableUuid => ApiError::Upstream(format!("{e}; nothing was stored.")),
-        ConnectError::Database(e) => ApiError::internal(e),
+        ConnectError::Destination(e) => ApiError::internal(e),
+        ConnectError::Database(e) => e.into(),
     })?;
     waymore.exporter.wake();
     Ok(HttpResponse::Accepted().json(Connected {
         connected: true,
-        uuid: connection::mask(&connection.uuid),
+        uuid: connection.uuid_hint,
         export_id: started.export_id,
         signup_url: waymore.client.settings().signup_url.clone(),
     }))
@@ -227,7 +232,7 @@ pub async fn status(
     };
     Ok(HttpResponse::Ok().json(WaymoreStatus {
         connected: connection.is_some(),
-        uuid: connection.as_ref().map(|c| connection::mask(&c.uuid)),
+        uuid: connection.as_ref().map(|c| c.uuid_hint.clone()),
         username: connection.as_ref().map(|c| c.username.clone()),
         connected_at: connection.as_ref().map(|c| c.connected_at),
         signup_url: waymore.client.settings().signup_url.clone(),
@@ -306,7 +311,7 @@ pub async fn disconnect(
     pool: web::Data<PgPool>,
     waymore: web::Data<Waymore>,
 ) -> Result<HttpResponse, ApiError> {
-    connection::disconnect(&pool, &waymore.client)
+    connection::disconnect(&pool, &waymore.vault, &waymore.client)
         .await
         .map_err(|e| match e {
             DisconnectError::NotConnected => ApiError::NotFound(format!(
@@ -316,7 +321,8 @@ pub async fn disconnect(
             DisconnectError::Upstream(e) => ApiError::Upstream(format!(
             "Waymore did not take the Uninstall event ({e}); the shop stays connected, try again."
         )),
-            DisconnectError::Database(e) => ApiError::internal(e),
+            DisconnectError::Destination(e) => ApiError::internal(e),
+            DisconnectError::Database(e) => e.into(),
         })?;
     Ok(HttpResponse::Ok().json(Disconnected {
         connected: false,

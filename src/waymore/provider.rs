@@ -14,6 +14,7 @@ use crate::providers::{
     About, Configuration, Field, FieldError, FieldType, Hook, Integration, Provider, ProviderError,
     ProviderType,
 };
+use crate::secrets::vault::Vault;
 
 static ABOUT: About = About {
     provider_id: Uuid::from_u128(0x5f1c2b7e_8d4a_4c1e_9b36_0a7e51f0c002),
@@ -42,6 +43,7 @@ static ABOUT: About = About {
 
 pub struct WaymoreProvider {
     pub client: WaymoreClient,
+    pub vault: Vault,
     pub exporter: Arc<Runner<MassExport>>,
 }
 
@@ -85,6 +87,7 @@ impl Provider for WaymoreProvider {
             );
             connection::connect(
                 pool,
+                &self.vault,
                 &self.client,
                 self.exporter.definition(),
                 &credentials,
@@ -103,6 +106,7 @@ impl Provider for WaymoreProvider {
                 ConnectError::UnusableUuid => {
                     ProviderError::Upstream(format!("{e}; nothing was stored."))
                 }
+                ConnectError::Destination(e) => ProviderError::Internal(e.into()),
                 ConnectError::Database(e) => ProviderError::Database(e),
             })?;
             self.exporter.wake();
@@ -117,11 +121,12 @@ impl Provider for WaymoreProvider {
 
     fn disconnect<'a>(&'a self, pool: &'a sqlx::PgPool, _: &'a Integration) -> Hook<'a, ()> {
         Box::pin(async move {
-            match connection::disconnect(pool, &self.client).await {
+            match connection::disconnect(pool, &self.vault, &self.client).await {
                 Ok(()) | Err(DisconnectError::NotConnected) => Ok(()),
                 Err(DisconnectError::Upstream(e)) => Err(ProviderError::Upstream(format!(
                     "Waymore did not take the Uninstall, so the shop stays connected: {e}"
                 ))),
+                Err(DisconnectError::Destination(e)) => Err(ProviderError::Internal(e.into())),
                 Err(DisconnectError::Database(e)) => Err(ProviderError::Database(e)),
             }
         })

@@ -100,6 +100,7 @@ impl Provider for WebhookProvider {
                 .expect("the webhook kind is registered");
             let database = |e: DestinationError| match e {
                 DestinationError::Database(e) => ProviderError::Database(e),
+                DestinationError::Vault(e) => ProviderError::Internal(e.into()),
                 other => ProviderError::Conflict(other.to_string()),
             };
             let name = existing

@@ -13,7 +13,7 @@ use shopbridge::jobs::{self, JobDefinition, JobState, PartError, RunOutcome, Run
 use shopbridge::retry::RetryPolicy;
 
 use crate::events::eventually;
-use crate::helpers::fresh_database;
+use crate::helpers::{fresh_database, test_vault};
 
 /// What the counter does with the next part it is sent.
 #[derive(Clone, Copy)]
@@ -163,7 +163,7 @@ async fn a_job_killed_with_parts_in_flight_resumes_exactly_on_another_runner() {
         Step::Hang,
     ]);
     let id = started(&pool, &counting).await;
-    let first = Runner::new(pool.clone(), counting.clone(), settings(3));
+    let first = Runner::new(pool.clone(), counting.clone(), settings(3), test_vault());
     let crashed = tokio::spawn(async move { first.run_once().await });
     // The crash comes once the three hanging parts have started, not merely after the
     // third acknowledgement: a hang left in the script would hang the second runner.
@@ -180,7 +180,7 @@ async fn a_job_killed_with_parts_in_flight_resumes_exactly_on_another_runner() {
     let _ = crashed.await;
     let before: Vec<(String, i64)> = counting.taken.lock().unwrap().clone();
 
-    let second = Runner::new(pool.clone(), counting.clone(), settings(3));
+    let second = Runner::new(pool.clone(), counting.clone(), settings(3), test_vault());
     assert_eq!(run_to_the_end(&second).await, RunOutcome::Completed(id));
     let status = jobs::latest(&pool, Counting::KIND).await.unwrap().unwrap();
     assert_eq!(status.state, JobState::Completed);
@@ -226,7 +226,7 @@ async fn one_runner_at_a_time_and_a_canceled_job_stops_before_its_next_part() {
         .unwrap()
         .extend([Step::Take, Step::Hang]);
     let id = started(&pool, &counting).await;
-    let first = Runner::new(pool.clone(), counting.clone(), settings(1));
+    let first = Runner::new(pool.clone(), counting.clone(), settings(1), test_vault());
     let running = {
         let first = first.clone();
         tokio::spawn(async move { first.run_once().await })
@@ -235,7 +235,7 @@ async fn one_runner_at_a_time_and_a_canceled_job_stops_before_its_next_part() {
         counting.sent.lock().unwrap().len() == 20
     })
     .await;
-    let second = Runner::new(pool.clone(), counting.clone(), settings(1));
+    let second = Runner::new(pool.clone(), counting.clone(), settings(1), test_vault());
     assert_eq!(second.run_once().await.unwrap(), RunOutcome::Busy);
 
     assert!(jobs::cancel(&pool, id).await.unwrap());
@@ -262,7 +262,7 @@ async fn a_refused_part_fails_the_job_with_its_reason_and_a_resume_finishes_it()
         .unwrap()
         .extend([Step::Take, Step::Refuse]);
     let id = started(&pool, &counting).await;
-    let runner = Runner::new(pool.clone(), counting.clone(), settings(1));
+    let runner = Runner::new(pool.clone(), counting.clone(), settings(1), test_vault());
     assert_eq!(runner.run_once().await.unwrap(), RunOutcome::Failed(id));
     let status = jobs::latest(&pool, Counting::KIND).await.unwrap().unwrap();
     assert_eq!(status.state, JobState::Failed);

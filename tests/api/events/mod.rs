@@ -10,16 +10,26 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{fresh_database, spawn_app_on, waymore_settings, TestApp};
+use crate::helpers::{fresh_database, spawn_app_on, test_vault, waymore_settings, TestApp};
 use crate::waymore::{FakeWaymore, UUID};
 
-/// Marks the shop connected, as `POST /waymore/connect` does, without starting an export.
+/// Marks the shop connected, as `POST /waymore/connect` does, without starting an export:
+/// the connection, and the account's UUID sealed with the destination's config.
 pub async fn connected(pool: &PgPool) {
-    sqlx::query("INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ($1, 'owner', 'https://shop.test/cart')")
-        .bind(UUID)
-        .execute(pool)
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO waymore_connection (uuid_hint, username, cart_url)
+         VALUES ('8e10…6314', 'owner', 'https://shop.test/cart')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let mut account = serde_json::Map::new();
+    account.insert("uuid".into(), UUID.into());
+    shopbridge::delivery::destinations::seal_secrets(&mut tx, &test_vault(), "waymore", &account)
         .await
         .unwrap();
+    tx.commit().await.unwrap();
 }
 
 pub async fn exec(pool: &PgPool, sql: &str) {

@@ -64,6 +64,7 @@ async fn configure_everything(app: &TestApp) {
     .await
     .unwrap();
     assert_eq!(saved.status().as_u16(), 201);
+    crate::events::connected(&app.pool).await;
 }
 
 /// Every row of the database, as `pg_dump --data-only` prints it.
@@ -129,6 +130,7 @@ async fn no_secret_is_in_the_database_in_plain_text() {
         &whsec_key,
         DESTINATION_SECRET.as_bytes(),
         &AUTH,
+        crate::waymore::UUID.as_bytes(),
         crate::helpers::SECRET_KEY.as_bytes(),
     ] {
         for form in forms(secret) {
@@ -137,8 +139,8 @@ async fn no_secret_is_in_the_database_in_plain_text() {
     }
     let sealed = count(&app.pool, "SELECT count(*) FROM secrets").await;
     assert_eq!(
-        sealed, 8,
-        "4 integrations, 2 destinations, the VAPID key, 1 subscription"
+        sealed, 9,
+        "4 integrations, 3 destinations (Waymore's UUID), the VAPID key, 1 subscription"
     );
 }
 
@@ -284,4 +286,34 @@ async fn webhook_secrets_kept_readable_before_are_sealed_at_start() {
         .unwrap();
     let opened: serde_json::Value = serde_json::from_slice(&opened).unwrap();
     assert_eq!(opened, json!({"secret": DESTINATION_SECRET}));
+}
+
+#[tokio::test]
+async fn the_uuid_of_a_shop_connected_before_is_sealed_at_start() {
+    let db = fresh_database().await;
+    let pool = sqlx::PgPool::connect_with(db.clone()).await.unwrap();
+    // As a shop connected before this version leaves it: the UUID readable in the config.
+    sqlx::query(
+        "INSERT INTO waymore_connection (uuid_hint, username) VALUES ('8e10…6314', 'owner')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE destinations SET config = config || jsonb_build_object('uuid', $1::text) WHERE name = 'waymore'")
+        .bind(crate::waymore::UUID)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let app = spawn_app_on(db, |_| {}).await;
+    let readable: serde_json::Value =
+        sqlx::query_scalar("SELECT config FROM destinations WHERE name = 'waymore'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(readable.get("uuid").is_none(), "{readable}");
+    let config = shopbridge::delivery::destinations::config(&app.pool, &test_vault(), "waymore")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(config["uuid"], crate::waymore::UUID);
 }

@@ -6,7 +6,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::{
     admin, app_with, connect, export_finished, post_connect, status, FakeWaymore, Step, UUID,
 };
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, spawn_app, test_vault};
+use shopbridge::delivery::destinations;
 
 #[tokio::test]
 async fn connect_sends_the_contract_fields_stores_the_uuid_and_starts_the_export() {
@@ -28,11 +29,25 @@ async fn connect_sends_the_contract_fields_stores_the_uuid_and_starts_the_export
     assert_eq!(auth["domain"], "shop.test");
     assert!(auth["version"].is_string() && auth["plugin_version"].is_string());
 
-    let stored: String = sqlx::query_scalar("SELECT uuid FROM waymore_connection")
+    let hint: String = sqlx::query_scalar("SELECT uuid_hint FROM waymore_connection")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(stored, UUID);
+    assert_eq!(hint, "8e10…6314");
+    // The UUID itself is sealed with the destination's config: readable nowhere else.
+    let config = destinations::config(&app.pool, &test_vault(), "waymore")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(config["uuid"], UUID);
+    let readable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM destinations WHERE config::text LIKE '%' || $1 || '%'",
+    )
+    .bind(UUID)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(readable, 0);
     let finished = export_finished(&app).await;
     assert_eq!(finished["export"]["state"], "completed");
 }

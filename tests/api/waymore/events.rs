@@ -7,16 +7,8 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use super::{FakeWaymore, Step, UUID};
+use crate::events::connected;
 use crate::helpers::{fresh_database, spawn_app_on, waymore_settings, TestApp};
-
-/// Marks the shop connected, as `POST /waymore/connect` does, without starting an export.
-async fn connected(pool: &PgPool) {
-    sqlx::query("INSERT INTO waymore_connection (uuid, username, cart_url) VALUES ($1, 'owner', 'https://shop.test/cart')")
-        .bind(UUID)
-        .execute(pool)
-        .await
-        .unwrap();
-}
 
 /// One delivery at a time: these tests read Waymore's events in one global commit order.
 /// Concurrent delivery, which keeps only each entity's order, has tests of its own.

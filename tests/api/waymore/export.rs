@@ -14,7 +14,7 @@ use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::{self, MassExport};
 
 use super::{admin, app_with, connect, export_finished, FakeWaymore, Step, UUID};
-use crate::helpers::{assert_error, fresh_database, spawn_app_on, waymore_settings};
+use crate::helpers::{assert_error, fresh_database, spawn_app_on, test_vault, waymore_settings};
 
 const SHOP: DemoSize = DemoSize {
     customers: 60,
@@ -327,11 +327,7 @@ async fn waiting_export(batch: u32) -> (PgPool, FakeWaymore, WaymoreClient) {
     let fake = FakeWaymore::start().await;
     let pool = PgPool::connect_with(fresh_database().await).await.unwrap();
     demo::seed(&pool, SHOP).await.unwrap();
-    sqlx::query("INSERT INTO waymore_connection (uuid, username) VALUES ($1, 'owner')")
-        .bind(UUID)
-        .execute(&pool)
-        .await
-        .unwrap();
+    crate::events::connected(&pool).await;
     let mut settings = waymore_settings(&fake.server.uri());
     settings.batch_size = batch;
     let client = WaymoreClient::new(settings);
@@ -350,6 +346,7 @@ fn exporter(
         pool.clone(),
         MassExport::new(pool.clone(), client.clone()),
         settings,
+        test_vault(),
     )
 }
 
