@@ -119,6 +119,9 @@ pub struct Listed {
     /// name, as configured.
     pub credentials: Value,
     pub connected_at: Option<DateTime<Utc>>,
+    /// What its destination says is wrong (Waymore refusing the account, a webhook's URL
+    /// gone): its deliveries are held until it is fixed. Null when all is well.
+    pub problem: Option<String>,
 }
 
 /// What is configured, with status and settings; never a secret.
@@ -141,10 +144,13 @@ pub async fn list(
     let integrations = store::list(&pool).await?;
     let mut listed: Vec<Listed> = integrations
         .iter()
-        .filter_map(|i| Some(listed(catalog.by_code(&i.provider)?.about(), i)))
+        .filter_map(|i| {
+            let about = catalog.by_code(&i.integration.provider)?.about();
+            Some(listed(about, &i.integration, i.problem.clone()))
+        })
         .collect();
     for code in &environment.0 {
-        let configured_here = integrations.iter().any(|i| &i.provider == code);
+        let configured_here = integrations.iter().any(|i| &i.integration.provider == code);
         if let (false, Some(provider)) = (configured_here, catalog.by_code(code)) {
             let about = provider.about();
             listed.push(Listed {
@@ -157,13 +163,14 @@ pub async fn list(
                 settings: json!({}),
                 credentials: json!({}),
                 connected_at: None,
+                problem: None,
             });
         }
     }
     Ok(success(StatusCode::OK, listed))
 }
 
-fn listed(about: &About, integration: &Integration) -> Listed {
+fn listed(about: &About, integration: &Integration, problem: Option<String>) -> Listed {
     let configuration = providers::Configuration {
         settings: integration.settings.0.clone(),
         ..Default::default()
@@ -187,6 +194,7 @@ fn listed(about: &About, integration: &Integration) -> Listed {
             .unwrap_or_default(),
         credentials: Value::Object(credentials),
         connected_at: Some(integration.connected_at),
+        problem,
     }
 }
 

@@ -42,10 +42,24 @@ pub fn owner(id: Uuid) -> String {
 const COLUMNS: &str =
     "id, provider, status, settings, details, destination_id, connected_at, updated_at";
 
-pub async fn list(pool: &PgPool) -> Result<Vec<Integration>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM integrations ORDER BY connected_at, id"
-    ))
+/// A configured integration, with what its destination says is wrong.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Listing {
+    #[sqlx(flatten)]
+    pub integration: Integration,
+    /// Why its destination is held (but for being disabled), else its current error.
+    pub problem: Option<String>,
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Listing>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.id, i.provider, i.status, i.settings, i.details, i.destination_id,
+                i.connected_at, i.updated_at,
+                coalesce(nullif(d.hold_reason, $1), d.last_error) AS problem
+         FROM integrations i LEFT JOIN destinations d ON d.id = i.destination_id
+         ORDER BY i.connected_at, i.id",
+    )
+    .bind(DISABLED)
     .fetch_all(pool)
     .await
 }

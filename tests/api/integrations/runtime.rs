@@ -311,3 +311,53 @@ async fn waymore_configured_here_connects_keeps_no_password_and_uninstalls_when_
     let connected = count(&app.pool, "SELECT count(*) FROM waymore_connection").await;
     assert_eq!(connected, 0);
 }
+
+#[tokio::test]
+async fn an_integration_whose_partner_refuses_its_configuration_says_why_in_the_listing() {
+    let sink = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(401))
+        .mount(&sink)
+        .await;
+    let app = spawn_app_on(fresh_database().await, |_| {}).await;
+    let guid = configured(
+        &app,
+        &json!({"providerId": WEBHOOK, "credentials": {"url": format!("{}/hook", sink.uri())}}),
+    )
+    .await;
+    exec(
+        &app.pool,
+        "INSERT INTO customers (email) VALUES ('ann@example.com')",
+    )
+    .await;
+    let listed = || async {
+        let body: Value = admin_get(&app, "/api/integrations")
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["guid"] == guid.as_str())
+            .cloned()
+            .unwrap()
+    };
+    crate::events::eventually(Duration::from_secs(5), "the refusal listed", || async {
+        listed().await["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("401"))
+    })
+    .await;
+    assert_eq!(listed().await["status"], "active");
+    admin_get(&app, &format!("/api/integrations/provider/disable/{guid}")).await;
+    let disabled = listed().await;
+    assert_eq!(disabled["status"], "disabled");
+    assert!(
+        disabled["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("401")),
+        "{disabled}"
+    );
+}
