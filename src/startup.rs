@@ -217,6 +217,7 @@ impl Application {
             pool.clone(),
             settings.shopify.clone(),
             Some(announcer.clone()),
+            Some(live.clone()),
         );
         let applier_data = web::Data::from(applier.clone());
         let admin_tokens = web::Data::new(settings.admin_tokens.clone());

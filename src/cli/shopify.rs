@@ -90,7 +90,7 @@ pub async fn run(
             let id = inbox::store(pool, &received)
                 .await?
                 .context("the replay's webhook id is taken")?;
-            let applier = Applier::new(pool.clone(), settings.shopify.clone(), None);
+            let applier = Applier::new(pool.clone(), settings.shopify.clone(), None, None);
             let outcome = applier
                 .apply_now(id)
                 .await?

@@ -102,3 +102,21 @@ pub fn signing_secrets(
             .unwrap_or_default()),
     }
 }
+
+/// The storefront products link to: the integration's `storeUrl` while it is configured,
+/// else `SHOPIFY_STORE_URL`, else the shop domain the webhook came from.
+pub fn store_url(
+    live: Option<&Live>,
+    settings: &ShopifySettings,
+    shop_domain: Option<&str>,
+) -> Option<String> {
+    let configured = match live.map(|live| live.lookup(CODE)) {
+        Some(Standing::Active(configured)) => configured
+            .details
+            .get("storeUrl")
+            .and_then(|url| url.as_str())
+            .map(str::to_owned),
+        _ => None,
+    };
+    configured.or_else(|| settings.store_url(shop_domain))
+}

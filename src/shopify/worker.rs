@@ -12,10 +12,12 @@ use tokio::sync::{watch, Notify};
 use super::apply::{self, ApplyError, Webhook};
 use super::inbox::{self, Claimed};
 use super::mapping::{Applied, MappingError, Version};
+use super::provider;
 use super::topic::Topic;
 use crate::configuration::ShopifySettings;
 use crate::db::listen::listen;
 use crate::db::notify::Announcer;
+use crate::providers::live::Live;
 
 /// The NOTIFY channel stored webhooks are announced on.
 pub const CHANNEL: &str = "shopify_webhooks";
@@ -35,6 +37,8 @@ pub struct Applier {
     /// Announces the shop events applying recorded, after each commit; without it (the
     /// CLI) the shop triggers announce them in the transaction.
     events: Option<Announcer>,
+    /// The configured integrations (its `storeUrl`); without it (the CLI), the settings.
+    live: Option<Arc<Live>>,
 }
 
 /// What became of one webhook.
@@ -58,12 +62,18 @@ impl Outcome {
 }
 
 impl Applier {
-    pub fn new(pool: PgPool, settings: ShopifySettings, events: Option<Announcer>) -> Arc<Self> {
+    pub fn new(
+        pool: PgPool,
+        settings: ShopifySettings,
+        events: Option<Announcer>,
+        live: Option<Arc<Live>>,
+    ) -> Arc<Self> {
         Arc::new(Applier {
             pool,
             settings,
             wake: Arc::new(Notify::new()),
             events,
+            live,
         })
     }
 
@@ -173,7 +183,11 @@ impl Applier {
                         triggered_at: claimed.triggered_at,
                         received_at: claimed.received_at,
                     },
-                    store_url: self.settings.store_url(claimed.shop_domain.as_deref()),
+                    store_url: provider::store_url(
+                        self.live.as_deref(),
+                        &self.settings,
+                        claimed.shop_domain.as_deref(),
+                    ),
                 };
                 let mut savepoint = tx.begin().await?;
                 match apply::apply(&mut savepoint, &webhook).await {

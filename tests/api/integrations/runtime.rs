@@ -361,3 +361,29 @@ async fn an_integration_whose_partner_refuses_its_configuration_says_why_in_the_
         "{disabled}"
     );
 }
+
+#[tokio::test]
+async fn products_link_to_the_store_url_configured_here() {
+    let app = spawn_app_on(fresh_database().await, no_bootstrap).await;
+    configured(
+        &app,
+        &json!({"providerId": SHOPIFY, "credentials": {"apiSecret": SECRET, "storeUrl": "https://store.example.com/"}}),
+    )
+    .await;
+    let body = crate::shopify::product();
+    let headers = vec![
+        ("X-Shopify-Topic", Some("products/create".to_owned())),
+        ("X-Shopify-Hmac-Sha256", Some(sign(SECRET, body.as_bytes()))),
+        ("X-Shopify-Shop-Domain", Some(SHOP_DOMAIN.to_owned())),
+        ("X-Shopify-Webhook-Id", Some("w-product".to_owned())),
+    ];
+    let answer = post_raw(&app, "/shopify/webhooks/products", &headers, body).await;
+    assert_eq!(answer.status().as_u16(), 200);
+    crate::shopify::settled(&app).await;
+    let url: String =
+        sqlx::query_scalar("SELECT url FROM products WHERE shopify_id = 788032119674292922")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(url, "https://store.example.com/products/example-t-shirt");
+}
