@@ -171,10 +171,6 @@ pub async fn list(
 }
 
 fn listed(about: &About, integration: &Integration, problem: Option<String>) -> Listed {
-    let configuration = providers::Configuration {
-        settings: integration.settings.0.clone(),
-        ..Default::default()
-    };
     let mut credentials = integration.details.0.clone();
     for field in about
         .credentials
@@ -190,7 +186,7 @@ fn listed(about: &About, integration: &Integration, problem: Option<String>) -> 
         provider_type: about.provider_type,
         status: integration.status.clone(),
         source: "api",
-        settings: serde_json::to_value(providers::shown_settings(about, &configuration))
+        settings: serde_json::to_value(providers::shown_settings(about, &integration.settings))
             .unwrap_or_default(),
         credentials: Value::Object(credentials),
         connected_at: Some(integration.connected_at),
@@ -487,7 +483,10 @@ impl Context {
         self.changed().await?;
         Ok(success(
             StatusCode::OK,
-            json!({"guid": integration.id, "status": integration.status}),
+            StatusChanged {
+                guid: integration.id,
+                status: integration.status,
+            },
         ))
     }
 

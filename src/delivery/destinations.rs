@@ -212,13 +212,63 @@ pub async fn seal_secrets(
     name: &str,
     secrets: &Map<String, Value>,
 ) -> Result<(), DestinationError> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM destinations WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let id = id.ok_or_else(|| DestinationError::NotFound(name.into()))?;
+    let id = id_of(&mut *tx, name)
+        .await?
+        .ok_or_else(|| DestinationError::NotFound(name.into()))?;
     let plaintext = serde_json::to_vec(secrets).expect("JSON values serialise");
     vault.put(&mut *tx, &owner(id), SEALED, &plaintext).await?;
+    Ok(())
+}
+
+/// The id of the destination `name`.
+pub async fn id_of<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM destinations WHERE name = $1")
+        .bind(name)
+        .fetch_optional(executor)
+        .await
+}
+
+/// Holds a destination for `reason` (its integration is disabled or disconnecting): no
+/// delivery or job part starts. A hold for another reason, a wrong configuration say, keeps
+/// its own. The update locks the row, so claims made before it are visible after.
+pub async fn hold_for<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    destination: i64,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE destinations SET held = true, hold_reason = coalesce(hold_reason, $2)
+         WHERE id = $1",
+    )
+    .bind(destination)
+    .bind(reason)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Lets go of a hold for `reason`, and of no other; the workers of every process are woken
+/// at the commit when it was let go.
+pub async fn release_hold<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    destination: i64,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH released AS (
+             UPDATE destinations SET held = false, hold_reason = NULL
+             WHERE id = $1 AND hold_reason = $2 RETURNING id
+         )
+         SELECT pg_notify($3, '') FROM released",
+    )
+    .bind(destination)
+    .bind(reason)
+    .bind(CHANNEL)
+    .execute(executor)
+    .await?;
     Ok(())
 }
 

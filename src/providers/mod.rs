@@ -332,12 +332,12 @@ fn check_value(field: &Field, value: &Value) -> Result<Value, String> {
 }
 
 /// Settings as listed: every setting the provider takes, with its value or default.
-pub fn shown_settings(about: &About, configuration: &Configuration) -> BTreeMap<String, Value> {
+pub fn shown_settings(about: &About, settings: &Map<String, Value>) -> BTreeMap<String, Value> {
     about
         .settings
         .iter()
         .map(|field| {
-            let value = configuration.settings.get(field.name).cloned();
+            let value = settings.get(field.name).cloned();
             let value = value.unwrap_or(match field.kind {
                 FieldType::Boolean => Value::Bool(false),
                 _ => Value::Null,

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::Configuration;
+use crate::delivery::destinations;
 use crate::secrets::vault::{Vault, VaultError};
 
 const CREDENTIALS: &str = "credentials";
@@ -142,7 +143,9 @@ pub async fn save(
     vault
         .put(&mut *tx, &owner(id), CREDENTIALS, &secrets)
         .await?;
-    release(&mut tx, saved.destination_id).await?;
+    if let Some(destination) = saved.destination_id {
+        destinations::release_hold(&mut *tx, destination, DISABLED).await?;
+    }
     tx.commit().await?;
     Ok(Some(saved))
 }
@@ -162,41 +165,14 @@ pub async fn set_status(
     .bind(&status)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some(integration) = &changed {
+    if let Some(destination) = changed.as_ref().and_then(|i| i.destination_id) {
         match status {
-            Status::Disabled => {
-                sqlx::query(
-                    "UPDATE destinations SET held = true, hold_reason = $2
-                     WHERE id = $1 AND NOT (held AND hold_reason IS DISTINCT FROM $2)",
-                )
-                .bind(integration.destination_id)
-                .bind(DISABLED)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Status::Active => release(&mut tx, integration.destination_id).await?,
+            Status::Disabled => destinations::hold_for(&mut *tx, destination, DISABLED).await?,
+            Status::Active => destinations::release_hold(&mut *tx, destination, DISABLED).await?,
         }
     }
     tx.commit().await?;
     Ok(changed)
-}
-
-/// Lets go of the hold a disable put on the destination (and of no other); wakes the
-/// delivery workers at the commit.
-async fn release(tx: &mut PgConnection, destination: Option<i64>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE destinations SET held = false, hold_reason = NULL
-         WHERE id = $1 AND hold_reason = $2",
-    )
-    .bind(destination)
-    .bind(DISABLED)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(crate::events::CHANNEL)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
 }
 
 /// Forgets an integration: its row, and its sealed credentials with it (a trigger). What

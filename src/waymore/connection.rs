@@ -198,7 +198,10 @@ pub async fn disconnect(
         .await?
         .and_then(|config| config.get("uuid")?.as_str().map(str::to_owned))
         .ok_or(DisconnectError::NotConnected)?;
-    hold(pool).await?;
+    let destination = destinations::id_of(pool, DESTINATION)
+        .await?
+        .ok_or(DisconnectError::NotConnected)?;
+    destinations::hold_for(pool, destination, DISCONNECTING).await?;
     let uninstalled = async {
         wait_for_in_flight(pool, client.settings().timeout + Duration::from_secs(15)).await?;
         let event_id = uuid::Uuid::new_v4().to_string();
@@ -213,7 +216,7 @@ pub async fn disconnect(
     }
     .await;
     if let Err(error) = uninstalled {
-        release(pool).await?;
+        destinations::release_hold(pool, destination, DISCONNECTING).await?;
         return Err(error);
     }
     let mut tx = pool.begin().await?;
@@ -234,33 +237,6 @@ pub async fn disconnect(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// Holds the destination: no delivery or export part starts. A hold for a wrong
-/// configuration keeps its reason.
-async fn hold(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE destinations SET held = true, hold_reason = coalesce(hold_reason, $2)
-         WHERE name = $1",
-    )
-    .bind(DESTINATION)
-    .bind(DISCONNECTING)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Lets go of the disconnect's own hold, and of no other.
-async fn release(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE destinations SET held = false, hold_reason = NULL
-         WHERE name = $1 AND hold_reason = $2",
-    )
-    .bind(DESTINATION)
-    .bind(DISCONNECTING)
-    .execute(pool)
-    .await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use super::client::WaymoreClient;
 use super::connection::{self, ConnectError, Credentials, DisconnectError};
 use super::export::MassExport;
 use super::{DESTINATION, PROVIDER};
+use crate::delivery::destinations;
 use crate::jobs::Runner;
 use crate::providers::{
     About, Configuration, Field, FieldError, FieldType, Hook, Integration, Provider, ProviderError,
@@ -110,12 +111,7 @@ impl Provider for WaymoreProvider {
                 ConnectError::Database(e) => ProviderError::Database(e),
             })?;
             self.exporter.wake();
-            let destination: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM destinations WHERE name = $1")
-                    .bind(DESTINATION)
-                    .fetch_optional(pool)
-                    .await?;
-            Ok(destination)
+            Ok(destinations::id_of(pool, DESTINATION).await?)
         })
     }
 

@@ -103,12 +103,9 @@ impl Provider for WebhookProvider {
                 DestinationError::Vault(e) => ProviderError::Internal(e.into()),
                 other => ProviderError::Conflict(other.to_string()),
             };
-            let name = existing
-                .and_then(|integration| integration.destination_id)
-                .map(|destination| destination_name(pool, destination));
-            match name {
-                Some(name) => {
-                    let name = name.await?;
+            match existing.and_then(|integration| integration.destination_id) {
+                Some(destination) => {
+                    let name = destination_name(pool, destination).await?;
                     destinations::reconfigure(
                         pool,
                         &self.vault,
@@ -119,7 +116,7 @@ impl Provider for WebhookProvider {
                     )
                     .await
                     .map_err(database)?;
-                    Ok(existing.and_then(|i| i.destination_id))
+                    Ok(Some(destination))
                 }
                 None => {
                     let name = DestinationName::parse(&format!(
