@@ -1,7 +1,7 @@
 //! Every process's copy of the configured integrations, secrets opened, so a webhook is
 //! checked without a query. A change is announced at its commit (a trigger on
-//! `integrations`) and read again at once; a check every second catches what a lost LISTEN
-//! connection missed.
+//! `integrations`) and read again at once. The listener also wakes it after every
+//! (re)connection, so what a lost LISTEN connection missed is read then: no polling.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -18,8 +18,8 @@ use crate::secrets::vault::Vault;
 
 pub const CHANNEL: &str = "shopbridge_integrations";
 
-/// How often the copy is read again without an announcement.
-const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long after a failed read it is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// One configured integration as requests see it.
 #[derive(Debug)]
@@ -144,11 +144,12 @@ impl Live {
         loop {
             tokio::select! {
                 _ = self.changed.notified() => {}
-                _ = tokio::time::sleep(CHECK_EVERY) => {}
                 _ = stopped.wait_for(|stop| *stop) => break,
             }
             if let Err(error) = self.reload().await {
                 log::warn!("integrations: reading them again failed, will retry: {error}");
+                tokio::time::sleep(RETRY_AFTER).await;
+                self.changed.notify_one();
             }
         }
         listener.abort();

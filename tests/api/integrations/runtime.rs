@@ -387,3 +387,27 @@ async fn products_link_to_the_store_url_configured_here() {
             .unwrap();
     assert_eq!(url, "https://store.example.com/products/example-t-shirt");
 }
+
+#[tokio::test]
+async fn a_change_made_while_a_process_had_lost_its_listen_connection_reaches_it_when_it_is_back() {
+    let (first, second) = two_processes().await;
+    let listening = "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND query = 'LISTEN \"shopbridge_integrations\"'";
+    crate::events::eventually(Duration::from_secs(5), "both processes listen", || async {
+        count(&first.pool, listening).await == 2
+    })
+    .await;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query = 'LISTEN \"shopbridge_integrations\"'",
+    )
+    .execute(&first.pool)
+    .await
+    .unwrap();
+    configured(
+        &first,
+        &json!({"providerId": SHOPIFY, "credentials": {"apiSecret": SECRET, "storeUrl": "https://shop.example.com"}}),
+    )
+    .await;
+    within_a_second(&second, 200, "after the reconnection").await;
+}
