@@ -34,6 +34,40 @@ pub struct Settings {
     /// `ADMIN_TOKEN`: bearer token(s) of the admin endpoints; none configured refuses all.
     pub admin_tokens: AdminTokens,
     pub vault: VaultSettings,
+    pub email: EmailSettings,
+    pub workflows: WorkflowSettings,
+}
+
+/// Where workflow emails go out.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// `SMTP_URL`: `smtp://[user:password@]host[:port]` (STARTTLS required, port 587 by
+    /// default) or `smtps://…` (TLS from the first byte, port 465). Plain SMTP is never
+    /// used. Unset: `send_email` actions are held until it is set.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender, `Shop <shop@example.com>`.
+    pub from: Option<String>,
+    /// `SMTP_CA_FILE`: PEM certificate(s) trusted besides the system's (a private relay).
+    pub ca_file: Option<PathBuf>,
+    /// `SMTP_POOL_SIZE`: connections kept open to the relay.
+    pub pool_size: u32,
+    /// `SMTP_TIMEOUT_SECS`: the longest one message takes.
+    pub timeout: Duration,
+    /// `EMAIL_TEMPLATES_DIR`: templates that add to or override the built-in ones
+    /// (`<name>.subject.txt`, `<name>.txt`, `<name>.html`).
+    pub templates_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkflowSettings {
+    /// `WORKFLOW_RETRY_BUDGET`: tries of a failing action before its execution is paused.
+    pub retry_budget: u32,
+    /// `VAPID_SUBJECT`: the contact push services see in the VAPID JWT (`mailto:` or https).
+    pub vapid_subject: String,
+    /// `SHOP_NAME`: how emails sign (the shop's host name by default).
+    pub shop_name: String,
+    /// `SHOP_URL`, for templates' links.
+    pub shop_url: String,
 }
 
 /// The key the secrets shopbridge keeps are sealed with.
@@ -138,6 +172,9 @@ pub struct OutboundSettings {
     /// (a sink on the same network, tests on loopback); every other private, loopback or
     /// link-local address is refused.
     pub allowlist: Allowlist,
+    /// `OUTBOUND_CA_FILE`: PEM certificate(s) trusted besides the system's, for partners
+    /// behind a private certificate authority.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -358,6 +395,7 @@ impl Settings {
                         variable: "OUTBOUND_ALLOWLIST",
                         problem,
                     })?,
+                ca_file: var("OUTBOUND_CA_FILE").map(PathBuf::from),
             },
             admin_tokens: AdminTokens(SecretSet::parse(&var("ADMIN_TOKEN").unwrap_or_default())),
             vault: VaultSettings {
@@ -371,6 +409,23 @@ impl Settings {
                             .unwrap_or_else(|| PathBuf::from(".data/secret.key"))
                     }),
                 previous: secret_key(&var, "SHOPBRIDGE_SECRET_KEY_PREVIOUS")?,
+            },
+            email: EmailSettings {
+                smtp_url: var("SMTP_URL"),
+                from: var("MAIL_FROM"),
+                ca_file: var("SMTP_CA_FILE").map(PathBuf::from),
+                pool_size: parse(&var, "SMTP_POOL_SIZE", 16u32)?.max(1),
+                timeout: Duration::from_secs(parse(&var, "SMTP_TIMEOUT_SECS", 30u64)?.max(1)),
+                templates_dir: var("EMAIL_TEMPLATES_DIR").map(PathBuf::from),
+            },
+            workflows: WorkflowSettings {
+                retry_budget: parse(&var, "WORKFLOW_RETRY_BUDGET", 5u32)?.max(1),
+                vapid_subject: var("VAPID_SUBJECT").unwrap_or_else(|| {
+                    format!("mailto:shop@{}", shop_url.host_str().unwrap_or("localhost"))
+                }),
+                shop_name: var("SHOP_NAME")
+                    .unwrap_or_else(|| shop_url.host_str().unwrap_or("localhost").to_owned()),
+                shop_url: shop_url.to_string(),
             },
         })
     }

@@ -7,7 +7,10 @@
 //! - [`webhook`]: webhook destinations, signed the Standard Webhooks way.
 //! - [`one`]: the ONe webhook inbox and its sample-event page.
 //! - [`shopify`]: Shopify webhook intake: orders, fulfillments and products into the shop.
-//! - [`webpush`]: Web Push: the shop's VAPID key and its customers' browser subscriptions.
+//! - [`webpush`]: Web Push: the shop's VAPID key, its customers' browser subscriptions, and
+//!   sending to them.
+//! - [`email`]: email templates and the SMTP relay.
+//! - [`workflows`]: trigger → conditions → action, on the shop event log.
 //!
 //! The backbone they share, which names none of them:
 //! - [`events`]: the shop event log every integration feeds and consumes.
@@ -18,7 +21,8 @@
 //! - [`secrets`]: secrets presented and kept; [`secrets::vault`] seals them at rest.
 //! - [`http`], [`db`], [`retry`]: plumbing.
 //!
-//! The control plane, [`control`] (the admin endpoints and seed 004's integrations API), the
+//! The control plane, [`control`] (the admin endpoints and seed 004's integrations and
+//! workflows APIs), the
 //! [`cli`], and what puts it together: [`startup`],
 //! [`configuration`], [`openapi`], [`probes`]. [`demo`]: deterministic demo data.
 
@@ -28,6 +32,7 @@ pub mod control;
 pub mod db;
 pub mod delivery;
 pub mod demo;
+pub mod email;
 pub mod events;
 pub mod http;
 pub mod jobs;
@@ -44,3 +49,4 @@ pub mod startup;
 pub mod waymore;
 pub mod webhook;
 pub mod webpush;
+pub mod workflows;

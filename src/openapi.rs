@@ -56,6 +56,14 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
         control::integrations::remove,
         control::integrations::save_vapid_subscription,
         control::integrations::vapid_public_key,
+        control::workflows::list_triggers,
+        control::workflows::configured,
+        control::workflows::configure,
+        control::workflows::toggle,
+        control::workflows::delete,
+        control::workflows::resume,
+        control::workflows::list_executions,
+        control::workflows::test,
     ),
     // Accepted is named by the Shopify webhooks' shared responses, which do not register it.
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode, shopify::Accepted)),
@@ -76,6 +84,10 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
             shopbridge connects, configured, disabled and removed at run time (secrets sealed \
             at rest), and the shop's Web Push subscriptions. Authorization: Bearer \
             <ADMIN_TOKEN> (but the VAPID public key)"),
+        (name = "workflows", description = "Seed 004's workflows: a trigger (an event of the \
+            shop event log), conditions on its payload, and an action (send_email, send_push, \
+            webhook, update_status); executions you can list and resume, and a dry run. \
+            Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "shopify", description = "Shopify webhook intake: register the two URLs in \
             Shopify; each webhook is verified with X-Shopify-Hmac-Sha256 \
             (the Shopify integration's apiSecret, else SHOPIFY_WEBHOOK_SECRETS), stored, and applied to the shop tables in the \

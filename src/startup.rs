@@ -21,6 +21,7 @@ use crate::db::notify::Announcer;
 use crate::delivery::destinations;
 use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
+use crate::email::{Mailer, Templates};
 use crate::http::admission::{self, Admission};
 use crate::http::error::envelope_framework_errors;
 use crate::http::{edge, tls};
@@ -29,6 +30,7 @@ use crate::one;
 use crate::one::provider::OneProvider;
 use crate::openapi::ApiDoc;
 use crate::outbound::address::{Guard, Lookup, SystemLookup};
+use crate::outbound::{load_roots, Client};
 use crate::probes;
 use crate::providers::live::{Live, Standing};
 use crate::providers::Catalog;
@@ -45,6 +47,7 @@ use crate::waymore::{self, Waymore};
 use crate::webhook::provider::WebhookProvider;
 use crate::webhook::WebhookKind;
 use crate::webpush::vapid::{self, VapidPublicKey};
+use crate::workflows::engine::{Engine, WorkflowKind};
 
 pub struct Application {
     port: u16,
@@ -64,10 +67,42 @@ pub struct Application {
 }
 
 /// The kinds of destination this build knows, each from its integration's folder.
-pub fn destination_kinds(settings: &Settings, guard: &Guard, waymore: &WaymoreClient) -> Kinds {
+pub fn destination_kinds(
+    settings: &Settings,
+    guard: &Guard,
+    waymore: &WaymoreClient,
+    workflows: &Arc<Engine>,
+) -> Kinds {
     Kinds::default()
         .with(WebhookKind::new(settings.delivery.timeout, guard.clone()))
         .with(WaymoreKind::new(waymore.clone()))
+        .with(WorkflowKind(workflows.clone()))
+}
+
+/// What runs workflows: the SMTP relay, the templates, the push and webhook clients.
+pub fn workflow_engine(
+    settings: &Settings,
+    pool: &PgPool,
+    vault: &Vault,
+    guard: &Guard,
+) -> anyhow::Result<Arc<Engine>> {
+    let roots = match &settings.outbound.ca_file {
+        Some(path) => load_roots(path).map_err(|e| anyhow::anyhow!("OUTBOUND_CA_FILE {e}"))?,
+        None => Vec::new(),
+    };
+    let mailer = Mailer::from_settings(&settings.email)?;
+    if mailer.is_none() {
+        log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
+    }
+    Ok(Arc::new(Engine::new(
+        pool.clone(),
+        vault.clone(),
+        settings.workflows.clone(),
+        mailer,
+        Templates::new(settings.email.templates_dir.clone()),
+        Client::guarded_trusting(settings.delivery.timeout, guard.clone(), &roots),
+        WebhookKind::new(settings.delivery.timeout, guard.clone()),
+    )))
 }
 
 /// The providers the integrations API configures, each from its integration's folder.
@@ -141,6 +176,7 @@ impl Prepared {
             settings,
             &guard,
             &WaymoreClient::new(settings.waymore.clone()),
+            &workflow_engine(settings, pool, &vault, &guard)?,
         );
         let sealed = destinations::seal_readable_secrets(pool, &vault, &kinds).await?;
         if sealed > 0 {
@@ -232,7 +268,9 @@ impl Application {
             vault.clone(),
         );
         let guard = Guard::new(settings.outbound.allowlist.clone(), lookup);
-        let kinds = destination_kinds(settings, &guard, &client);
+        let engine = workflow_engine(settings, &pool, &vault, &guard)?;
+        let kinds = destination_kinds(settings, &guard, &client, &engine);
+        let engine = web::Data::from(engine);
         let vapid_key = web::Data::new(vapid_key);
         let catalog = web::Data::new(providers(&guard, &vault, &kinds, &client, &exporter));
         let environment = web::Data::new(Environment::of(
@@ -307,6 +345,7 @@ impl Application {
                 .app_data(live_data.clone())
                 .app_data(catalog.clone())
                 .app_data(environment.clone())
+                .app_data(engine.clone())
                 .configure(probes::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)

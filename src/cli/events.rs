@@ -12,7 +12,7 @@ use crate::configuration::Settings;
 use crate::delivery::destinations;
 use crate::events::{self, EventFilter, EventPattern, ReplayRequest};
 use crate::outbound::address::{Guard, SystemLookup};
-use crate::startup::destination_kinds;
+use crate::startup::{destination_kinds, open_vault, workflow_engine};
 use crate::waymore::client::WaymoreClient;
 
 #[derive(Subcommand)]
@@ -92,7 +92,9 @@ pub async fn run(
         EventsCommand::Destinations => {
             let guard = Guard::new(settings.outbound.allowlist.clone(), Arc::new(SystemLookup));
             let client = WaymoreClient::new(settings.waymore.clone());
-            let kinds = destination_kinds(settings, &guard, &client);
+            let vault = open_vault(settings, pool).await?;
+            let engine = workflow_engine(settings, pool, &vault, &guard)?;
+            let kinds = destination_kinds(settings, &guard, &client, &engine);
             serde_json::to_value(destinations::status(pool, &kinds, None).await?)?
         }
         EventsCommand::Retry { destination } => {

@@ -6,6 +6,7 @@
 pub mod integrations;
 pub mod jobs;
 pub mod shopify;
+pub mod workflows;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/destinations/{name}/release").route(web::post().to(release)))
         .configure(integrations::routes)
         .configure(jobs::routes)
+        .configure(workflows::routes)
         .configure(shopify::routes);
 }
 

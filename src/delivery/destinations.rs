@@ -346,8 +346,22 @@ pub async fn add(
     events: &[EventPattern],
     config: Value,
 ) -> Result<i64, DestinationError> {
-    let events = check_events(events)?;
     let mut tx = pool.begin().await?;
+    let id = add_in(&mut tx, vault, name, kind, events, config).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`add`] within the caller's transaction, enabled or not.
+pub async fn add_in(
+    tx: &mut PgConnection,
+    vault: &Vault,
+    name: &DestinationName,
+    kind: &dyn DestinationKind,
+    events: &[EventPattern],
+    config: Value,
+) -> Result<i64, DestinationError> {
+    let events = check_events(events)?;
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO destinations (name, kind, events) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO NOTHING RETURNING id",
@@ -358,8 +372,7 @@ pub async fn add(
     .fetch_optional(&mut *tx)
     .await?;
     let id = inserted.ok_or_else(|| DestinationError::Exists(name.as_str().into()))?;
-    store(&mut tx, vault, kind, id, config).await?;
-    tx.commit().await?;
+    store(tx, vault, kind, id, config).await?;
     Ok(id)
 }
 
@@ -374,8 +387,22 @@ pub async fn reconfigure(
     events: Option<&[EventPattern]>,
     change: impl FnOnce(Value) -> Result<Value, DestinationError>,
 ) -> Result<(), DestinationError> {
-    let events = events.map(check_events).transpose()?;
     let mut tx = pool.begin().await?;
+    reconfigure_in(&mut tx, vault, name, kind, events, change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`reconfigure`] within the caller's transaction.
+pub async fn reconfigure_in(
+    tx: &mut PgConnection,
+    vault: &Vault,
+    name: &str,
+    kind: &dyn DestinationKind,
+    events: Option<&[EventPattern]>,
+    change: impl FnOnce(Value) -> Result<Value, DestinationError>,
+) -> Result<(), DestinationError> {
+    let events = events.map(check_events).transpose()?;
     let stored: Option<(i64, Value)> = sqlx::query_as(
         "SELECT id, config FROM destinations WHERE name = $1 AND kind = $2 FOR UPDATE",
     )
@@ -384,9 +411,9 @@ pub async fn reconfigure(
     .fetch_optional(&mut *tx)
     .await?;
     let (id, config) = stored.ok_or_else(|| DestinationError::NotFound(name.into()))?;
-    let sealed = sealed(&mut tx, id).await?;
+    let sealed = sealed(&mut *tx, id).await?;
     let config = change(opened(vault, id, &config, sealed.as_deref())?)?;
-    store(&mut tx, vault, kind, id, config).await?;
+    store(&mut *tx, vault, kind, id, config).await?;
     sqlx::query(
         "UPDATE destinations
          SET events = coalesce($2, events), held = false, hold_reason = NULL,
@@ -397,8 +424,7 @@ pub async fn reconfigure(
     .bind(events)
     .execute(&mut *tx)
     .await?;
-    announce(&mut tx).await?;
-    tx.commit().await?;
+    announce(tx).await?;
     Ok(())
 }
 

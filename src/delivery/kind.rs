@@ -23,6 +23,8 @@ pub struct Delivery {
     pub entity_id: String,
     pub payload: String,
     pub occurred_at: DateTime<Utc>,
+    /// What wrote the change, outermost first (`events.cause`); empty for the shop itself.
+    pub cause: Vec<String>,
 }
 
 /// What became of one send.

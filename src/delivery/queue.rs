@@ -108,7 +108,8 @@ pub async fn claim(
              FROM due, events ev
              WHERE d.id = due.id AND ev.id = d.event_id
              RETURNING d.id AS delivery_id, d.event_id, d.attempts, ev.name, ev.entity_type,
-                       ev.entity_id, ev.payload::text AS payload, ev.occurred_at
+                       ev.entity_id, ev.payload::text AS payload, ev.occurred_at,
+                       coalesce(ev.cause, '{{}}') AS cause
          ), probing AS (
              UPDATE destinations SET paused_until = now() + make_interval(secs => $4)
              WHERE id = $1 AND $5 AND EXISTS (SELECT FROM claimed)

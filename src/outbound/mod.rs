@@ -76,7 +76,21 @@ impl Client {
     /// For URLs users give: only the addresses `guard` allows, and never through a proxy
     /// (which would resolve the name itself).
     pub fn guarded(timeout: Duration, guard: Guard) -> Self {
-        let http = builder(timeout)
+        Self::guarded_trusting(timeout, guard, &[])
+    }
+
+    /// [`Client::guarded`], trusting `roots` besides the system's certificate authorities
+    /// (`OUTBOUND_CA_FILE`).
+    pub fn guarded_trusting(
+        timeout: Duration,
+        guard: Guard,
+        roots: &[reqwest::Certificate],
+    ) -> Self {
+        let http = roots
+            .iter()
+            .fold(builder(timeout), |b, root| {
+                b.add_root_certificate(root.clone())
+            })
             .no_proxy()
             .dns_resolver(Arc::new(guard.clone()))
             .build()
@@ -132,6 +146,12 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("shopbridge/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The certificates of a PEM file (`OUTBOUND_CA_FILE`); the error names the file.
+pub fn load_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// A refused address hides in the error's sources, where the resolver put it.

@@ -230,23 +230,28 @@ struct Entity<'a> {
     id: &'a str,
 }
 
+/// The JSON a webhook receives for `delivery`: the event as recorded.
+pub fn body(delivery: &Delivery) -> Result<Vec<u8>, String> {
+    let payload = RawValue::from_string(delivery.payload.clone())
+        .map_err(|e| format!("payload is not JSON: {e}"))?;
+    serde_json::to_vec(&Body {
+        id: delivery.event_id,
+        name: &delivery.name,
+        entity: Entity {
+            kind: &delivery.entity_type,
+            id: &delivery.entity_id,
+        },
+        occurred_at: delivery
+            .occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        payload: &payload,
+    })
+    .map_err(|e| e.to_string())
+}
+
 impl Webhook {
     fn request(&self, delivery: &Delivery) -> Result<(HeaderMap, Vec<u8>), Outcome> {
-        let payload = RawValue::from_string(delivery.payload.clone())
-            .map_err(|e| Outcome::unsendable(format!("payload is not JSON: {e}")))?;
-        let body = serde_json::to_vec(&Body {
-            id: delivery.event_id,
-            name: &delivery.name,
-            entity: Entity {
-                kind: &delivery.entity_type,
-                id: &delivery.entity_id,
-            },
-            occurred_at: delivery
-                .occurred_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            payload: &payload,
-        })
-        .map_err(Outcome::unsendable)?;
+        let body = body(delivery).map_err(Outcome::unsendable)?;
         let id = delivery.event_id.to_string();
         let timestamp = chrono::Utc::now().timestamp();
         let mut headers = HeaderMap::new();

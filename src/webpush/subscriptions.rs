@@ -29,7 +29,7 @@ pub struct Subscription {
 pub struct Invalid(pub String);
 
 /// base64url, with or without padding (browsers send it without).
-fn base64url(text: &str) -> Option<Vec<u8>> {
+pub fn base64url(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD
         .decode(text.trim().trim_end_matches('='))
         .ok()

@@ -17,8 +17,9 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use shopbridge::configuration::{
-    AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, HttpSettings, OneSettings,
-    OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, VaultSettings, WaymoreSettings,
+    AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, EmailSettings, HttpSettings,
+    OneSettings, OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, VaultSettings,
+    WaymoreSettings, WorkflowSettings,
 };
 use shopbridge::outbound::address::{Allowlist, Lookup, SystemLookup};
 use shopbridge::retry::RetryPolicy;
@@ -237,12 +238,27 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
         // The partners the tests play run on loopback.
         outbound: OutboundSettings {
             allowlist: Allowlist::parse(LOOPBACK).unwrap(),
+            ca_file: None,
         },
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
         vault: VaultSettings {
             key: Some(SecretKey::parse(SECRET_KEY).unwrap()),
             key_file: "/nonexistent/secret.key".into(),
             previous: None,
+        },
+        email: EmailSettings {
+            smtp_url: None,
+            from: None,
+            ca_file: None,
+            pool_size: 4,
+            timeout: std::time::Duration::from_secs(5),
+            templates_dir: None,
+        },
+        workflows: WorkflowSettings {
+            retry_budget: 3,
+            vapid_subject: "mailto:owner@shop.test".into(),
+            shop_name: "Test Shop".into(),
+            shop_url: "https://shop.test/".into(),
         },
     }
 }

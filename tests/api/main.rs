@@ -20,3 +20,4 @@ mod shopify;
 mod tls;
 mod waymore;
 mod webhooks;
+mod workflows;

@@ -1,0 +1,393 @@
+//! The workflows' SQL: each workflow is a `workflows` row and its destination, written in one
+//! transaction; status updates written with their cause, for the loop guard.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::definition::{ActionWire, Definition, StatusTarget, Stored};
+use super::triggers::{EntityType, Trigger};
+use crate::delivery::destinations::{self, DestinationError, DestinationName};
+use crate::delivery::kind::DestinationKind;
+use crate::events::{EventPattern, CHANNEL};
+use crate::secrets::vault::Vault;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no workflow has the guid {0}")]
+    NotFound(Uuid),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A workflow as listed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "guid": "7d0c5e1a-3b52-4f6e-9a41-1c2d3e4f5a01",
+    "name": "Notify on Delivery",
+    "entityType": "Shipment",
+    "trigger": "shipment_delivered",
+    "triggerId": "5a2b7c4e-0d1f-5e3a-8b9c-1d2e3f4a5b6c",
+    "action": "send_email",
+    "isActive": true,
+    "isManaged": false
+}))]
+pub struct Listed {
+    pub guid: Uuid,
+    pub name: String,
+    pub entity_type: String,
+    /// The trigger's code.
+    pub trigger: String,
+    pub trigger_id: Uuid,
+    /// The action's type.
+    pub action: String,
+    /// The action as configured (a webhook's secret only as `configured`).
+    #[schema(value_type = Object)]
+    pub action_config: Value,
+    #[schema(value_type = Object)]
+    pub conditions: Value,
+    pub is_active: bool,
+    pub is_managed: bool,
+    /// Executions paused, waiting for a resume.
+    pub paused: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    guid: Uuid,
+    name: String,
+    entity_type: String,
+    trigger_code: String,
+    config: Value,
+    enabled: bool,
+    managed: bool,
+    paused: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn listed(self) -> Listed {
+        let stored = serde_json::from_value::<Stored>(self.config).ok();
+        let trigger_id = super::triggers::by_code(&self.trigger_code).map(Trigger::guid);
+        Listed {
+            guid: self.guid,
+            name: self.name,
+            entity_type: self.entity_type,
+            trigger: self.trigger_code,
+            trigger_id: trigger_id.unwrap_or_default(),
+            action: stored
+                .as_ref()
+                .map_or("", |s| s.action.type_name())
+                .to_owned(),
+            action_config: stored
+                .as_ref()
+                .map(|s| s.action.shown())
+                .unwrap_or_default(),
+            conditions: stored.map(|s| s.conditions).unwrap_or_default(),
+            is_active: self.enabled,
+            is_managed: self.managed,
+            paused: self.paused,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT w.guid, w.name, w.entity_type, w.trigger_code, d.config, d.enabled,
+        w.managed, w.created_at, w.updated_at,
+        (SELECT count(*) FROM workflow_executions x
+         WHERE x.workflow_guid = w.guid AND x.state = 'paused') AS paused
+ FROM workflows w JOIN destinations d ON d.id = w.destination_id";
+
+pub async fn list(
+    pool: &PgPool,
+    entity: EntityType,
+    managed: Option<bool>,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE w.entity_type = $1 AND ($2::boolean IS NULL OR w.managed = $2)
+         ORDER BY w.managed DESC, w.created_at, w.guid"
+    ))
+    .bind(entity.as_str())
+    .bind(managed)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Row::listed).collect())
+}
+
+pub async fn find(pool: &PgPool, guid: Uuid) -> Result<Listed, StoreError> {
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE w.guid = $1"))
+        .bind(guid)
+        .fetch_optional(pool)
+        .await?;
+    row.map(Row::listed).ok_or(StoreError::NotFound(guid))
+}
+
+/// A workflow's definition as its destination runs it (secrets left sealed).
+pub async fn definition(pool: &PgPool, guid: Uuid) -> Result<Definition, StoreError> {
+    let config: Option<Value> = sqlx::query_scalar(
+        "SELECT d.config FROM workflows w JOIN destinations d ON d.id = w.destination_id
+         WHERE w.guid = $1",
+    )
+    .bind(guid)
+    .fetch_optional(pool)
+    .await?;
+    let config = config.ok_or(StoreError::NotFound(guid))?;
+    serde_json::from_value::<Stored>(config)
+        .map_err(|e| e.to_string())
+        .and_then(|stored| Definition::parse(stored).map_err(|e| e.to_string()))
+        .map_err(|e| StoreError::Conflict(format!("the stored workflow cannot be read: {e}")))
+}
+
+/// What configure writes.
+pub struct Configure<'a> {
+    pub name: &'a str,
+    pub trigger: &'static Trigger,
+    pub stored: Stored,
+    pub active: bool,
+}
+
+fn destination_name(guid: Uuid) -> DestinationName {
+    DestinationName::parse(&format!("workflow-{}", guid.simple()))
+        .expect("a valid destination name")
+}
+
+fn events(trigger: &Trigger) -> Vec<EventPattern> {
+    vec![EventPattern::try_from(trigger.event.to_owned()).expect("a trigger's event is a name")]
+}
+
+/// Creates a workflow, enabled or not.
+pub async fn create(
+    pool: &PgPool,
+    vault: &Vault,
+    kind: &dyn DestinationKind,
+    workflow: Configure<'_>,
+) -> Result<Uuid, StoreError> {
+    let guid = workflow.stored.workflow;
+    let config = serde_json::to_value(&workflow.stored).expect("a workflow serialises");
+    let mut tx = pool.begin().await?;
+    let destination = destinations::add_in(
+        &mut tx,
+        vault,
+        &destination_name(guid),
+        kind,
+        &events(workflow.trigger),
+        config,
+    )
+    .await?;
+    sqlx::query("UPDATE destinations SET enabled = $2 WHERE id = $1")
+        .bind(destination)
+        .bind(workflow.active)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO workflows (guid, name, entity_type, trigger_code, destination_id)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(guid)
+    .bind(workflow.name)
+    .bind(workflow.trigger.entity_type.as_str())
+    .bind(workflow.trigger.code)
+    .bind(destination)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(guid)
+}
+
+/// Changes a workflow: its name, trigger, conditions and action; its state stays.
+pub async fn update(
+    pool: &PgPool,
+    vault: &Vault,
+    kind: &dyn DestinationKind,
+    workflow: Configure<'_>,
+) -> Result<(), StoreError> {
+    let guid = workflow.stored.workflow;
+    let mut tx = pool.begin().await?;
+    let name: Option<String> = sqlx::query_scalar(
+        "UPDATE workflows w SET name = $2, entity_type = $3, trigger_code = $4
+         FROM destinations d WHERE w.guid = $1 AND d.id = w.destination_id
+         RETURNING d.name",
+    )
+    .bind(guid)
+    .bind(workflow.name)
+    .bind(workflow.trigger.entity_type.as_str())
+    .bind(workflow.trigger.code)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let name = name.ok_or(StoreError::NotFound(guid))?;
+    let mut stored = workflow.stored;
+    destinations::reconfigure_in(
+        &mut tx,
+        vault,
+        &name,
+        kind,
+        Some(&events(workflow.trigger)),
+        |old| {
+            // A webhook action given without its secret keeps the one it had.
+            if let (ActionWire::Webhook { .. }, None) = (&stored.action, &stored.secret) {
+                stored.secret = old.get("secret").and_then(Value::as_str).map(str::to_owned);
+            }
+            Ok(serde_json::to_value(&stored).expect("a workflow serialises"))
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Turns a workflow on or off; whether it is on now.
+pub async fn toggle(pool: &PgPool, guid: Uuid) -> Result<bool, StoreError> {
+    let enabled: Option<bool> = sqlx::query_scalar(
+        "WITH toggled AS (
+             UPDATE destinations d SET enabled = NOT d.enabled, updated_at = now()
+             FROM workflows w WHERE w.guid = $1 AND d.id = w.destination_id
+             RETURNING d.enabled
+         )
+         SELECT enabled FROM toggled, pg_notify($2, '')",
+    )
+    .bind(guid)
+    .bind(CHANNEL)
+    .fetch_optional(pool)
+    .await?;
+    enabled.ok_or(StoreError::NotFound(guid))
+}
+
+/// Deletes a workflow with its destination, deliveries and executions; a managed one is
+/// refused.
+pub async fn delete(pool: &PgPool, guid: Uuid) -> Result<(), StoreError> {
+    let managed: Option<bool> = sqlx::query_scalar(
+        "WITH gone AS (
+             DELETE FROM destinations d USING workflows w
+             WHERE w.guid = $1 AND d.id = w.destination_id AND NOT w.managed
+             RETURNING d.id
+         )
+         SELECT w.managed FROM workflows w WHERE w.guid = $1",
+    )
+    .bind(guid)
+    .fetch_optional(pool)
+    .await?;
+    match managed {
+        None => Err(StoreError::NotFound(guid)),
+        Some(true) => Err(StoreError::Conflict(
+            "A managed workflow cannot be deleted; toggle it off instead.".into(),
+        )),
+        Some(false) => Ok(()),
+    }
+}
+
+/// Retries a workflow's paused executions with a fresh retry budget, after releasing a
+/// hold its action's setup caused; how many. Its later events of the same entities follow
+/// them, in order.
+pub async fn resume(pool: &PgPool, guid: Uuid) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let destination: Option<i64> =
+        sqlx::query_scalar("SELECT destination_id FROM workflows WHERE guid = $1 FOR UPDATE")
+            .bind(guid)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let destination = destination.ok_or(StoreError::NotFound(guid))?;
+    let resumed: i64 = sqlx::query_scalar(
+        "WITH paused AS (
+             UPDATE workflow_executions SET state = 'retrying', updated_at = now()
+             WHERE workflow_guid = $1 AND state = 'paused'
+             RETURNING event_id
+         ), retried AS (
+             UPDATE deliveries d
+             SET state = 'pending', attempts = 0, next_attempt_at = now(), finished_at = NULL
+             FROM paused WHERE d.destination_id = $2 AND d.event_id = paused.event_id
+               AND d.state IN ('pending', 'failed')
+         ), released AS (
+             UPDATE destinations
+             SET held = false, hold_reason = NULL, consecutive_failures = 0,
+                 paused_until = NULL, last_error = NULL
+             WHERE id = $2 AND EXISTS (SELECT FROM paused)
+         )
+         SELECT count(*) FROM paused",
+    )
+    .bind(guid)
+    .bind(destination)
+    .fetch_one(&mut *tx)
+    .await?;
+    if resumed == 0 {
+        return Err(StoreError::Conflict(
+            "Nothing to resume: the workflow has no paused execution.".into(),
+        ));
+    }
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(resumed as u64)
+}
+
+/// Sets an order's or a shipment's status, the transaction tagged with `cause` (the loop
+/// guard reads it from the events it records); the previous status, `None` when it had that
+/// status already or the row is gone.
+pub async fn set_status(
+    pool: &PgPool,
+    target: StatusTarget,
+    id: i64,
+    status: &str,
+    cause: &[String],
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('shopbridge.cause', $1::text[]::text, true)")
+        .bind(cause)
+        .execute(&mut *tx)
+        .await?;
+    let previous: Option<String> = sqlx::query_scalar(&format!(
+        "WITH old AS (SELECT status FROM {table} WHERE id = $1 FOR UPDATE)
+         UPDATE {table} t SET status = $2 FROM old
+         WHERE t.id = $1 AND old.status IS DISTINCT FROM $2
+         RETURNING old.status",
+        table = target.table()
+    ))
+    .bind(id)
+    .bind(status)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(previous)
+}
+
+pub async fn status_of(
+    pool: &PgPool,
+    target: StatusTarget,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT status FROM {} WHERE id = $1",
+        target.table()
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// An event of the log, as a workflow would receive it (the dry run's input).
+pub async fn event(
+    pool: &PgPool,
+    id: i64,
+) -> Result<Option<crate::delivery::kind::Delivery>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT 0::bigint AS delivery_id, id AS event_id, 0 AS attempts, name, entity_type,
+                entity_id, payload::text AS payload, occurred_at, coalesce(cause, '{}') AS cause
+         FROM events WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}

@@ -1,0 +1,276 @@
+//! The webhook and update_status actions, the loop guard, executions and the dry run.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{executions, post, workflow, SHOP};
+use crate::events::{count, eventually, exec};
+use crate::helpers::spawn_app;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[tokio::test]
+async fn a_webhook_action_posts_matching_events_signed_and_records_the_others_as_skipped() {
+    let sink = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&sink)
+        .await;
+    let app = spawn_app().await;
+    let guid = workflow(
+        &app,
+        "Order",
+        "order_status_changed",
+        json!({"type": "webhook", "url": format!("{}/hook", sink.uri()), "secret": SECRET}),
+        json!({"status": {"from": "processing", "to": "shipped"}}),
+    )
+    .await;
+    exec(&app.pool, SHOP).await;
+    exec(
+        &app.pool,
+        "UPDATE orders SET status = 'shipped' WHERE id = 10",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE orders SET status = 'delivered' WHERE id = 10",
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "both executions recorded",
+        || async {
+            executions(&app, &guid)
+                .await
+                .iter()
+                .filter(|e| e["state"] != "waiting")
+                .count()
+                == 2
+        },
+    )
+    .await;
+    let requests = sink.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "only the matching change");
+    let request = &requests[0];
+    standardwebhooks::Webhook::new(SECRET)
+        .unwrap()
+        .verify(&request.body, &request.headers)
+        .expect("signed the Standard Webhooks way");
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["name"], "order.status_changed");
+    assert_eq!(body["payload"]["status"], "shipped");
+
+    let listed = executions(&app, &guid).await;
+    assert_eq!(listed[0]["state"], "skipped", "newest first: {listed:?}");
+    assert!(
+        listed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("condition not met: status is \"delivered\""),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1]["state"], "succeeded");
+    assert_eq!(listed[1]["action"], "webhook");
+    assert!(listed[1]["attempts"][0]["answer"]
+        .as_str()
+        .unwrap()
+        .contains("204"));
+    let skipped = crate::integrations::admin_get(
+        &app,
+        &format!("/api/workflows/configured/{guid}/executions?state=skipped"),
+    )
+    .await;
+    let skipped: Value = skipped.json().await.unwrap();
+    assert_eq!(skipped["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn two_workflows_that_set_each_other_s_status_stop_after_one_round() {
+    let app = spawn_app().await;
+    exec(&app.pool, SHOP).await;
+    let to_shipped = workflow(
+        &app,
+        "Order",
+        "order_status_changed",
+        json!({"type": "update_status", "status": "shipped"}),
+        json!({"status": "delivered"}),
+    )
+    .await;
+    let to_delivered = workflow(
+        &app,
+        "Order",
+        "order_status_changed",
+        json!({"type": "update_status", "status": "delivered"}),
+        json!({"status": "shipped"}),
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE orders SET status = 'delivered' WHERE id = 10",
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the guard stopped the pair",
+        || async {
+            executions(&app, &to_shipped).await.iter().any(|e| {
+                e["state"] == "skipped"
+                    && e["reason"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("loop guard")
+            })
+        },
+    )
+    .await;
+    // The pair ran once each: shipped by the first, delivered again by the second, and the
+    // first saw its own write in that change's cause.
+    let first = executions(&app, &to_shipped).await;
+    let second = executions(&app, &to_delivered).await;
+    assert_eq!(
+        first.iter().filter(|e| e["state"] == "succeeded").count(),
+        1,
+        "{first:?}"
+    );
+    assert_eq!(
+        second.iter().filter(|e| e["state"] == "succeeded").count(),
+        1,
+        "{second:?}"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "delivered");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let changes = count(
+        &app.pool,
+        "SELECT count(*) FROM events WHERE name = 'order.status_changed'",
+    )
+    .await;
+    assert_eq!(
+        changes, 3,
+        "the shop's change and one write of each workflow, no more"
+    );
+}
+
+#[tokio::test]
+async fn update_status_sets_a_shipment_s_order_and_a_delivered_shipment_fires_once() {
+    let app = spawn_app().await;
+    exec(&app.pool, SHOP).await;
+    let guid = workflow(
+        &app,
+        "Shipment",
+        "shipment_delivered",
+        json!({"type": "update_status", "status": "delivered", "target": "order"}),
+        json!({"carrier": "UPS"}),
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE shipments SET status = 'delivered' WHERE id = 100",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE shipments SET tracking_number = '1Z000' WHERE id = 100",
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the order delivered", || async {
+        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        status == "delivered"
+    })
+    .await;
+    assert_eq!(
+        count(
+            &app.pool,
+            "SELECT count(*) FROM events WHERE name = 'shipment.delivered'"
+        )
+        .await,
+        1
+    );
+    let listed = executions(&app, &guid).await;
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0]["attempts"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("processing → delivered"),
+        "{listed:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_dry_run_shows_what_would_happen_and_changes_nothing() {
+    let app = spawn_app().await;
+    exec(&app.pool, SHOP).await;
+    let guid = workflow(
+        &app,
+        "Order",
+        "order_status_changed",
+        json!({"type": "update_status", "status": "canceled"}),
+        json!({"status": "shipped"}),
+    )
+    .await;
+    crate::integrations::admin_get(&app, &format!("/api/workflows/configured/{guid}/toggle")).await;
+    exec(
+        &app.pool,
+        "UPDATE orders SET status = 'shipped' WHERE id = 10",
+    )
+    .await;
+    let event: i64 =
+        sqlx::query_scalar("SELECT max(id) FROM events WHERE name = 'order.status_changed'")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+            .flatten()
+            .unwrap_or_default();
+    // Off, the workflow took no event; the dry run takes a sample payload.
+    assert_eq!(event, 0);
+    let run = post(&app, &format!("/api/workflows/configured/{guid}/test"),
+        &json!({"payload": {"order_id": 10, "status": "shipped", "previous_status": "processing"}, "entityId": "10"})).await;
+    assert_eq!(run.status().as_u16(), 200);
+    let run: Value = run.json().await.unwrap();
+    assert_eq!(run["data"]["matched"], true, "{run}");
+    assert_eq!(
+        run["data"]["action"],
+        json!({"type": "update_status", "table": "orders", "id": 10, "from": "shipped", "to": "canceled"})
+    );
+    let unmatched: Value = post(
+        &app,
+        &format!("/api/workflows/configured/{guid}/test"),
+        &json!({"payload": {"order_id": 10, "status": "pending"}, "entityId": "10"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(unmatched["data"]["matched"], false);
+    assert!(unmatched["data"]["unmet"]
+        .as_str()
+        .unwrap()
+        .contains("status"));
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "shipped", "nothing written");
+    let missing = post(
+        &app,
+        &format!("/api/workflows/configured/{guid}/test"),
+        &json!({"eventId": 999999}),
+    )
+    .await;
+    assert_eq!(missing.status().as_u16(), 404);
+    let neither = post(
+        &app,
+        &format!("/api/workflows/configured/{guid}/test"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(neither.status().as_u16(), 400);
+}
