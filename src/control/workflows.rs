@@ -22,7 +22,7 @@ use crate::workflows::conditions::Conditions;
 use crate::workflows::definition::{Action, ActionWire, Definition, StatusTarget, Stored};
 use crate::workflows::engine::{Engine, Preview, KIND};
 use crate::workflows::executions::{self, Execution, State};
-use crate::workflows::store::{self, Configure, Listed, StoreError};
+use crate::workflows::store::{self, Configure, StoreError, WorkflowListing};
 use crate::workflows::triggers::{self, EntityType, Trigger};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -132,6 +132,7 @@ pub async fn list_triggers(_: Admin, path: web::Path<String>) -> Result<HttpResp
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConfiguredQuery {
     /// Include managed workflows (`true`, the default: all; `false`: only the shop's own).
@@ -147,7 +148,7 @@ pub struct ConfiguredQuery {
            ConfiguredQuery),
     security(("admin_token" = [])),
     responses(
-        (status = 200, body = Success<Vec<Listed>>),
+        (status = 200, body = Success<Vec<WorkflowListing>>),
         (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
@@ -197,7 +198,7 @@ pub struct ConfigureWorkflow {
     pub action: Value,
     /// `field: value` (equal), or `field: {eq, ne, in, notIn, gt, gte, lt, lte, from, to}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub conditions: Value,
     /// Active once configured (the default), or not until toggled.
     pub is_active: Option<bool>,
@@ -235,6 +236,7 @@ fn workflow_kind(kinds: &Kinds) -> Result<&dyn DestinationKind, ApiError> {
             example = json!({"success": false, "error": {"code": "CONFIGURATION_ERROR", "message": "conditions.total: the shipment_delivered trigger's payload has no such field"}})),
         (status = 401, body = ErrorEnvelope),
         (status = 404, description = "No workflow has the guid", body = ErrorEnvelope),
+        (status = 409, description = "A managed workflow cannot be changed", body = ErrorEnvelope),
     )
 )]
 pub async fn configure(
@@ -425,6 +427,7 @@ pub async fn delete(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResumeQuery {
     /// The workflow's guid.
@@ -457,11 +460,14 @@ pub async fn resume(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionsQuery {
     /// retrying, succeeded, failed, paused, skipped or waiting.
+    #[param(pattern = "^(retrying|succeeded|failed|paused|skipped|waiting)$")]
     pub state: Option<String>,
     /// 1 to 500; 100 by default.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

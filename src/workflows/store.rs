@@ -40,7 +40,7 @@ pub enum StoreError {
     "isActive": true,
     "isManaged": false
 }))]
-pub struct Listed {
+pub struct WorkflowListing {
     pub guid: Uuid,
     pub name: String,
     pub entity_type: String,
@@ -77,10 +77,10 @@ struct Row {
 }
 
 impl Row {
-    fn listed(self) -> Listed {
+    fn listed(self) -> WorkflowListing {
         let stored = serde_json::from_value::<Stored>(self.config).ok();
         let trigger_id = super::triggers::by_code(&self.trigger_code).map(Trigger::guid);
-        Listed {
+        WorkflowListing {
             guid: self.guid,
             name: self.name,
             entity_type: self.entity_type,
@@ -114,7 +114,7 @@ pub async fn list(
     pool: &PgPool,
     entity: EntityType,
     managed: Option<bool>,
-) -> Result<Vec<Listed>, sqlx::Error> {
+) -> Result<Vec<WorkflowListing>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} WHERE w.entity_type = $1 AND ($2::boolean IS NULL OR w.managed = $2)
          ORDER BY w.managed DESC, w.created_at, w.guid"
@@ -126,7 +126,7 @@ pub async fn list(
     Ok(rows.into_iter().map(Row::listed).collect())
 }
 
-pub async fn find(pool: &PgPool, guid: Uuid) -> Result<Listed, StoreError> {
+pub async fn find(pool: &PgPool, guid: Uuid) -> Result<WorkflowListing, StoreError> {
     let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE w.guid = $1"))
         .bind(guid)
         .fetch_optional(pool)
