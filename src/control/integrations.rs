@@ -71,7 +71,7 @@ pub struct Done {
     pub success: bool,
 }
 
-fn success<T: Serialize>(status: StatusCode, data: T) -> HttpResponse {
+pub fn success<T: Serialize>(status: StatusCode, data: T) -> HttpResponse {
     HttpResponse::build(status).json(Success {
         success: true,
         data,

@@ -74,11 +74,12 @@ impl From<DestinationError> for ApiError {
     }
 }
 
-fn webhook_kind(kinds: &Kinds) -> Result<&dyn DestinationKind, ApiError> {
+/// The kind `name`, as startup registered it.
+pub fn registered<'k>(kinds: &'k Kinds, name: &str) -> Result<&'k dyn DestinationKind, ApiError> {
     kinds
-        .get(webhook::KIND)
+        .get(name)
         .map(|kind| kind.as_ref())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the webhook kind is not registered")))
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the {name} kind is not registered")))
 }
 
 impl From<webhook::Invalid> for ApiError {
@@ -193,7 +194,7 @@ pub async fn add_destination(
         &pool,
         &vault,
         &name,
-        webhook_kind(&kinds)?,
+        registered(&kinds, webhook::KIND)?,
         &new.events,
         config,
     )
@@ -240,7 +241,7 @@ pub async fn change_destination(
         &pool,
         &vault,
         &name,
-        webhook_kind(&kinds)?,
+        registered(&kinds, webhook::KIND)?,
         change.events.as_deref(),
         |stored| {
             let mut config: webhook::Config = serde_json::from_value(stored)

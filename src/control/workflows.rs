@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::integrations::{Done, Success};
-use crate::delivery::kind::{Delivery, DestinationKind, Kinds};
+use super::integrations::{success, Done, Success};
+use crate::delivery::kind::{Delivery, Kinds};
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
@@ -41,13 +41,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/workflows/{entityType}/configured").route(web::get().to(configured)),
     );
-}
-
-fn success<T: Serialize>(status: StatusCode, data: T) -> HttpResponse {
-    HttpResponse::build(status).json(Success {
-        success: true,
-        data,
-    })
 }
 
 impl From<StoreError> for ApiError {
@@ -213,14 +206,6 @@ pub struct ConfiguredWorkflow {
     pub is_active: bool,
 }
 
-/// The workflow kind registered at startup.
-fn workflow_kind(kinds: &Kinds) -> Result<&dyn DestinationKind, ApiError> {
-    kinds
-        .get(KIND)
-        .map(|kind| kind.as_ref())
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the workflow kind is not registered")))
-}
-
 /// Create a workflow, or change one (`guid`): checked against its trigger (every condition
 /// field must be in its payload), in effect for the next event.
 #[utoipa::path(
@@ -285,7 +270,7 @@ pub async fn configure(
         Some(guid) => Some(workflow_guid(guid)?),
         None => None,
     };
-    let kind = workflow_kind(&kinds)?;
+    let kind = super::registered(&kinds, KIND)?;
     let stored = Stored::of(
         guid.unwrap_or_else(Uuid::new_v4),
         trigger,

@@ -429,7 +429,7 @@ pub async fn reconfigure_in(
 }
 
 /// Wakes the workers of every process at the commit: a destination's deliveries may go.
-async fn announce(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+pub async fn announce(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(CHANNEL)
         .execute(tx)

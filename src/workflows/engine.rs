@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
@@ -93,6 +93,26 @@ struct Context {
     fields: Value,
     email: Option<String>,
     customer_id: Option<i64>,
+}
+
+impl Context {
+    /// Where an email to `recipient` goes; `None` when the customer has no email.
+    fn address(&self, recipient: &Recipient) -> Option<String> {
+        match recipient {
+            Recipient::Address(address) => Some(address.to_string()),
+            Recipient::Customer => self.email.clone(),
+        }
+    }
+
+    fn audience(&self, everyone: bool) -> Audience<'_> {
+        match everyone {
+            true => Audience::All,
+            false => Audience::Customer {
+                id: self.customer_id,
+                email: self.email.as_deref(),
+            },
+        }
+    }
 }
 
 impl Engine {
@@ -254,17 +274,11 @@ impl Engine {
                             .into(),
                     );
                 };
-                let to = match recipient {
-                    Recipient::Address(address) => address.to_string(),
-                    Recipient::Customer => match context.email {
-                        Some(email) => email,
-                        None => {
-                            return Step::Failed(format!(
-                                "no recipient: the {} {} has no customer email",
-                                delivery.entity_type, delivery.entity_id
-                            ))
-                        }
-                    },
+                let Some(to) = context.address(recipient) else {
+                    return Step::Failed(format!(
+                        "no recipient: the {} {} has no customer email",
+                        delivery.entity_type, delivery.entity_id
+                    ));
                 };
                 let Ok(to) = to.parse() else {
                     return Step::Failed(format!("no recipient: {to:?} is not an email address"));
@@ -346,13 +360,7 @@ impl Engine {
             Ok(pusher) => pusher,
             Err(problem) => return Step::Held(problem),
         };
-        let audience = match everyone {
-            true => Audience::All,
-            false => Audience::Customer {
-                id: context.customer_id,
-                email: context.email.as_deref(),
-            },
-        };
+        let audience = context.audience(everyone);
         *sent_to = executions::sent_to(&self.pool, definition.guid, delivery.event_id)
             .await
             .unwrap_or_default();
@@ -545,10 +553,7 @@ impl Engine {
                 template,
             } => {
                 let context = self.context(trigger, delivery, &payload).await?;
-                let to = match recipient {
-                    Recipient::Address(address) => Some(address.to_string()),
-                    Recipient::Customer => context.email.clone(),
-                };
+                let to = context.address(recipient);
                 let rendered = self.templates.render(template, &context.fields);
                 let problem = match (&to, &rendered, &self.mailer) {
                     (None, _, _) => Some("no recipient: the customer has no email".to_owned()),
@@ -564,16 +569,10 @@ impl Engine {
             }
             Action::Push { everyone, .. } => {
                 let context = self.context(trigger, delivery, &payload).await?;
-                let audience = match everyone {
-                    true => Audience::All,
-                    false => Audience::Customer {
-                        id: context.customer_id,
-                        email: context.email.as_deref(),
-                    },
-                };
-                let subscriptions = push::recipients(&self.pool, &self.vault, audience)
-                    .await?
-                    .len();
+                let subscriptions =
+                    push::recipients(&self.pool, &self.vault, context.audience(*everyone))
+                        .await?
+                        .len();
                 match self.push_payload(definition, delivery, &context) {
                     Ok(payload) => Preview::SendPush {
                         subscriptions,
@@ -679,7 +678,7 @@ impl DestinationKind for WorkflowKind {
     }
 
     fn target(&self, config: &Value) -> Result<Arc<dyn Target>, String> {
-        let stored = Stored::deserialize_from(config)?;
+        let stored = Stored::deserialize(config).map_err(|e| format!("workflow config: {e}"))?;
         let definition =
             Definition::parse(stored).map_err(|e| format!("workflow definition: {e}"))?;
         Ok(Arc::new(WorkflowTarget {
@@ -699,12 +698,6 @@ impl DestinationKind for WorkflowKind {
     /// Workflows come and go through the workflows API.
     fn managed(&self) -> bool {
         true
-    }
-}
-
-impl Stored {
-    fn deserialize_from(config: &Value) -> Result<Self, String> {
-        serde::Deserialize::deserialize(config).map_err(|e| format!("workflow config: {e}"))
     }
 }
 

@@ -325,10 +325,7 @@ pub async fn resume(pool: &PgPool, guid: Uuid) -> Result<u64, StoreError> {
             "Nothing to resume: the workflow has no paused execution.".into(),
         ));
     }
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANNEL)
-        .execute(&mut *tx)
-        .await?;
+    destinations::announce(&mut tx).await?;
     tx.commit().await?;
     Ok(resumed as u64)
 }

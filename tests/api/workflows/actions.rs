@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{executions, post, workflow, SHOP};
+use super::{executions, order_status, post, workflow, SHOP};
 use crate::events::{count, eventually, exec};
 use crate::helpers::spawn_app;
 
@@ -138,10 +138,7 @@ async fn two_workflows_that_set_each_other_s_status_stop_after_one_round() {
         1,
         "{second:?}"
     );
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let status = order_status(&app).await;
     assert_eq!(status, "delivered");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let changes = count(
@@ -178,10 +175,7 @@ async fn update_status_sets_a_shipment_s_order_and_a_delivered_shipment_fires_on
     )
     .await;
     eventually(Duration::from_secs(10), "the order delivered", || async {
-        let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let status = order_status(&app).await;
         status == "delivered"
     })
     .await;
@@ -254,10 +248,7 @@ async fn the_dry_run_shows_what_would_happen_and_changes_nothing() {
         .as_str()
         .unwrap()
         .contains("status"));
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let status = order_status(&app).await;
     assert_eq!(status, "shipped", "nothing written");
     let missing = post(
         &app,

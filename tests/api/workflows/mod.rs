@@ -18,18 +18,28 @@ pub async fn post(app: &TestApp, path: &str, body: &Value) -> reqwest::Response 
         .unwrap()
 }
 
+/// The JSON an admin GET answers.
+pub async fn get_json(app: &TestApp, path: &str) -> Value {
+    admin(app.client.get(app.url(path)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The status of the shop's order 10.
+pub async fn order_status(app: &TestApp) -> String {
+    sqlx::query_scalar("SELECT status FROM orders WHERE id = 10")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 /// The guid of a trigger, by code, as the triggers endpoint lists it.
 pub async fn trigger_id(app: &TestApp, entity: &str, code: &str) -> String {
-    let listed: Value = admin(
-        app.client
-            .get(app.url(&format!("/api/workflows/triggers/{entity}"))),
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let listed = get_json(app, &format!("/api/workflows/triggers/{entity}")).await;
     listed["data"]
         .as_array()
         .unwrap()
@@ -64,16 +74,7 @@ pub async fn workflow(
 }
 
 pub async fn executions(app: &TestApp, guid: &str) -> Vec<Value> {
-    let listed: Value = admin(
-        app.client
-            .get(app.url(&format!("/api/workflows/configured/{guid}/executions"))),
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let listed = get_json(app, &format!("/api/workflows/configured/{guid}/executions")).await;
     listed["data"].as_array().unwrap().clone()
 }
 
