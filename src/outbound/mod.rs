@@ -157,17 +157,24 @@ pub fn load_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, S
 /// A refused address hides in the error's sources, where the resolver put it.
 fn no_answer(error: reqwest::Error) -> NoAnswer {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut deepest = None;
     while let Some(cause) = source {
         if let Some(refused) = cause.downcast_ref::<Refused>() {
             return NoAnswer::Refused(refused.clone());
         }
+        deepest = Some(cause);
         source = cause.source();
     }
     if error.is_timeout() {
-        NoAnswer::Timeout
-    } else {
-        NoAnswer::Unreachable(error.without_url().to_string())
+        return NoAnswer::Timeout;
     }
+    // reqwest's own words ("error sending request") do not say why; the deepest cause does
+    // (connection refused, an untrusted certificate).
+    let why = deepest
+        .filter(|cause| !std::ptr::addr_eq(*cause, &error))
+        .map(|cause| format!(": {cause}"))
+        .unwrap_or_default();
+    NoAnswer::Unreachable(format!("{}{why}", error.without_url()))
 }
 
 /// `Retry-After: <seconds>` or `Retry-After: <HTTP date>` (RFC 9110 §10.2.3).

@@ -4,9 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use sqlx::PgPool;
-use web_push_native::jwt_simple::algorithms::ES256KeyPair;
+use web_push_native::jwt_simple::algorithms::{
+    ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair,
+};
+use web_push_native::jwt_simple::claims::Claims;
 use web_push_native::{p256, Auth, WebPushBuilder};
 
 use super::vapid::{self, VapidError};
@@ -92,12 +97,13 @@ impl Pusher {
             .ok_or("the subscription's p256dh key is not valid")?;
         let request = WebPushBuilder::new(endpoint, key, Auth::clone_from_slice(&to.auth))
             .with_valid_duration(TTL)
-            .with_vapid(&self.key, &self.subject)
             .build(payload.to_vec())
             .map_err(|e| format!("the push message cannot be made: {e}"))?;
-        let took = started.elapsed();
         let url = reqwest::Url::parse(&to.endpoint).map_err(|e| e.to_string())?;
+        let authorization = self.vapid(&url)?;
+        let took = started.elapsed();
         let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, authorization);
         for (name, value) in request.headers() {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_str().as_bytes()),
@@ -108,6 +114,22 @@ impl Pusher {
         }
         headers.insert("urgency", HeaderValue::from_static("normal"));
         Ok((url, headers, request.into_body(), took))
+    }
+
+    /// `Authorization: vapid t=<JWT>, k=<public key>` (RFC 8292). The JWT's `aud` is the
+    /// push resource's origin with its port: web-push-native's own signing leaves a
+    /// non-default port out, which a push service on one refuses.
+    fn vapid(&self, url: &reqwest::Url) -> Result<HeaderValue, String> {
+        let claims = Claims::create(TTL.into())
+            .with_audience(url.origin().ascii_serialization())
+            .with_subject(&self.subject);
+        let token = self
+            .key
+            .sign(claims)
+            .map_err(|e| format!("the VAPID JWT cannot be signed: {e}"))?;
+        let public =
+            URL_SAFE_NO_PAD.encode(self.key.public_key().public_key().to_bytes_uncompressed());
+        HeaderValue::from_str(&format!("vapid t={token}, k={public}")).map_err(|e| e.to_string())
     }
 
     pub async fn push(&self, pool: &PgPool, to: &Recipient, payload: &[u8]) -> Pushed {

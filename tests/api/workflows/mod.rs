@@ -4,6 +4,7 @@
 mod actions;
 mod api;
 mod email;
+mod push;
 
 use serde_json::{json, Value};
 
