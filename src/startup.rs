@@ -64,6 +64,7 @@ pub struct Application {
     vault: Vault,
     one_retention: Duration,
     shopify_retention: Duration,
+    execution_retention: Duration,
 }
 
 /// The kinds of destination this build knows, each from its integration's folder.
@@ -247,6 +248,7 @@ impl Application {
         }
         let shopify_settings = web::Data::new(settings.shopify.clone());
         let shopify_retention = settings.shopify.retention;
+        let execution_retention = settings.delivery.retention;
         let shopify_announcer = Announcer::new(shopify::worker::CHANNEL);
         let shopify_announcer_data = web::Data::new(ShopifyAnnouncer(shopify_announcer.clone()));
         let applier = Applier::new(
@@ -377,6 +379,7 @@ impl Application {
             vault,
             one_retention,
             shopify_retention,
+            execution_retention,
         })
     }
 
@@ -425,6 +428,11 @@ impl Application {
             self.shopify_retention,
             stop.subscribe(),
         ));
+        let execution_pruner = tokio::spawn(crate::workflows::executions::prune_until_stopped(
+            self.pool.clone(),
+            self.execution_retention,
+            stop.subscribe(),
+        ));
         let served = self.server.await;
         log::info!("stopping: finishing the deliveries and export parts in flight");
         stop.send_replace(true);
@@ -437,6 +445,7 @@ impl Application {
             applier,
             shopify_announcer,
             shopify_pruner,
+            execution_pruner,
             database,
             live,
             rotation

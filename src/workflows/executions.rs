@@ -183,3 +183,26 @@ pub async fn list(
     .fetch_all(pool)
     .await
 }
+
+/// Deletes the executions finished longer than `retention` ago (`EVENT_RETENTION`, as their
+/// events), in bounded batches; paused and retrying ones are kept.
+pub async fn prune(pool: &PgPool, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
+    crate::db::delete_in_batches(
+        pool,
+        "DELETE FROM workflow_executions WHERE id IN (
+             SELECT id FROM workflow_executions
+             WHERE updated_at < now() - make_interval(secs => $1)
+               AND state IN ('succeeded', 'failed', 'skipped')
+             LIMIT $2)",
+        retention,
+    )
+    .await
+}
+
+pub async fn prune_until_stopped(
+    pool: PgPool,
+    retention: std::time::Duration,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    crate::db::prune_hourly("workflow executions", stopped, || prune(&pool, retention)).await
+}

@@ -265,3 +265,37 @@ async fn the_dry_run_shows_what_would_happen_and_changes_nothing() {
     .await;
     assert_eq!(neither.status().as_u16(), 400);
 }
+
+#[tokio::test]
+async fn finished_executions_are_pruned_after_the_retention_and_paused_ones_kept() {
+    let app = spawn_app().await;
+    let guid = workflow(
+        &app,
+        "Order",
+        "order_created",
+        json!({"type": "update_status", "status": "processing"}),
+        json!({}),
+    )
+    .await;
+    exec(
+        &app.pool,
+        &format!(
+            "INSERT INTO workflow_executions
+                 (workflow_guid, event_id, event_name, entity_type, entity_id, action, state,
+                  updated_at)
+             SELECT '{guid}', g, 'order.created', 'order', g::text, 'update_status', state,
+                    now() - interval '8 days'
+             FROM generate_series(1, 4) g,
+                  LATERAL (SELECT (ARRAY['succeeded', 'failed', 'skipped', 'paused'])[g] AS state) s"
+        ),
+    )
+    .await;
+    let pruned =
+        shopbridge::workflows::executions::prune(&app.pool, Duration::from_secs(7 * 86400))
+            .await
+            .unwrap();
+    assert_eq!(pruned, 3);
+    let left: Vec<Value> = executions(&app, &guid).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["state"], "paused");
+}
