@@ -21,7 +21,6 @@ use crate::db::notify::Announcer;
 use crate::delivery::destinations;
 use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
-use crate::email::{Mailer, Templates};
 use crate::http::admission::{self, Admission};
 use crate::http::error::envelope_framework_errors;
 use crate::http::{edge, tls};
@@ -91,19 +90,18 @@ pub fn workflow_engine(
         Some(path) => load_roots(path).map_err(|e| anyhow::anyhow!("OUTBOUND_CA_FILE {e}"))?,
         None => Vec::new(),
     };
-    let mailer = Mailer::from_settings(&settings.email)?;
-    if mailer.is_none() {
-        log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
-    }
-    Ok(Arc::new(Engine::new(
+    let engine = Engine::new(
         pool.clone(),
         vault.clone(),
         settings.workflows.clone(),
-        mailer,
-        Templates::new(settings.email.templates_dir.clone()),
+        &settings.email,
         Client::guarded_trusting(settings.delivery.timeout, guard.clone(), &roots),
         WebhookKind::new(settings.delivery.timeout, guard.clone()),
-    )))
+    )?;
+    if engine.mailer.is_none() {
+        log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
+    }
+    Ok(Arc::new(engine))
 }
 
 /// The providers the integrations API configures, each from its integration's folder.

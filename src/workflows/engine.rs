@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 use super::definition::{Action, Definition, Recipient, StatusTarget, Stored};
 use super::executions::{self, Record, State};
 use super::triggers::{EntityType, Trigger};
-use crate::configuration::WorkflowSettings;
+use crate::configuration::{EmailSettings, WorkflowSettings};
 use crate::delivery::kind::{Delivery, DestinationKind, Outcome, Problem, Sending, Target};
-use crate::email::{Mailer, Rendered, Sent, Templates};
+use crate::email::{Mailer, Rendered, Sent, SetupError, Templates};
 use crate::outbound::Client;
 use crate::secrets::vault::Vault;
 use crate::webhook::{self, WebhookKind};
@@ -27,8 +27,6 @@ pub const KIND: &str = "workflow";
 
 /// Pushes of one execution sent at once.
 const PUSH_CONCURRENCY: usize = 16;
-/// The longest a workflow's action takes (a push to many subscriptions included).
-const ACTION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What runs workflows: the relays and clients their actions go out through.
 pub struct Engine {
@@ -39,6 +37,10 @@ pub struct Engine {
     pub templates: Templates,
     pub push_client: Client,
     pub webhooks: WebhookKind,
+    /// The longest one action takes: twice the longest request it makes (a push to several
+    /// subscriptions makes them in rounds). Leases outlast it, so a crash re-runs an action
+    /// after it at the earliest.
+    timeout: Duration,
     pusher: OnceCell<Arc<Pusher>>,
     strings: minijinja::Environment<'static>,
 }
@@ -116,30 +118,30 @@ impl Context {
 }
 
 impl Engine {
+    /// The engine with the SMTP relay and templates `email` configures; an error says what
+    /// is wrong with the relay's settings.
     pub fn new(
         pool: PgPool,
         vault: Vault,
         settings: WorkflowSettings,
-        mailer: Option<Mailer>,
-        templates: Templates,
+        email: &EmailSettings,
         push_client: Client,
         webhooks: WebhookKind,
-    ) -> Self {
-        Engine {
+    ) -> Result<Self, SetupError> {
+        let mut strings = minijinja::Environment::new();
+        strings.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        Ok(Engine {
             pool,
             vault,
             settings,
-            mailer,
-            templates,
+            mailer: Mailer::from_settings(email)?,
+            templates: Templates::new(email.templates_dir.clone()),
             push_client,
+            timeout: 2 * webhooks.timeout().max(email.timeout),
             webhooks,
             pusher: OnceCell::new(),
-            strings: {
-                let mut env = minijinja::Environment::new();
-                env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-                env
-            },
-        }
+            strings,
+        })
     }
 
     /// Runs `definition` on `delivery` and records the execution.
@@ -169,7 +171,7 @@ impl Engine {
             Outcome::Delivered(200)
         } else {
             let step = match tokio::time::timeout(
-                ACTION_TIMEOUT,
+                self.timeout,
                 self.act(definition, delivery, &payload, &mut record.sent_to),
             )
             .await
@@ -688,7 +690,7 @@ impl DestinationKind for WorkflowKind {
     }
 
     fn timeout(&self) -> Duration {
-        ACTION_TIMEOUT
+        self.0.timeout
     }
 
     fn secret_fields(&self) -> &'static [&'static str] {

@@ -299,3 +299,65 @@ async fn finished_executions_are_pruned_after_the_retention_and_paused_ones_kept
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["state"], "paused");
 }
+
+#[tokio::test]
+async fn two_processes_run_each_execution_once_and_each_order_s_in_order() {
+    let sink = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_millis(20)))
+        .mount(&sink)
+        .await;
+    let db = crate::helpers::fresh_database().await;
+    let first = crate::helpers::spawn_app_on(db.clone(), |_| {}).await;
+    let _second = crate::helpers::spawn_app_on(db, |_| {}).await;
+    workflow(
+        &first,
+        "Order",
+        "order_status_changed",
+        json!({"type": "webhook", "url": format!("{}/hook", sink.uri())}),
+        json!({}),
+    )
+    .await;
+    exec(
+        &first.pool,
+        "INSERT INTO orders (id, reference, customer_email, status, total)
+         SELECT g, 'R-' || g, 'c' || g || '@example.com', 'pending', 10
+         FROM generate_series(1, 10) g",
+    )
+    .await;
+    for status in ["processing", "shipped", "delivered"] {
+        exec(
+            &first.pool,
+            &format!("UPDATE orders SET status = '{status}'"),
+        )
+        .await;
+    }
+    eventually(Duration::from_secs(15), "30 changes received", || async {
+        sink.received_requests().await.unwrap().len() >= 30
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bodies: Vec<Value> = sink
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 30, "each execution once");
+    let mut per_order: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for body in &bodies {
+        per_order
+            .entry(body["entity"]["id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(body["payload"]["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(per_order.len(), 10);
+    for (order, statuses) in per_order {
+        assert_eq!(
+            statuses,
+            ["processing", "shipped", "delivered"],
+            "order {order}"
+        );
+    }
+}
