@@ -3,12 +3,14 @@
 
 pub mod templates;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Semaphore;
 
 use crate::configuration::EmailSettings;
 pub use templates::{Rendered, Templates};
@@ -35,6 +37,11 @@ pub enum Sent {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// lettre's pool opens a new connection whenever none is idle, and closes the ones
+    /// beyond its size when they come back: under load that is a TLS handshake per message
+    /// and more connections than the relay serves. At most `SMTP_POOL_SIZE` sends at once
+    /// keep every message on a pooled connection.
+    sending: Arc<Semaphore>,
 }
 
 impl Mailer {
@@ -95,6 +102,7 @@ impl Mailer {
         Ok(Some(Mailer {
             transport: builder.build(),
             from,
+            sending: Arc::new(Semaphore::new(settings.pool_size as usize)),
         }))
     }
 
@@ -112,6 +120,11 @@ impl Mailer {
             Ok(message) => message,
             Err(e) => return Sent::Refused(format!("the message cannot be built: {e}")),
         };
+        let _turn = self
+            .sending
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         match self.transport.send(message).await {
             Ok(response) => Sent::Accepted(response.message().collect::<Vec<_>>().join(" ")),
             Err(e) if e.is_permanent() => {
@@ -124,6 +137,11 @@ impl Mailer {
                 }
             }
             Err(e) if e.is_tls() => Sent::Misconfigured(format!("SMTP TLS failed: {e}")),
+            // This message cannot go through this relay however often it is tried (an
+            // address in UTF-8 to a relay without SMTPUTF8).
+            Err(e) if e.is_client() => {
+                Sent::Refused(format!("the message cannot be sent to this relay: {e}"))
+            }
             Err(e) => Sent::Later(format!("the SMTP relay did not take the message: {e}")),
         }
     }

@@ -1,11 +1,8 @@
 //! send_email against a real SMTP server on loopback that speaks STARTTLS with a test
 //! certificate.
 
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailin_embedded::{Handler, Response, Server, SslConfig};
 use serde_json::json;
 
 use super::{executions, workflow, SHOP};
@@ -13,99 +10,9 @@ use crate::events::{eventually, exec};
 use crate::helpers::{fresh_database, spawn_app_on, TestApp};
 use crate::integrations::admin_get;
 
-#[derive(Debug, Clone, Default)]
-pub struct Mail {
-    pub to: Vec<String>,
-    pub data: String,
-}
-
-#[derive(Clone)]
-struct Catcher {
-    mails: Arc<Mutex<Vec<Mail>>>,
-    current: Mail,
-    delay: Duration,
-}
-
-impl Handler for Catcher {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.current = Mail {
-            to: to.to_vec(),
-            data: String::new(),
-        };
-        mailin_embedded::response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.data.push_str(&String::from_utf8_lossy(buf));
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        std::thread::sleep(self.delay);
-        self.mails
-            .lock()
-            .unwrap()
-            .push(std::mem::take(&mut self.current));
-        mailin_embedded::response::OK
-    }
-}
-
-/// An SMTP server offering STARTTLS with a certificate for `localhost`.
-pub struct SmtpServer {
-    pub port: u16,
-    pub mails: Arc<Mutex<Vec<Mail>>>,
-    pub ca_file: std::path::PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    /// A certificate and a port, nothing listening yet.
-    pub fn reserve() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-        std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
-        std::fs::write(dir.path().join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        SmtpServer {
-            port,
-            mails: Arc::default(),
-            ca_file: dir.path().join("cert.pem"),
-            dir,
-        }
-    }
-
-    pub fn start(reserved: Self, delay: Duration) -> Self {
-        // The server's TLS takes the process's default provider, as the application's does.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut server = Server::new(Catcher {
-            mails: reserved.mails.clone(),
-            current: Mail::default(),
-            delay,
-        });
-        let path = |f: &str| reserved.dir.path().join(f).to_string_lossy().into_owned();
-        server
-            .with_name("localhost")
-            .with_num_threads(16)
-            .with_ssl(SslConfig::SelfSigned {
-                cert_path: path("cert.pem"),
-                key_path: path("key.pem"),
-            })
-            .unwrap()
-            .with_tcp_listener(TcpListener::bind(("127.0.0.1", reserved.port)).unwrap());
-        std::thread::spawn(move || {
-            let _ = server.serve();
-        });
-        reserved
-    }
-
-    pub fn received(&self) -> Vec<Mail> {
-        self.mails.lock().unwrap().clone()
-    }
-}
+#[path = "../../../benches/common/smtp.rs"]
+mod smtp;
+use smtp::SmtpServer;
 
 async fn app_sending_to(smtp: &SmtpServer, templates: Option<&std::path::Path>) -> TestApp {
     let (port, ca) = (smtp.port, smtp.ca_file.clone());
@@ -138,10 +45,10 @@ async fn a_delivered_shipment_emails_its_customer_over_starttls_text_beside_esca
     )
     .await;
     eventually(Duration::from_secs(10), "the email received", || async {
-        !smtp.received().is_empty()
+        !smtp.received_since(0).is_empty()
     })
     .await;
-    let mail = &smtp.received()[0];
+    let mail = &smtp.received_since(0)[0];
     assert_eq!(mail.to, vec!["ann@example.com"]);
     assert!(
         mail.data
@@ -241,17 +148,17 @@ async fn an_smtp_server_that_is_down_pauses_the_workflow_and_resume_sends_each_e
     .await;
     assert_eq!(resumed.status().as_u16(), 200);
     eventually(Duration::from_secs(10), "both emails sent", || async {
-        smtp.received().len() >= 2
+        smtp.received_since(0).len() >= 2
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let subjects: Vec<bool> = smtp
-        .received()
+        .received_since(0)
         .iter()
         .map(|m| m.data.contains("Subject: Order R-10 is shipped"))
         .collect();
     assert_eq!(subjects, vec![true, false], "once each, in order");
-    assert!(smtp.received()[1]
+    assert!(smtp.received_since(0)[1]
         .data
         .contains("Subject: Order R-10 is delivered"));
     let listed = executions(&app, &guid).await;
@@ -296,5 +203,49 @@ async fn a_customer_without_an_email_is_a_recorded_failure_not_retried() {
         failed["reason"].as_str().unwrap().contains("no recipient"),
         "{failed}"
     );
-    assert!(smtp.received().is_empty());
+    assert!(smtp.received_since(0).is_empty());
+}
+
+#[tokio::test]
+async fn an_address_the_relay_cannot_take_fails_at_once_and_does_not_hold_the_customer_back() {
+    let smtp = SmtpServer::start(SmtpServer::reserve(), Duration::ZERO);
+    let app = app_sending_to(&smtp, None).await;
+    let guid = workflow(
+        &app,
+        "Customer",
+        "customer_updated",
+        json!({"type": "send_email", "recipient": "customer", "template": "cart_reminder"}),
+        json!({}),
+    )
+    .await;
+    // The test relay does not offer SMTPUTF8.
+    exec(
+        &app.pool,
+        "INSERT INTO customers (id, email) VALUES (9, 'jürgen@example.com')",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE customers SET firstname = 'Jürgen' WHERE id = 9",
+    )
+    .await;
+    exec(
+        &app.pool,
+        "UPDATE customers SET email = 'juergen@example.com' WHERE id = 9",
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the second change emailed",
+        || async { smtp.received_since(0).len() == 1 },
+    )
+    .await;
+    let listed = executions(&app, &guid).await;
+    assert_eq!(listed[0]["state"], "succeeded", "{listed:?}");
+    assert_eq!(listed[1]["state"], "failed", "{listed:?}");
+    assert_eq!(listed[1]["tries"], 1);
+    assert!(
+        listed[1]["reason"].as_str().unwrap().contains("SMTPUTF8"),
+        "{listed:?}"
+    );
 }
