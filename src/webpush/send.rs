@@ -2,6 +2,8 @@
 //! `aes128gcm`), the request signed with the shop's VAPID key (RFC 8292: a JWT whose `aud`
 //! is the push service's origin, expiring within 12 hours), POSTed through the guarded client.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,6 +25,8 @@ pub const MAX_PAYLOAD: usize = 4096 - 103;
 /// How long a push service keeps a message for a browser that is offline, and how long the
 /// VAPID JWT is valid.
 const TTL: Duration = Duration::from_secs(12 * 3600);
+/// A VAPID JWT is signed anew this long before it expires.
+const RESIGN: Duration = Duration::from_secs(3600);
 
 /// A subscription to push to, its auth secret opened.
 #[derive(Debug, Clone)]
@@ -63,6 +67,9 @@ pub struct Pusher {
     client: Client,
     key: ES256KeyPair,
     subject: String,
+    /// The VAPID header per push service origin, and when to sign a new one: signing costs
+    /// as much as encrypting, and a push service takes the same JWT until it expires.
+    signed: Mutex<HashMap<String, (HeaderValue, Instant)>>,
 }
 
 impl Pusher {
@@ -78,16 +85,16 @@ impl Pusher {
             client,
             key,
             subject,
+            signed: Mutex::default(),
         })
     }
 
-    /// The request for one subscription, and how long encrypting and signing took.
+    /// The request for one subscription: the payload encrypted, the VAPID JWT signed.
     pub fn request(
         &self,
         to: &Recipient,
         payload: &[u8],
-    ) -> Result<(reqwest::Url, HeaderMap, Vec<u8>, Duration), String> {
-        let started = Instant::now();
+    ) -> Result<(reqwest::Url, HeaderMap, Vec<u8>), String> {
         let endpoint: http::Uri = to
             .endpoint
             .parse()
@@ -101,7 +108,6 @@ impl Pusher {
             .map_err(|e| format!("the push message cannot be made: {e}"))?;
         let url = reqwest::Url::parse(&to.endpoint).map_err(|e| e.to_string())?;
         let authorization = self.vapid(&url)?;
-        let took = started.elapsed();
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, authorization);
         for (name, value) in request.headers() {
@@ -113,15 +119,23 @@ impl Pusher {
             }
         }
         headers.insert("urgency", HeaderValue::from_static("normal"));
-        Ok((url, headers, request.into_body(), took))
+        Ok((url, headers, request.into_body()))
     }
 
-    /// `Authorization: vapid t=<JWT>, k=<public key>` (RFC 8292). The JWT's `aud` is the
-    /// push resource's origin with its port: web-push-native's own signing leaves a
-    /// non-default port out, which a push service on one refuses.
+    /// `Authorization: vapid t=<JWT>, k=<public key>` (RFC 8292), signed once per origin
+    /// and `RESIGN` before it expires. The JWT's `aud` is the push resource's origin with its
+    /// port: web-push-native's own signing leaves a non-default port out, which a push
+    /// service on one refuses.
     fn vapid(&self, url: &reqwest::Url) -> Result<HeaderValue, String> {
+        let origin = url.origin().ascii_serialization();
+        let mut signed = self.signed.lock().expect("not poisoned");
+        if let Some((header, until)) = signed.get(&origin) {
+            if Instant::now() < *until {
+                return Ok(header.clone());
+            }
+        }
         let claims = Claims::create(TTL.into())
-            .with_audience(url.origin().ascii_serialization())
+            .with_audience(&origin)
             .with_subject(&self.subject);
         let token = self
             .key
@@ -129,11 +143,14 @@ impl Pusher {
             .map_err(|e| format!("the VAPID JWT cannot be signed: {e}"))?;
         let public =
             URL_SAFE_NO_PAD.encode(self.key.public_key().public_key().to_bytes_uncompressed());
-        HeaderValue::from_str(&format!("vapid t={token}, k={public}")).map_err(|e| e.to_string())
+        let header = HeaderValue::from_str(&format!("vapid t={token}, k={public}"))
+            .map_err(|e| e.to_string())?;
+        signed.insert(origin, (header.clone(), Instant::now() + TTL - RESIGN));
+        Ok(header)
     }
 
     pub async fn push(&self, pool: &PgPool, to: &Recipient, payload: &[u8]) -> Pushed {
-        let (url, headers, body, _) = match self.request(to, payload) {
+        let (url, headers, body) = match self.request(to, payload) {
             Ok(request) => request,
             Err(problem) => return Pushed::Refused(problem),
         };
