@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{executions, workflow, SHOP};
+use super::{executions, until_state, workflow, SHOP};
 use crate::events::{eventually, exec};
 use crate::helpers::{fresh_database, spawn_app_on, TestApp};
 use crate::integrations::admin_get;
@@ -106,33 +106,13 @@ async fn an_smtp_server_that_is_down_pauses_the_workflow_and_resume_sends_each_e
         "UPDATE orders SET status = 'shipped' WHERE id = 10",
     )
     .await;
-    eventually(
-        Duration::from_secs(20),
-        "paused after the retry budget",
-        || async {
-            executions(&app, &guid)
-                .await
-                .iter()
-                .any(|e| e["state"] == "paused")
-        },
-    )
-    .await;
+    until_state(&app, &guid, "paused").await;
     exec(
         &app.pool,
         "UPDATE orders SET status = 'delivered' WHERE id = 10",
     )
     .await;
-    eventually(
-        Duration::from_secs(5),
-        "the next change waits behind it",
-        || async {
-            executions(&app, &guid)
-                .await
-                .iter()
-                .any(|e| e["state"] == "waiting")
-        },
-    )
-    .await;
+    until_state(&app, &guid, "waiting").await;
     let paused = &executions(&app, &guid).await[1];
     assert_eq!(paused["tries"], 3, "the test budget: {paused}");
     assert!(
@@ -190,13 +170,7 @@ async fn a_customer_without_an_email_is_a_recorded_failure_not_retried() {
         "INSERT INTO customers (id, email) VALUES (8, '')",
     )
     .await;
-    eventually(Duration::from_secs(10), "the failure recorded", || async {
-        executions(&app, &guid)
-            .await
-            .iter()
-            .any(|e| e["state"] == "failed")
-    })
-    .await;
+    until_state(&app, &guid, "failed").await;
     let failed = &executions(&app, &guid).await[0];
     assert_eq!(failed["tries"], 1);
     assert!(

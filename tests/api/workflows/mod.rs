@@ -79,6 +79,21 @@ pub async fn executions(app: &TestApp, guid: &str) -> Vec<Value> {
     listed["data"].as_array().unwrap().clone()
 }
 
+/// Waits up to 15 s for one of the workflow's executions to be in `state`.
+pub async fn until_state(app: &TestApp, guid: &str, state: &str) {
+    crate::events::eventually(
+        std::time::Duration::from_secs(15),
+        &format!("an execution {state}"),
+        || async {
+            executions(app, guid)
+                .await
+                .iter()
+                .any(|e| e["state"] == state)
+        },
+    )
+    .await;
+}
+
 /// A customer (id 1) with an order (id 10) and its shipment (id 100), pending.
 pub const SHOP: &str = "
     INSERT INTO customers (id, email, firstname) VALUES (1, 'ann@example.com', 'Ann <Admin>');

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,8 +13,8 @@ use shopbridge::configuration::TlsSettings;
 use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike, ES256PublicKey};
 use web_push_native::jwt_simple::claims::NoCustomClaims;
 
-use super::{executions, post, workflow, SHOP};
-use crate::events::{count, eventually, exec};
+use super::{executions, post, until_state, workflow, SHOP};
+use crate::events::{count, exec};
 use crate::helpers::{fresh_database, spawn_app_on, TestApp};
 
 /// What the push service does with a request to one path.
@@ -278,17 +277,7 @@ async fn a_shipped_order_is_pushed_signed_and_encrypted_to_its_customer_s_browse
         "UPDATE shipments SET status = 'shipped' WHERE id = 100",
     )
     .await;
-    eventually(
-        Duration::from_secs(15),
-        "the execution succeeded",
-        || async {
-            executions(&app, &guid)
-                .await
-                .iter()
-                .any(|e| e["state"] == "succeeded")
-        },
-    )
-    .await;
+    until_state(&app, &guid, "succeeded").await;
 
     {
         let seen = service.seen.lock().unwrap();
@@ -362,13 +351,7 @@ async fn a_customer_without_a_subscription_is_a_recorded_failure_and_the_dry_run
         "UPDATE orders SET status = 'shipped' WHERE id = 10",
     )
     .await;
-    eventually(Duration::from_secs(10), "the failure recorded", || async {
-        executions(&app, &guid)
-            .await
-            .iter()
-            .any(|e| e["state"] == "failed")
-    })
-    .await;
+    until_state(&app, &guid, "failed").await;
     let failed = &executions(&app, &guid).await[0];
     assert!(
         failed["reason"]
