@@ -448,9 +448,11 @@ async fn a_stopping_worker_records_the_deliveries_it_has_in_flight() {
 }
 
 /// The advisory lock a sleeping worker holds (`src/delivery/asleep.rs`), as `pg_locks` shows a
-/// bigint key.
+/// bigint key: in this test's database only, since the other tests' workers, in the same
+/// cluster, hold theirs.
 const ASLEEP_SIGN: &str = "locktype = 'advisory' AND objsubid = 1
-     AND ((classid::bigint << 32) | objid::bigint) = 6001133709951060805";
+     AND ((classid::bigint << 32) | objid::bigint) = 6001133709951060805
+     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
 /// Changes product 1's stock in the writer's transaction and records its event now: the
 /// event triggers are deferred to commit otherwise.
