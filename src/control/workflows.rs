@@ -74,7 +74,7 @@ fn invalid(field: &str, problem: impl std::fmt::Display) -> ApiError {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
-    "guid": "0b8c2a57-3f1e-5d4c-9a8b-7c6d5e4f3a2b",
+    "guid": "150a55bf-4fb5-5e4f-8ec0-9723ea47ea85",
     "name": "Order Created",
     "code": "order_created",
     "description": "Fires when a new order is created",
@@ -170,7 +170,7 @@ pub async fn configured(
 #[schema(example = json!({
     "name": "Customer Delivery Notification",
     "entityType": "Shipment",
-    "triggerId": "shipment_delivered",
+    "triggerId": "20ffb2ee-e82f-5833-a365-0a10df00555d",
     "action": {"type": "send_email", "recipient": "customer", "template": "delivery_confirmation"},
     "conditions": {"status": "delivered"}
 }))]

@@ -31,14 +31,19 @@ pub enum StoreError {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
-    "guid": "7d0c5e1a-3b52-4f6e-9a41-1c2d3e4f5a01",
+    "guid": "4b3f8d2e-6a1c-4e7b-9f05-2c8d1e7a3b90",
     "name": "Notify on Delivery",
     "entityType": "Shipment",
     "trigger": "shipment_delivered",
-    "triggerId": "5a2b7c4e-0d1f-5e3a-8b9c-1d2e3f4a5b6c",
+    "triggerId": "20ffb2ee-e82f-5833-a365-0a10df00555d",
     "action": "send_email",
+    "actionConfig": {"type": "send_email", "recipient": "customer", "template": "delivery_confirmation"},
+    "conditions": {"status": "delivered"},
     "isActive": true,
-    "isManaged": false
+    "isManaged": false,
+    "paused": 0,
+    "createdAt": "2026-12-01T10:00:00Z",
+    "updatedAt": "2026-12-01T10:00:00Z"
 }))]
 pub struct WorkflowListing {
     pub guid: Uuid,

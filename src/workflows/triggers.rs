@@ -352,10 +352,13 @@ mod tests {
     fn trigger_guids_are_distinct_and_stable() {
         let guids: std::collections::HashSet<Uuid> = TRIGGERS.iter().map(Trigger::guid).collect();
         assert_eq!(guids.len(), TRIGGERS.len());
-        assert_eq!(
-            by_code("order_created").unwrap().guid(),
-            Uuid::new_v5(&NAMESPACE, b"order_created")
-        );
+        // As the OpenAPI examples show them.
+        for (code, guid) in [
+            ("order_created", "150a55bf-4fb5-5e4f-8ec0-9723ea47ea85"),
+            ("shipment_delivered", "20ffb2ee-e82f-5833-a365-0a10df00555d"),
+        ] {
+            assert_eq!(by_code(code).unwrap().guid().to_string(), guid);
+        }
     }
 
     #[test]
