@@ -90,18 +90,14 @@ pub fn workflow_engine(
         Some(path) => load_roots(path).map_err(|e| anyhow::anyhow!("OUTBOUND_CA_FILE {e}"))?,
         None => Vec::new(),
     };
-    let engine = Engine::new(
+    Ok(Arc::new(Engine::new(
         pool.clone(),
         vault.clone(),
         settings.workflows.clone(),
         &settings.email,
         Client::guarded_trusting(settings.delivery.timeout, guard.clone(), &roots),
         WebhookKind::new(settings.delivery.timeout, guard.clone()),
-    )?;
-    if engine.mailer.is_none() {
-        log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
-    }
-    Ok(Arc::new(engine))
+    )?))
 }
 
 /// The providers the integrations API configures, each from its integration's folder.
@@ -269,6 +265,9 @@ impl Application {
         );
         let guard = Guard::new(settings.outbound.allowlist.clone(), lookup);
         let engine = workflow_engine(settings, &pool, &vault, &guard)?;
+        if engine.mailer.is_none() {
+            log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
+        }
         let kinds = destination_kinds(settings, &guard, &client, &engine);
         let engine = web::Data::from(engine);
         let vapid_key = web::Data::new(vapid_key);
