@@ -112,16 +112,77 @@ async fn create_database(admin: &PgConnectOptions, name: &str, template: Option<
     let mut conn = admin
         .connect()
         .await
-        .expect("connect to the maintenance database");
+        .unwrap_or_else(|e| panic!("connect to the maintenance database: {e}{}", cluster_log()));
+    // A file copy, not the default WAL-logged copy: the template is not written to the WAL
+    // again for every test, which keeps the run's WAL, and a crash recovery, short.
     let sql = match template {
-        Some(template) => format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#),
+        Some(template) => {
+            format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY"#)
+        }
         None => format!(r#"CREATE DATABASE "{name}""#),
     };
     sqlx::query(&sql)
         .execute(&mut conn)
         .await
-        .expect("create database");
+        .unwrap_or_else(|e| panic!("create database: {e}{}", cluster_log()));
     conn.close().await.unwrap();
+}
+
+/// The end of the private cluster's log, for a failure that may be the cluster's own.
+fn cluster_log() -> String {
+    let dir = CLUSTER
+        .lock()
+        .ok()
+        .and_then(|c| c.as_ref().map(|(_, dir)| dir.clone()));
+    let Some(log) = dir.and_then(|dir| std::fs::read_to_string(dir.join("postgres.log")).ok())
+    else {
+        return String::new();
+    };
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!("\nthe test cluster's log ends:\n{tail}")
+}
+
+/// Drops the test's database when the test's runtime ends, so a run holds a few test
+/// databases at a time, not hundreds: a task that never finishes owns the guard, and
+/// the runtime drops it with every other task when the test returns or panics.
+fn drop_at_the_end_of_the_test(admin: &PgConnectOptions, name: String) {
+    static DROPPER: std::sync::OnceLock<std::sync::mpsc::Sender<String>> =
+        std::sync::OnceLock::new();
+    struct Guard(String);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if let Some(dropper) = DROPPER.get() {
+                let _ = dropper.send(std::mem::take(&mut self.0));
+            }
+        }
+    }
+    DROPPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let admin = admin.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            for name in rx {
+                runtime.block_on(async {
+                    // The run may be ending and the cluster with it: nothing to report.
+                    if let Ok(mut conn) = admin.connect().await {
+                        let sql = format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#);
+                        let _ = sqlx::query(&sql).execute(&mut conn).await;
+                        let _ = conn.close().await;
+                    }
+                });
+            }
+        });
+        tx
+    });
+    let guard = Guard(name);
+    tokio::spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await
+    });
 }
 
 /// Connection options for a new, empty database (no migrations).
@@ -129,6 +190,7 @@ pub async fn fresh_empty_database() -> PgConnectOptions {
     let server = server().await;
     let name = format!("test_{}", Uuid::new_v4().simple());
     create_database(&server.admin, &name, None).await;
+    drop_at_the_end_of_the_test(&server.admin, name.clone());
     server.admin.clone().database(&name)
 }
 
@@ -137,6 +199,7 @@ pub async fn fresh_database() -> PgConnectOptions {
     let server = server().await;
     let name = format!("test_{}", Uuid::new_v4().simple());
     create_database(&server.admin, &name, Some(&server.template)).await;
+    drop_at_the_end_of_the_test(&server.admin, name.clone());
     server.admin.clone().database(&name)
 }
 
