@@ -127,6 +127,22 @@ END
 $$;
 
 --
+-- Name: customer_deleted(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.customer_deleted() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF event_wanted('customer.deleted') THEN
+        PERFORM record_event('customer.deleted', 'customer', OLD.id::text, 'customer:' || OLD.id,
+                             jsonb_build_object('id', OLD.id, 'email', OLD.email));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: customer_snapshot(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -432,6 +448,38 @@ CREATE FUNCTION public.order_snapshot(p_id bigint) RETURNS jsonb
     LEFT JOIN order_statuses s ON s.code = o.status
     WHERE o.id = p_id
 ); END$$;
+
+--
+-- Name: order_updated(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.order_updated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    -- Separate statements: a field reference is only evaluated for the table that has it.
+    IF TG_TABLE_NAME = 'orders' THEN
+        v_id := NEW.id;
+        IF OLD.customer_id IS NOT NULL AND NEW.customer_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM customers WHERE id = OLD.customer_id) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        v_id := OLD.order_id;
+    ELSE
+        v_id := NEW.order_id;
+    END IF;
+    IF event_wanted('order.updated')
+       AND EXISTS (SELECT 1 FROM orders WHERE id = v_id)
+       AND NOT event_recorded('order.created', 'order', v_id::text) THEN
+        PERFORM record_event('order.updated', 'order', v_id::text, 'order:' || v_id,
+                             order_snapshot(v_id), true);
+    END IF;
+    RETURN NULL;
+END
+$$;
 
 --
 -- Name: product_changed(); Type: FUNCTION; Schema: public; Owner: -
@@ -1418,6 +1466,28 @@ ALTER TABLE public.push_subscriptions ALTER COLUMN id ADD GENERATED ALWAYS AS ID
 );
 
 --
+-- Name: rate_limits; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.rate_limits (
+    key text NOT NULL,
+    next_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: rfmcube_push_sent; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.rfmcube_push_sent (
+    entity text NOT NULL,
+    id bigint NOT NULL,
+    email text NOT NULL,
+    hash uuid,
+    sent_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT rfmcube_push_sent_entity_check CHECK ((entity = ANY (ARRAY['customer'::text, 'order'::text])))
+);
+
+--
 -- Name: search_queries; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1886,6 +1956,20 @@ ALTER TABLE ONLY public.push_subscriptions
     ADD CONSTRAINT push_subscriptions_pkey PRIMARY KEY (id);
 
 --
+-- Name: rate_limits rate_limits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rate_limits
+    ADD CONSTRAINT rate_limits_pkey PRIMARY KEY (key);
+
+--
+-- Name: rfmcube_push_sent rfmcube_push_sent_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rfmcube_push_sent
+    ADD CONSTRAINT rfmcube_push_sent_pkey PRIMARY KEY (entity, id);
+
+--
 -- Name: search_queries search_queries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2208,6 +2292,12 @@ CREATE INDEX orders_created_at_id_idx ON public.orders USING btree (created_at, 
 CREATE INDEX orders_customer_id_idx ON public.orders USING btree (customer_id);
 
 --
+-- Name: orders_guest_email_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX orders_guest_email_idx ON public.orders USING btree (lower(customer_email), id) WHERE (customer_id IS NULL);
+
+--
 -- Name: orders_updated_at_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2254,6 +2344,12 @@ CREATE INDEX push_subscriptions_customer_idx ON public.push_subscriptions USING 
 --
 
 CREATE INDEX push_subscriptions_email_idx ON public.push_subscriptions USING btree (lower(customer_email)) WHERE (customer_email IS NOT NULL);
+
+--
+-- Name: rfmcube_push_sent_tombstone_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX rfmcube_push_sent_tombstone_idx ON public.rfmcube_push_sent USING btree (lower(email)) WHERE (hash IS NULL);
 
 --
 -- Name: search_queries_customer_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -2424,6 +2520,12 @@ CREATE TRIGGER customer_addresses_touch_updated_at BEFORE UPDATE ON public.custo
 CREATE CONSTRAINT TRIGGER customer_created AFTER INSERT ON public.customers DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.customer_created();
 
 --
+-- Name: customers customer_deleted; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER customer_deleted AFTER DELETE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.customer_deleted();
+
+--
 -- Name: customers customer_updated; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2532,6 +2634,12 @@ CREATE CONSTRAINT TRIGGER order_changed AFTER UPDATE OF status, payment_state ON
 CREATE CONSTRAINT TRIGGER order_created AFTER INSERT ON public.orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.order_created();
 
 --
+-- Name: order_items order_item_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER order_item_changed AFTER INSERT OR DELETE OR UPDATE ON public.order_items DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.order_updated();
+
+--
 -- Name: order_items order_items_touch_parent_on_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2560,6 +2668,12 @@ CREATE TRIGGER order_items_touch_updated_at BEFORE UPDATE ON public.order_items 
 --
 
 CREATE TRIGGER order_statuses_touch_updated_at BEFORE UPDATE ON public.order_statuses FOR EACH ROW EXECUTE FUNCTION public.touch_updated_at();
+
+--
+-- Name: orders order_updated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER order_updated AFTER UPDATE ON public.orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((((((((((((old.reference IS DISTINCT FROM new.reference) OR (old.customer_id IS DISTINCT FROM new.customer_id)) OR (old.customer_email IS DISTINCT FROM new.customer_email)) OR (old.payment_method IS DISTINCT FROM new.payment_method)) OR (old.shipping_method IS DISTINCT FROM new.shipping_method)) OR (old.currency IS DISTINCT FROM new.currency)) OR (old.total IS DISTINCT FROM new.total)) OR (old.delivery_city IS DISTINCT FROM new.delivery_city)) OR (old.delivery_province IS DISTINCT FROM new.delivery_province)) OR (old.delivery_postcode IS DISTINCT FROM new.delivery_postcode)) OR (old.delivery_country IS DISTINCT FROM new.delivery_country))) EXECUTE FUNCTION public.order_updated();
 
 --
 -- Name: orders orders_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -

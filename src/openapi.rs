@@ -47,6 +47,9 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
         control::shopify::list_webhooks,
         control::shopify::show_webhook,
         control::shopify::reprocess,
+        control::rfmcube::status,
+        control::rfmcube::import,
+        control::rfmcube::check,
         control::integrations::providers,
         control::integrations::list,
         control::integrations::configure,
@@ -73,7 +76,10 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
         (name = "waymore", description = "Routee-Waymore: connect once, send the shop's \
             history in the background. Admin endpoints: Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "rfmcube", description = "The pull webservice Rfmcube crawls every night: \
-            customers and orders in date windows, paged by offset or by cursor"),
+            customers and orders in date windows, paged by offset or by cursor; and, for a \
+            shop Rfmcube cannot reach, the push to Rfmcube's API: its status, the initial \
+            synchronisation sent again, the consistency check. Admin endpoints: \
+            Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "events", description = "The shop event log and its destinations: list, \
             inspect, retry, replay, change, release. Authorization: Bearer <ADMIN_TOKEN>"),
         (name = "jobs", description = "Resumable bulk jobs (the Waymore mass export): \

@@ -34,6 +34,10 @@ use crate::probes;
 use crate::providers::live::{Live, Standing};
 use crate::providers::Catalog;
 use crate::rfmcube::provider::RfmcubeProvider;
+use crate::rfmcube::push::check::ConsistencyCheck;
+use crate::rfmcube::push::destination::RfmcubeKind;
+use crate::rfmcube::push::import::InitialSync;
+use crate::rfmcube::push::Push;
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::secrets::vault::Vault;
 use crate::shopify::provider::ShopifyProvider;
@@ -53,6 +57,7 @@ pub struct Application {
     https: bool,
     server: Server,
     exporter: Arc<Runner<MassExport>>,
+    push: Push,
     deliverer: Arc<Deliverer>,
     pool: PgPool,
     announcer: Announcer,
@@ -69,6 +74,7 @@ pub struct Application {
 /// The kinds of destination this build knows, each from its integration's folder.
 pub fn destination_kinds(
     settings: &Settings,
+    pool: &PgPool,
     guard: &Guard,
     waymore: &WaymoreClient,
     workflows: &Arc<Engine>,
@@ -77,6 +83,46 @@ pub fn destination_kinds(
         .with(WebhookKind::new(settings.delivery.timeout, guard.clone()))
         .with(WaymoreKind::new(waymore.clone()))
         .with(WorkflowKind(workflows.clone()))
+        .with(RfmcubeKind::new(
+            pool.clone(),
+            rfmcube_push_client(settings, guard),
+            settings.rfmcube_push.clone(),
+        ))
+}
+
+/// What the Rfmcube push reaches Rfmcube's API with.
+fn rfmcube_push_client(settings: &Settings, guard: &Guard) -> Client {
+    Client::guarded(settings.rfmcube_push.timeout, guard.clone())
+}
+
+/// The Rfmcube push's runners (initial synchronisation, consistency check) and what
+/// configuring it needs.
+fn rfmcube_push(
+    settings: &Settings,
+    pool: &PgPool,
+    guard: &Guard,
+    vault: &Vault,
+    kinds: &Kinds,
+) -> Push {
+    let sync = || {
+        InitialSync::new(
+            pool.clone(),
+            rfmcube_push_client(settings, guard),
+            settings.rfmcube_push.clone(),
+        )
+    };
+    let job = settings.rfmcube_push.import();
+    Push {
+        vault: vault.clone(),
+        kinds: kinds.clone(),
+        importer: Runner::new(pool.clone(), sync(), job.clone(), vault.clone()),
+        checker: Runner::new(
+            pool.clone(),
+            ConsistencyCheck::new(sync()),
+            job,
+            vault.clone(),
+        ),
+    }
 }
 
 /// What runs workflows: the SMTP relay, the templates, the push and webhook clients.
@@ -102,11 +148,13 @@ pub fn workflow_engine(
 
 /// The providers the integrations API configures, each from its integration's folder.
 pub fn providers(
+    settings: &Settings,
     guard: &Guard,
     vault: &Vault,
     kinds: &Kinds,
     waymore: &WaymoreClient,
     exporter: &Arc<Runner<MassExport>>,
+    push: &Push,
 ) -> Catalog {
     Catalog::default()
         .with(ShopifyProvider)
@@ -115,7 +163,10 @@ pub fn providers(
             vault: vault.clone(),
             exporter: exporter.clone(),
         })
-        .with(RfmcubeProvider)
+        .with(RfmcubeProvider {
+            push: push.clone(),
+            push_url: settings.rfmcube_push.url.clone(),
+        })
         .with(OneProvider)
         .with(WebhookProvider {
             guard: guard.clone(),
@@ -169,6 +220,7 @@ impl Prepared {
         let guard = Guard::new(settings.outbound.allowlist.clone(), Arc::new(SystemLookup));
         let kinds = destination_kinds(
             settings,
+            pool,
             &guard,
             &WaymoreClient::new(settings.waymore.clone()),
             &workflow_engine(settings, pool, &vault, &guard)?,
@@ -200,7 +252,15 @@ impl Application {
         lookup: Arc<dyn Lookup>,
     ) -> anyhow::Result<Self> {
         let prepared = Prepared::load(settings, &pool).await?;
-        Self::build_prepared(settings, pool, lookup, prepared)
+        let configured = !matches!(
+            prepared.live.lookup(rfmcube::provider::CODE),
+            Standing::Unconfigured
+        );
+        let app = Self::build_prepared(settings, pool.clone(), lookup, prepared)?;
+        app.push
+            .from_environment(&pool, &settings.rfmcube_push, configured)
+            .await?;
+        Ok(app)
     }
 
     /// [`Application::build_with`], with what was read from the database already.
@@ -268,10 +328,14 @@ impl Application {
         if engine.mailer.is_none() {
             log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
         }
-        let kinds = destination_kinds(settings, &guard, &client, &engine);
+        let kinds = destination_kinds(settings, &pool, &guard, &client, &engine);
         let engine = web::Data::from(engine);
         let vapid_key = web::Data::new(vapid_key);
-        let catalog = web::Data::new(providers(&guard, &vault, &kinds, &client, &exporter));
+        let push = rfmcube_push(settings, &pool, &guard, &vault, &kinds);
+        let catalog = web::Data::new(providers(
+            settings, &guard, &vault, &kinds, &client, &exporter, &push,
+        ));
+        let push_data = web::Data::new(push.clone());
         let environment = web::Data::new(Environment::of(
             &settings.shopify,
             &settings.one,
@@ -345,6 +409,7 @@ impl Application {
                 .app_data(catalog.clone())
                 .app_data(environment.clone())
                 .app_data(engine.clone())
+                .app_data(push_data.clone())
                 .configure(probes::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)
@@ -366,6 +431,7 @@ impl Application {
             https,
             server,
             exporter,
+            push,
             deliverer,
             pool: pool_for_workers,
             announcer,
@@ -394,6 +460,8 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let deliverer = tokio::spawn(self.deliverer.clone().run(stopped));
         let exporter = tokio::spawn(self.exporter.clone().run_worker());
+        let importer = tokio::spawn(self.push.importer.clone().run_worker());
+        let checker = tokio::spawn(self.push.checker.clone().run_worker());
         let announcer = tokio::spawn(self.announcer.run(self.pool.clone(), stop.subscribe()));
         let one_pruner = tokio::spawn(one::prune_until_stopped(
             self.pool.clone(),
@@ -434,9 +502,13 @@ impl Application {
         log::info!("stopping: finishing the deliveries and export parts in flight");
         stop.send_replace(true);
         self.exporter.stop();
+        self.push.importer.stop();
+        self.push.checker.stop();
         let _ = tokio::join!(
             deliverer,
             exporter,
+            importer,
+            checker,
             one_pruner,
             announcer,
             applier,

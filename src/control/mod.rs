@@ -5,6 +5,7 @@
 
 pub mod integrations;
 pub mod jobs;
+pub mod rfmcube;
 pub mod shopify;
 pub mod workflows;
 
@@ -43,7 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(integrations::routes)
         .configure(jobs::routes)
         .configure(workflows::routes)
-        .configure(shopify::routes);
+        .configure(shopify::routes)
+        .configure(rfmcube::routes);
 }
 
 #[derive(Serialize, ToSchema)]

@@ -32,6 +32,10 @@ pub struct Delivery {
 pub enum Outcome {
     /// The destination took the event; its status.
     Delivered(u16),
+    /// Nothing was sent: a later event of the same ordering key is queued, and the kind
+    /// sends the entity's state as it is then, which carries this event's change too. The
+    /// delivery is done, with no status.
+    Superseded,
     /// Try again later: the destination is down, full or slow. It may say when.
     Retry {
         problem: Problem,
@@ -104,6 +108,7 @@ impl Outcome {
     pub fn status(&self) -> Option<u16> {
         match self {
             Outcome::Delivered(status) => Some(*status),
+            Outcome::Superseded => None,
             Outcome::Retry { problem, .. }
             | Outcome::Refused(problem)
             | Outcome::Misconfigured(problem) => problem.status,
@@ -112,7 +117,7 @@ impl Outcome {
 
     pub fn error(&self) -> Option<&str> {
         match self {
-            Outcome::Delivered(_) => None,
+            Outcome::Delivered(_) | Outcome::Superseded => None,
             Outcome::Retry { problem, .. }
             | Outcome::Refused(problem)
             | Outcome::Misconfigured(problem) => Some(&problem.error),

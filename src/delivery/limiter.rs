@@ -137,6 +137,12 @@ impl Limiter {
         }
     }
 
+    /// A send that made no request (superseded): its slot is free, and it says nothing of
+    /// the destination.
+    pub fn skipped(&mut self) {
+        self.came_back();
+    }
+
     /// A request came back with an answer the destination meant (delivered, refused,
     /// misconfigured): it is up and took the request.
     pub fn answered(&mut self, ticket: Ticket, took: Duration) {

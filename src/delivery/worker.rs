@@ -438,6 +438,10 @@ impl Deliverer {
             .or_insert_with(|| Limiter::new(self.settings.concurrency));
         match outcome {
             Outcome::Retry { .. } => limiter.failed(ticket) == Verdict::Down,
+            Outcome::Superseded => {
+                limiter.skipped();
+                false
+            }
             _ => {
                 limiter.answered(ticket, took);
                 false
@@ -490,6 +494,8 @@ impl Deliverer {
                     };
                     (written, Duration::ZERO)
                 }
+                // No request went out: nothing to say of the destination.
+                Outcome::Superseded => (Written::Delivered, Duration::ZERO),
                 Outcome::Misconfigured(problem) => {
                     change(Change::Hold, Some(problem.error.clone()), Duration::ZERO);
                     (Written::Held, Duration::ZERO)

@@ -3,6 +3,7 @@
 //! addresses [`address`] allows, checked at every connection.
 
 pub mod address;
+pub mod rate;
 pub mod signature;
 
 use std::sync::Arc;
@@ -114,6 +115,21 @@ impl Client {
         headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Answer, NoAnswer> {
+        self.send(self.http.post(url.clone()).headers(headers).body(body), url)
+            .await
+    }
+
+    /// GETs `url` with `headers`; the answer, whatever its status.
+    pub async fn get(&self, url: &reqwest::Url, headers: HeaderMap) -> Result<Answer, NoAnswer> {
+        self.send(self.http.get(url.clone()).headers(headers), url)
+            .await
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &reqwest::Url,
+    ) -> Result<Answer, NoAnswer> {
         if let (Some(guard), Some(host)) = (&self.guard, url.host()) {
             match host {
                 url::Host::Ipv4(ip) => guard.check_literal(&ip.to_string(), ip.into())?,
@@ -121,14 +137,7 @@ impl Client {
                 url::Host::Domain(_) => {}
             }
         }
-        let response = self
-            .http
-            .post(url.clone())
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(no_answer)?;
+        let response = request.send().await.map_err(no_answer)?;
         let status = response.status().as_u16();
         let retry_after = response.headers().get(RETRY_AFTER).and_then(retry_after);
         let body = response.text().await.unwrap_or_default();

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod orders;
 mod page;
 pub mod provider;
+pub mod push;
 pub mod request;
 pub mod window;
 

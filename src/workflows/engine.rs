@@ -246,6 +246,8 @@ impl Engine {
                     Outcome::Delivered(status) => {
                         Step::Done(format!("the receiver answered {status}"))
                     }
+                    // A webhook sends every event: nothing supersedes one.
+                    Outcome::Superseded => Step::Done("nothing to send".into()),
                     Outcome::Retry {
                         problem,
                         retry_after,

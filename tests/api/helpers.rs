@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use shopbridge::configuration::{
     AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, EmailSettings, HttpSettings,
-    OneSettings, OutboundSettings, RfmcubeSettings, Settings, ShopifySettings, VaultSettings,
-    WaymoreSettings, WorkflowSettings,
+    OnDelete, OneSettings, OutboundSettings, RfmcubePushSettings, RfmcubeSettings, Settings,
+    ShopifySettings, VaultSettings, WaymoreSettings, WorkflowSettings,
 };
 use shopbridge::outbound::address::{Allowlist, Lookup, SystemLookup};
 use shopbridge::retry::RetryPolicy;
@@ -241,6 +241,25 @@ pub fn waymore_settings(base: &str) -> WaymoreSettings {
     }
 }
 
+/// Rfmcube's push API at `base` (a stand-in on loopback), unconfigured, with the test
+/// window: 60 requests a second rather than a minute, short retries and polls.
+pub fn rfmcube_push_settings(base: &str) -> RfmcubePushSettings {
+    RfmcubePushSettings {
+        api_key: None,
+        url: base.parse().unwrap(),
+        max_bytes: 1024 * 1024,
+        batch_size: 100,
+        rate_limit: 60,
+        rate_window: std::time::Duration::from_secs(1),
+        timeout: std::time::Duration::from_secs(2),
+        poll: std::time::Duration::from_millis(20),
+        concurrency: 4,
+        max_attempts: 5,
+        retry_base: std::time::Duration::from_millis(10),
+        on_delete: OnDelete::Delete,
+    }
+}
+
 /// Deliveries for tests: short retries, and a poll of a minute, so a test that passes
 /// shows delivery was driven by notifications and wake-ups, not by the timer.
 pub fn delivery_settings() -> DeliverySettings {
@@ -277,6 +296,7 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
         rfmcube: RfmcubeSettings {
             api_keys: SecretSet::parse(&format!("{API_KEY},{OLD_API_KEY}")),
         },
+        rfmcube_push: rfmcube_push_settings("http://127.0.0.1:9/v1"),
         waymore: waymore_settings("http://127.0.0.1:9"),
         delivery: delivery_settings(),
         one: OneSettings {

@@ -3,6 +3,8 @@
 mod customers;
 mod orders;
 mod paging;
+mod push;
+mod standin;
 mod validation;
 
 use serde_json::{json, Value};
@@ -119,6 +121,12 @@ pub async fn orders_at(pool: &PgPool, n: usize, created_at: &str, updated_at: &s
     .fetch_all(&mut *tx)
     .await
     .unwrap();
+    // The event triggers deferred to the commit fire now: a table with pending trigger
+    // events cannot be altered.
+    sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     sqlx::query("ALTER TABLE order_items ENABLE TRIGGER order_items_touch_parent_on_insert")
         .execute(&mut *tx)
         .await

@@ -1,0 +1,388 @@
+//! The incremental sync: the `rfmcube` destination takes the shop's customer and order
+//! events and sends each entity's state as it is when its turn comes.
+//!
+//! - **Coalesced.** A delivery with a later one of its entity still queued sends nothing
+//!   (superseded): the later one sends the state then, which carries both changes.
+//! - **One request per slot.** Every send waits for the connector's next slot (60 a
+//!   minute, shared by every process); whatever this process has waiting when the slot
+//!   comes goes in it. One change alone goes as `merge_customer` / `merge_order`; several
+//!   go as one `/import` of the customers they touch, each with all of its orders (guests
+//!   by email). So while changes come slower than the slots, each is a merge; once they come
+//!   faster (a busy hour, a backlog after an outage) they go in batches of up to
+//!   `RFMCUBE_PUSH_BATCH_SIZE`, and a backlog drains at that many entities a slot instead of
+//!   one. Per-entity order holds either way: an entity has one delivery out at a time.
+//! - **Deletion.** `customer.deleted` becomes `delete_customer` (by id and email), or with
+//!   `RFMCUBE_PUSH_ON_DELETE=anonymise` the customer imported again with its email replaced,
+//!   so Rfmcube's statistics keep its orders (a consent withdrawn).
+//!
+//! A merge is recorded as sent once Rfmcube answers; an import once its process completes
+//! (looked at beside the sends, not in their way): one that failed is found and sent again
+//! by the consistency check.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+use super::client::{CallError, Connector, Delete, Merge};
+use super::import::{self, Account};
+use super::payloads::{self, Selection};
+use crate::configuration::{OnDelete, RfmcubePushSettings};
+use crate::delivery::kind::{Delivery, DestinationKind, Outcome, Problem, Sending, Target};
+use crate::outbound::Client;
+
+pub const KIND: &str = "rfmcube";
+
+pub struct RfmcubeKind {
+    shared: Arc<Shared>,
+}
+
+/// What every target of the kind shares: the changes waiting for the next slot.
+struct Shared {
+    pool: PgPool,
+    http: Client,
+    settings: RfmcubePushSettings,
+    waiting: Mutex<Vec<Waiting>>,
+    /// Held by the send that takes the next slot.
+    slot: tokio::sync::Mutex<()>,
+}
+
+/// A change waiting for a slot, and who waits for its outcome.
+struct Waiting {
+    change: Change,
+    outcome: oneshot::Sender<Outcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Customer(i64),
+    Order(i64),
+}
+
+impl RfmcubeKind {
+    pub fn new(pool: PgPool, http: Client, settings: RfmcubePushSettings) -> Self {
+        RfmcubeKind {
+            shared: Arc::new(Shared {
+                pool,
+                http,
+                settings,
+                waiting: Mutex::new(Vec::new()),
+                slot: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+}
+
+impl DestinationKind for RfmcubeKind {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn target(&self, config: &serde_json::Value) -> Result<Arc<dyn Target>, String> {
+        let account = Account::deserialize(config)
+            .map_err(|e| format!("Rfmcube push destination without a connector: {e}"))?;
+        let shared = &self.shared;
+        let connector = account.connector(&shared.http, &shared.pool, &shared.settings)?;
+        Ok(Arc::new(Connected {
+            shared: shared.clone(),
+            connector,
+        }))
+    }
+
+    /// A send waits for a slot, behind the one being sent, then makes its request.
+    fn timeout(&self) -> Duration {
+        let settings = &self.shared.settings;
+        settings.timeout + (settings.rate_window / settings.rate_limit.max(1)).mul_f64(3.0)
+    }
+
+    fn address(&self, config: &serde_json::Value) -> Option<String> {
+        config.get("url")?.as_str().map(str::to_owned)
+    }
+
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["api_key"]
+    }
+
+    /// The Rfmcube integration makes and unmakes it.
+    fn managed(&self) -> bool {
+        true
+    }
+}
+
+struct Connected {
+    shared: Arc<Shared>,
+    connector: Connector,
+}
+
+/// `customer.deleted`'s payload.
+#[derive(Deserialize)]
+struct Deleted {
+    id: i64,
+    email: String,
+}
+
+impl Target for Connected {
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> Sending<'a> {
+        Box::pin(async move {
+            let id = delivery.entity_id.parse::<i64>();
+            let change = match (delivery.entity_type.as_str(), delivery.name.as_str(), id) {
+                ("customer", "customer.deleted", _) => {
+                    return match serde_json::from_str::<Deleted>(&delivery.payload) {
+                        Ok(deleted) => self.delete(deleted).await,
+                        Err(e) => Outcome::unsendable(e),
+                    };
+                }
+                ("customer", _, Ok(id)) => Change::Customer(id),
+                ("order", _, Ok(id)) => Change::Order(id),
+                _ => return Outcome::unsendable("not a customer or an order"),
+            };
+            match superseded(&self.shared.pool, delivery.delivery_id).await {
+                Ok(true) => Outcome::Superseded,
+                Ok(false) => self.upsert(change).await,
+                Err(e) => retry(format!("the database: {e}")),
+            }
+        })
+    }
+}
+
+/// Is a later delivery of the same entity queued behind this one?
+async fn superseded(pool: &PgPool, delivery: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM deliveries me
+             JOIN deliveries later ON later.destination_id = me.destination_id
+                                  AND later.ordering_key = me.ordering_key
+                                  AND later.event_id > me.event_id
+             WHERE me.id = $1 AND later.state = 'pending')",
+    )
+    .bind(delivery)
+    .fetch_one(pool)
+    .await
+}
+
+fn retry(error: String) -> Outcome {
+    Outcome::Retry {
+        problem: Problem {
+            status: None,
+            error,
+        },
+        retry_after: None,
+    }
+}
+
+fn outcome_of(error: CallError) -> Outcome {
+    let problem = |error: String| Problem {
+        status: None,
+        error,
+    };
+    match error {
+        CallError::Misconfigured(reason) => Outcome::Misconfigured(problem(reason)),
+        CallError::Transient {
+            message,
+            retry_after,
+        } => Outcome::Retry {
+            problem: problem(message),
+            retry_after,
+        },
+        CallError::TooLarge(said) | CallError::Refused(said) => Outcome::Refused(problem(said)),
+        CallError::Database(e) => retry(format!("the database: {e}")),
+    }
+}
+
+impl Connected {
+    /// Waits with the others for the next slot; the first to get it sends what waits.
+    async fn upsert(&self, change: Change) -> Outcome {
+        let (sender, mut outcome) = oneshot::channel();
+        self.shared
+            .waiting
+            .lock()
+            .expect("not poisoned")
+            .push(Waiting {
+                change,
+                outcome: sender,
+            });
+        let slot = self.shared.slot.lock().await;
+        if let Ok(sent) = outcome.try_recv() {
+            return sent;
+        }
+        if let Err(e) = self.connector.limit().wait_for_turn().await {
+            drop(slot);
+            return self
+                .answer_all(retry(format!("the shared request limit: {e}")), outcome)
+                .await;
+        }
+        let batch: Vec<Waiting> = {
+            let mut waiting = self.shared.waiting.lock().expect("not poisoned");
+            let take = waiting.len().min(self.shared.settings.batch_size as usize);
+            waiting.drain(..take).collect()
+        };
+        let changes: Vec<Change> = batch.iter().map(|w| w.change).collect();
+        let sent = match changes.as_slice() {
+            [one] => self.merge(*one).await,
+            many => self.import(many).await,
+        };
+        drop(slot);
+        for waiting in batch {
+            let _ = waiting.outcome.send(sent.clone());
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| retry("the send was dropped".into()))
+    }
+
+    /// A send that could not wait for its slot answers every change waiting, so none
+    /// waits on a slot nobody takes.
+    async fn answer_all(&self, failed: Outcome, mine: oneshot::Receiver<Outcome>) -> Outcome {
+        let waiting: Vec<Waiting> =
+            std::mem::take(&mut *self.shared.waiting.lock().expect("not poisoned"));
+        for waiting in waiting {
+            let _ = waiting.outcome.send(failed.clone());
+        }
+        mine.await.unwrap_or(failed)
+    }
+
+    async fn merge(&self, change: Change) -> Outcome {
+        let pool = &self.shared.pool;
+        let built = match change {
+            Change::Customer(id) => payloads::customer(pool, id).await,
+            Change::Order(id) => payloads::order(pool, id).await,
+        };
+        let (json, sent) = match built {
+            Ok(Some(built)) => built,
+            // Gone since (deleted): its deletion, if any, is its own event.
+            Ok(None) => return Outcome::Superseded,
+            Err(e) => return retry(format!("the database: {e}")),
+        };
+        let (path, body) = match change {
+            Change::Customer(_) => (
+                "merge_customer",
+                Merge {
+                    trigger_integrations: false,
+                    customer: Some(&json),
+                    order: None,
+                },
+            ),
+            Change::Order(_) => (
+                "merge_order",
+                Merge {
+                    trigger_integrations: false,
+                    customer: None,
+                    order: Some(&json),
+                },
+            ),
+        };
+        if let Err(error) = self.connector.post(path, &body).await {
+            return outcome_of(error);
+        }
+        match payloads::record_sent(pool, [&sent]).await {
+            Ok(()) => Outcome::Delivered(200),
+            Err(e) => retry(format!("recording what was sent: {e}")),
+        }
+    }
+
+    /// The customers the changes touch, each with all of its orders, as one `/import`.
+    async fn import(&self, changes: &[Change]) -> Outcome {
+        let pool = &self.shared.pool;
+        let ids = |customers: bool| -> Vec<i64> {
+            changes
+                .iter()
+                .filter_map(|c| match (c, customers) {
+                    (Change::Customer(id), true) | (Change::Order(id), false) => Some(*id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (customers, guests) = match payloads::owners(pool, &ids(true), &ids(false)).await {
+            Ok(owners) => owners,
+            Err(e) => return retry(format!("the database: {e}")),
+        };
+        let entries = match payloads::entries(
+            pool,
+            Selection::Chosen {
+                customers: &customers,
+                guests: &guests,
+            },
+        )
+        .await
+        {
+            Ok(entries) if entries.is_empty() => return Outcome::Superseded,
+            Ok(entries) => entries,
+            Err(e) => return retry(format!("the database: {e}")),
+        };
+        let settings = &self.shared.settings;
+        match import::import(&self.connector, settings, &entries, false).await {
+            Ok(processes) => {
+                tokio::spawn(confirm(
+                    self.connector.clone(),
+                    pool.clone(),
+                    settings.clone(),
+                    processes,
+                    entries,
+                ));
+                Outcome::Delivered(200)
+            }
+            Err(error) => outcome_of(error),
+        }
+    }
+
+    async fn delete(&self, deleted: Deleted) -> Outcome {
+        let pool = &self.shared.pool;
+        let _slot = self.shared.slot.lock().await;
+        let sent = match self.shared.settings.on_delete {
+            OnDelete::Delete => {
+                let body = Delete {
+                    id: deleted.id.to_string(),
+                    email: &deleted.email,
+                };
+                self.connector.post("delete_customer", &body).await
+            }
+            OnDelete::Anonymise => {
+                let anonymous = format!("deleted-customer-{}@anonymised.invalid", deleted.id);
+                match payloads::anonymised(pool, deleted.id, &deleted.email, &anonymous).await {
+                    Ok(entry) => {
+                        let entries = [payloads::Entry {
+                            json: entry,
+                            sent: vec![],
+                        }];
+                        import::import(&self.connector, &self.shared.settings, &entries, false)
+                            .await
+                            .map(drop)
+                    }
+                    Err(e) => return retry(format!("the database: {e}")),
+                }
+            }
+        };
+        if let Err(error) = sent {
+            return outcome_of(error);
+        }
+        match payloads::record_deleted(pool, deleted.id, &deleted.email).await {
+            Ok(()) => Outcome::Delivered(200),
+            Err(e) => retry(format!("recording the deletion: {e}")),
+        }
+    }
+}
+
+/// Waits for the import processes of a batch; once they completed, records what Rfmcube
+/// has. A process that failed leaves its entities unrecorded, for the consistency check.
+async fn confirm(
+    connector: Connector,
+    pool: PgPool,
+    settings: RfmcubePushSettings,
+    processes: Vec<String>,
+    entries: Vec<payloads::Entry>,
+) {
+    for process in &processes {
+        if let Err(error) = import::wait_for(&connector, &settings, process).await {
+            log::warn!(
+                "Rfmcube import process {process}: {error}; the consistency check sends its \
+                 customers again"
+            );
+            return;
+        }
+    }
+    if let Err(error) = payloads::record_sent(&pool, entries.iter().flat_map(|e| &e.sent)).await {
+        log::warn!("recording what Rfmcube was sent: {error}");
+    }
+}

@@ -1,0 +1,306 @@
+//! Rfmcube's push API (seed 002), for shops Rfmcube cannot reach: the shop sends its
+//! customers and orders, and answers for their consistency "even in the event of errors".
+//!
+//! - [`client`]: the API on the wire, each request within the connector's 60 a minute.
+//! - [`payloads`]: customers and orders in the API's shapes, and what Rfmcube was sent.
+//! - [`import`]: the initial synchronisation, a resumable job.
+//! - [`destination`]: the incremental sync from the event log (merges, or imports when
+//!   changes come faster than the limit carries merges), and deletions.
+//! - [`check`]: the consistency check, which sends what differs from what was sent.
+//!
+//! Push is on while the connector's api-key is configured: the Rfmcube integration's
+//! `pushApiKey` (`/api/integrations`), or `RFMCUBE_PUSH_API_KEY` when it is not
+//! configured. It makes the managed `rfmcube` destination, and the first time the initial
+//! synchronisation.
+
+pub mod check;
+pub mod client;
+pub mod destination;
+pub mod import;
+pub mod payloads;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::configuration::RfmcubePushSettings;
+use crate::delivery::destinations::{self, DestinationError, DestinationName};
+use crate::delivery::kind::Kinds;
+use crate::events::EventPattern;
+use crate::jobs::{self, JobDefinition, JobStatus, Runner};
+use crate::secrets::vault::Vault;
+use check::ConsistencyCheck;
+use import::InitialSync;
+
+/// The managed destination of the incremental sync.
+pub const DESTINATION: &str = "rfmcube";
+
+/// The events it takes.
+pub const EVENTS: [&str; 7] = [
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "order.created",
+    "order.updated",
+    "order.status_changed",
+    "order.payment_confirmed",
+];
+
+/// What push needs besides the database: the vault that seals the key, the kinds, and the
+/// runners of the initial synchronisation and of the consistency check.
+#[derive(Clone)]
+pub struct Push {
+    pub vault: Vault,
+    pub kinds: Kinds,
+    pub importer: Arc<Runner<InitialSync>>,
+    pub checker: Arc<Runner<ConsistencyCheck>>,
+}
+
+/// A connector: where its API is, and its key.
+pub struct Connection<'a> {
+    pub url: &'a str,
+    pub api_key: &'a str,
+}
+
+impl Push {
+    /// Makes the `rfmcube` destination send to `connection` (or changes it to), and starts
+    /// the initial synchronisation when this is a connector the shop has not been synced
+    /// to; the destination's id.
+    pub async fn connect(
+        &self,
+        pool: &PgPool,
+        connection: Connection<'_>,
+    ) -> Result<i64, DestinationError> {
+        let kind = self
+            .kinds
+            .get(destination::KIND)
+            .expect("the rfmcube kind is registered");
+        let config = json!({"url": connection.url, "api_key": connection.api_key});
+        let events: Vec<EventPattern> = EVENTS
+            .iter()
+            .map(|e| EventPattern::try_from((*e).to_owned()).expect("an event name"))
+            .collect();
+        let mut tx = pool.begin().await?;
+        // Processes starting together configure it once.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('shopbridge.rfmcube-push'))")
+            .execute(&mut *tx)
+            .await?;
+        let existing = destinations::id_of(&mut *tx, DESTINATION).await?;
+        let same = match existing {
+            Some(_) => {
+                let mut same = false;
+                destinations::reconfigure_in(
+                    &mut tx,
+                    &self.vault,
+                    DESTINATION,
+                    kind.as_ref(),
+                    Some(&events),
+                    |old| {
+                        same = old == config;
+                        Ok(config)
+                    },
+                )
+                .await?;
+                same
+            }
+            None => {
+                let name = DestinationName::parse(DESTINATION).expect("a valid destination name");
+                destinations::add_in(&mut tx, &self.vault, &name, kind.as_ref(), &events, config)
+                    .await?;
+                false
+            }
+        };
+        let id = destinations::id_of(&mut *tx, DESTINATION)
+            .await?
+            .expect("just stored");
+        // Another connector (or the first) starts from nothing there: send the history.
+        if !same {
+            sqlx::query("TRUNCATE rfmcube_push_sent")
+                .execute(&mut *tx)
+                .await?;
+            jobs::cancel_in(&mut tx, InitialSync::KIND, "another Rfmcube connector").await?;
+            jobs::cancel_in(&mut tx, ConsistencyCheck::KIND, "another Rfmcube connector").await?;
+            let _ = jobs::start_in(
+                &mut tx,
+                self.importer.definition(),
+                self.importer.definition().batch_size(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.importer.wake();
+        Ok(id)
+    }
+
+    /// Stops pushing: the destination goes with its deliveries, the initial
+    /// synchronisation and the check are canceled.
+    pub async fn disconnect(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        jobs::cancel_in(&mut tx, InitialSync::KIND, "Rfmcube push was turned off").await?;
+        jobs::cancel_in(
+            &mut tx,
+            ConsistencyCheck::KIND,
+            "Rfmcube push was turned off",
+        )
+        .await?;
+        sqlx::query("DELETE FROM destinations WHERE name = $1")
+            .bind(DESTINATION)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Pushes to the connector of `RFMCUBE_PUSH_API_KEY` when Rfmcube is not configured
+    /// through the integrations API (`configured`); without the variable, an
+    /// environment-made destination goes.
+    pub async fn from_environment(
+        &self,
+        pool: &PgPool,
+        settings: &RfmcubePushSettings,
+        configured: bool,
+    ) -> Result<(), DestinationError> {
+        if configured {
+            return Ok(());
+        }
+        match &settings.api_key {
+            Some(api_key) => {
+                let connection = Connection {
+                    url: settings.url.as_str(),
+                    api_key,
+                };
+                self.connect(pool, connection).await.map(drop)
+            }
+            None => Ok(self.disconnect(pool).await?),
+        }
+    }
+
+    /// Starts the initial synchronisation again (or resumes the failed one).
+    pub async fn start_import(&self, pool: &PgPool) -> Result<jobs::Started, StartError> {
+        let started = start(
+            pool,
+            self.importer.definition(),
+            self.importer.definition().batch_size(),
+        )
+        .await?;
+        self.importer.wake();
+        Ok(started)
+    }
+
+    /// Starts the consistency check (or resumes the failed one).
+    pub async fn start_check(&self, pool: &PgPool) -> Result<jobs::Started, StartError> {
+        let started = start(
+            pool,
+            self.checker.definition(),
+            self.checker.definition().batch_size(),
+        )
+        .await?;
+        self.checker.wake();
+        Ok(started)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Rfmcube push is not configured: set the Rfmcube integration's pushApiKey or RFMCUBE_PUSH_API_KEY")]
+    NotConfigured,
+    #[error("job #{0} is already running")]
+    AlreadyRunning(i64),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+async fn start<D: JobDefinition>(
+    pool: &PgPool,
+    definition: &D,
+    batch_size: u32,
+) -> Result<jobs::Started, StartError> {
+    let mut tx = pool.begin().await?;
+    if destinations::id_of(&mut *tx, DESTINATION).await?.is_none() {
+        return Err(StartError::NotConfigured);
+    }
+    let started = jobs::start_in(&mut tx, definition, batch_size)
+        .await?
+        .map_err(|jobs::Running(id)| StartError::AlreadyRunning(id))?;
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// Push as `GET /admin/rfmcube/push` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushStatus {
+    /// A connector is configured: changes are pushed.
+    pub configured: bool,
+    /// Where they go.
+    pub url: Option<String>,
+    /// Held: Rfmcube refused the key or the connector's platform (the reason says which),
+    /// or the integration is disabled. Nothing is sent until it is released or configured
+    /// again; nothing is lost.
+    pub held: bool,
+    pub hold_reason: Option<String>,
+    pub last_error: Option<String>,
+    /// Changes waiting to be sent.
+    pub backlog: i64,
+    /// What Rfmcube was sent and has: customers, orders, customers deleted.
+    pub sent_customers: i64,
+    pub sent_orders: i64,
+    pub deleted_customers: i64,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    /// The latest initial synchronisation and consistency check, with progress.
+    pub import: Option<JobStatus>,
+    pub check: Option<JobStatus>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    configured: bool,
+    url: Option<String>,
+    held: bool,
+    hold_reason: Option<String>,
+    last_error: Option<String>,
+    backlog: i64,
+    sent_customers: i64,
+    sent_orders: i64,
+    deleted_customers: i64,
+    last_sent_at: Option<DateTime<Utc>>,
+}
+
+/// Push's status.
+pub async fn status(pool: &PgPool) -> Result<PushStatus, sqlx::Error> {
+    let row: StatusRow = sqlx::query_as(
+        "SELECT d.id IS NOT NULL AS configured, d.config->>'url' AS url,
+                coalesce(d.held, false) AS held,
+                d.hold_reason, d.last_error,
+                (SELECT count(*) FROM deliveries x
+                 WHERE x.destination_id = d.id AND x.state = 'pending') AS backlog,
+                s.customers AS sent_customers, s.orders AS sent_orders,
+                s.deleted AS deleted_customers, s.last AS last_sent_at
+         FROM (SELECT count(*) FILTER (WHERE entity = 'customer' AND hash IS NOT NULL) AS customers,
+                      count(*) FILTER (WHERE entity = 'order') AS orders,
+                      count(*) FILTER (WHERE hash IS NULL) AS deleted,
+                      max(sent_at) AS last
+               FROM rfmcube_push_sent) s
+         LEFT JOIN destinations d ON d.name = $1",
+    )
+    .bind(DESTINATION)
+    .fetch_one(pool)
+    .await?;
+    Ok(PushStatus {
+        configured: row.configured,
+        url: row.url,
+        held: row.held,
+        hold_reason: row.hold_reason,
+        last_error: row.last_error,
+        backlog: row.backlog,
+        sent_customers: row.sent_customers,
+        sent_orders: row.sent_orders,
+        deleted_customers: row.deleted_customers,
+        last_sent_at: row.last_sent_at,
+        import: jobs::latest(pool, InitialSync::KIND).await?,
+        check: jobs::latest(pool, ConsistencyCheck::KIND).await?,
+    })
+}
