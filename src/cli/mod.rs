@@ -4,6 +4,7 @@
 
 mod events;
 mod jobs;
+mod rfmcube;
 mod shopify;
 mod waymore;
 
@@ -15,7 +16,6 @@ use crate::db::{self, Database};
 use crate::demo::{self, DemoSize};
 use crate::jobs::Runner;
 use crate::openapi;
-use crate::rfmcube;
 use crate::secrets::SecretSet;
 use crate::startup::{self, Application};
 use crate::waymore::client::WaymoreClient;
@@ -81,6 +81,11 @@ enum DatabaseCommand {
     Jobs {
         #[command(subcommand)]
         command: jobs::JobsCommand,
+    },
+    /// Rfmcube push: status, the initial synchronisation again, the consistency check.
+    Rfmcube {
+        #[command(subcommand)]
+        command: rfmcube::RfmcubeCommand,
     },
     /// Shopify webhook intake: status, stored webhooks, reprocess, replay a saved payload.
     Shopify {
@@ -154,6 +159,10 @@ async fn on_database(
             print_json(events::run(settings, pool, command).await?)
         }
         DatabaseCommand::Jobs { command } => print_json(jobs::run(pool, command).await?),
+        DatabaseCommand::Rfmcube { command } => {
+            let vault = startup::open_vault(settings, pool).await?;
+            rfmcube::run(settings, pool, &vault, command).await
+        }
         DatabaseCommand::Shopify { command } => {
             print_json(shopify::run(settings, pool, command).await?)
         }
@@ -177,7 +186,7 @@ fn state_arg<T: serde::de::DeserializeOwned>(
 }
 
 async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result<()> {
-    if !rfmcube::sees_every_session(&db.pool).await? {
+    if !crate::rfmcube::sees_every_session(&db.pool).await? {
         log::warn!(
             "this database role cannot see other roles' transactions, so Rfmcube crawls may \
              miss rows of transactions still open: GRANT pg_read_all_stats TO <this role>"

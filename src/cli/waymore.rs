@@ -2,18 +2,17 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
-use crate::jobs::{RunOutcome, Runner};
+use super::jobs::{follow, print_job};
+use crate::jobs::{self, JobDefinition, Runner};
 use crate::secrets::vault::Vault;
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::connection::{self, ConnectError, Credentials, DisconnectError};
-use crate::waymore::export::{self, ExportState, ExportStatus, MassExport, StartError};
+use crate::waymore::export::{self as mass_export, MassExport, StartError};
 
 const PASSWORD_VAR: &str = "WAYMORE_PASSWORD";
 
@@ -101,7 +100,7 @@ async fn connect(
         "Connected to Waymore as {} (uuid {}). Sending the shop's history, export #{}.",
         connection.username, connection.uuid_hint, started.export_id
     );
-    follow(pool, exporter).await
+    follow(pool, exporter, "Export").await
 }
 
 async fn status(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
@@ -114,8 +113,8 @@ async fn status(pool: &PgPool, client: &WaymoreClient) -> anyhow::Result<()> {
         ),
         None => println!("Not connected to Waymore. {}", signup(client)),
     }
-    match export::latest(pool).await? {
-        Some(status) => print_export(&status),
+    match jobs::latest(pool, MassExport::KIND).await? {
+        Some(status) => print_job("Export", &status),
         None => println!("No export yet."),
     }
     Ok(())
@@ -127,7 +126,7 @@ async fn export(
     client: &WaymoreClient,
 ) -> anyhow::Result<()> {
     let batch_size = client.settings().batch_size;
-    match export::start(pool, exporter.definition(), batch_size).await {
+    match mass_export::start(pool, exporter.definition(), batch_size).await {
         Ok(started) if started.resumed => println!("Resuming export #{}.", started.export_id),
         Ok(started) => println!("Starting export #{}.", started.export_id),
         Err(StartError::AlreadyRunning(id)) => println!("Export #{id} is running; following it."),
@@ -139,7 +138,7 @@ async fn export(
         }
         Err(StartError::Database(e)) => return Err(e.into()),
     }
-    follow(pool, exporter).await
+    follow(pool, exporter, "Export").await
 }
 
 async fn disconnect(pool: &PgPool, vault: &Vault, client: &WaymoreClient) -> anyhow::Result<()> {
@@ -156,160 +155,5 @@ async fn disconnect(pool: &PgPool, vault: &Vault, client: &WaymoreClient) -> any
             bail!("Waymore did not take the Uninstall event ({e}); still connected, try again")
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Runs the waiting export here (or watches the process that runs it) until it ends,
-/// showing its progress; Ctrl-C leaves it to be resumed.
-async fn follow(pool: &PgPool, exporter: Arc<Runner<MassExport>>) -> anyhow::Result<()> {
-    let runner = tokio::spawn(async move { exporter.run_once().await });
-    let mut view = ProgressView::new();
-    let finished = loop {
-        let status = export::latest(pool).await?;
-        if let Some(status) = &status {
-            view.show(status);
-            if !matches!(status.state, ExportState::Pending | ExportState::Running) {
-                break status.clone();
-            }
-        }
-        if runner.is_finished() {
-            // Idle or Busy: nothing for this process to run; keep watching the other one.
-            if let Ok(Ok(RunOutcome::Idle)) = &runner.await {
-                bail!("no export is waiting");
-            }
-            return watch(pool, view).await;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    view.finish();
-    report(&finished)
-}
-
-async fn watch(pool: &PgPool, mut view: ProgressView) -> anyhow::Result<()> {
-    loop {
-        let status = export::latest(pool)
-            .await?
-            .context("the export disappeared")?;
-        view.show(&status);
-        if !matches!(status.state, ExportState::Pending | ExportState::Running) {
-            view.finish();
-            return report(&status);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn report(status: &ExportStatus) -> anyhow::Result<()> {
-    print_export(status);
-    match status.state {
-        ExportState::Completed => Ok(()),
-        _ => bail!(
-            "export #{} {}: {}",
-            status.id,
-            serde_json::to_value(status.state)?
-                .as_str()
-                .unwrap_or("ended"),
-            status.last_error.as_deref().unwrap_or("no reason recorded")
-        ),
-    }
-}
-
-fn print_export(status: &ExportStatus) {
-    println!(
-        "Export #{}: {}{}",
-        status.id,
-        serde_json::to_value(status.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        status
-            .last_error
-            .as_ref()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default()
-    );
-    for entity in &status.entities {
-        println!(
-            "  {:<12} {:>10} / {:<10}{}",
-            entity.entity,
-            entity.sent,
-            entity.total,
-            if entity.done { " done" } else { "" }
-        );
-    }
-}
-
-/// Progress bars on a terminal; a line per change of entity or every few seconds otherwise.
-enum ProgressView {
-    Bars {
-        multi: MultiProgress,
-        bars: Vec<ProgressBar>,
-    },
-    Lines {
-        last: Option<(String, i64)>,
-        printed_at: std::time::Instant,
-    },
-}
-
-impl ProgressView {
-    fn new() -> Self {
-        if std::io::stderr().is_terminal() {
-            ProgressView::Bars {
-                multi: MultiProgress::new(),
-                bars: Vec::new(),
-            }
-        } else {
-            ProgressView::Lines {
-                last: None,
-                printed_at: std::time::Instant::now(),
-            }
-        }
-    }
-
-    fn show(&mut self, status: &ExportStatus) {
-        match self {
-            ProgressView::Bars { multi, bars } => {
-                if bars.is_empty() {
-                    let style =
-                        ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} {eta}")
-                            .expect("valid template")
-                            .progress_chars("=> ");
-                    for entity in &status.entities {
-                        let bar = multi.add(ProgressBar::new(entity.total.max(0) as u64));
-                        bar.set_style(style.clone());
-                        bar.set_prefix(entity.entity.clone());
-                        bars.push(bar);
-                    }
-                }
-                for (bar, entity) in bars.iter().zip(&status.entities) {
-                    bar.set_position(entity.sent.max(0) as u64);
-                }
-            }
-            ProgressView::Lines { last, printed_at } => {
-                let current = status
-                    .entities
-                    .iter()
-                    .find(|e| !e.done)
-                    .or(status.entities.last());
-                if let Some(entity) = current {
-                    let key = (entity.entity.clone(), entity.sent);
-                    let moved_on = last.as_ref().is_none_or(|(name, _)| *name != key.0);
-                    let changed = last.as_ref() != Some(&key);
-                    if moved_on || (changed && printed_at.elapsed() >= Duration::from_secs(2)) {
-                        eprintln!("{}: {}/{}", entity.entity, entity.sent, entity.total);
-                        *last = Some(key);
-                        *printed_at = std::time::Instant::now();
-                    }
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        if let ProgressView::Bars { bars, .. } = self {
-            for bar in bars.iter() {
-                bar.finish();
-            }
-        }
     }
 }

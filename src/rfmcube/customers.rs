@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// JSON for each row of `base` (the page's customers); `key` is the paging column.
-pub(super) const ROWS_SQL: &str = r#"
-SELECT c.id, c.{date_column} AS key,
-       json_build_object(
+/// A customer `c` as Rfmcube receives it, pulled or pushed, over the joins of
+/// `customer_joins!()`.
+macro_rules! customer_object {
+    () => {
+        r#"json_build_object(
            'email', c.email,
            'id', c.id::text,
            'createdAt', utc_iso8601(c.created_at),
@@ -20,10 +21,16 @@ SELECT c.id, c.{date_column} AS key,
            'city', a.city,
            'province', a.province,
            'country', a.country,
-           'postcode', a.postcode) AS obj
-FROM base c
--- One index lookup per row (LIMIT keeps the planner from turning these into joins that
--- scan the whole table): a page is at most 1000 rows, the tables are the whole shop.
+           'postcode', a.postcode)"#
+    };
+}
+pub(crate) use customer_object;
+
+/// A customer's default address `a` and newsletter state `ns`: one index lookup per row
+/// (LIMIT keeps the planner from turning these into joins that scan the whole table).
+macro_rules! customer_joins {
+    () => {
+        r#"
 LEFT JOIN LATERAL (
     SELECT * FROM customer_addresses a WHERE a.customer_id = c.id AND a.is_default LIMIT 1
 ) a ON true
@@ -31,7 +38,19 @@ LEFT JOIN LATERAL (
     SELECT ns.subscribed FROM newsletter_subscriptions ns
     WHERE lower(ns.email) = lower(c.email) LIMIT 1
 ) ns ON true
-"#;
+"#
+    };
+}
+pub(crate) use customer_joins;
+
+/// JSON for each row of `base` (the page's customers, at most 1000); `key` is the paging
+/// column.
+pub(super) const ROWS_SQL: &str = concat!(
+    "SELECT c.id, c.{date_column} AS key, ",
+    customer_object!(),
+    " AS obj\nFROM base c",
+    customer_joins!()
+);
 
 /// A customer as Rfmcube receives it. Every field is always present, `null` when unknown.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -36,10 +36,11 @@ item_lists AS (
 ),
 "#;
 
-/// JSON for each row of `base`; `key` is the paging column.
-pub(super) const ROWS_SQL: &str = r#"
-SELECT o.id, o.{date_column} AS key,
-       json_build_object(
+/// An order `o` as Rfmcube receives it, pulled or pushed: with `s` its status row and `il`
+/// its item list (from [`CTES_SQL`]).
+macro_rules! order_object {
+    () => {
+        r#"json_build_object(
            'id', o.id::text,
            'orderReference', o.reference,
            'status', o.status,
@@ -57,11 +58,21 @@ SELECT o.id, o.{date_column} AS key,
                'province', o.delivery_province,
                'city', o.delivery_city,
                'postcode', o.delivery_postcode),
-           'items', coalesce(il.items, '[]'::json)) AS obj
+           'items', coalesce(il.items, '[]'::json))"#
+    };
+}
+pub(crate) use order_object;
+
+/// JSON for each row of `base` (the page's orders); `key` is the paging column.
+pub(super) const ROWS_SQL: &str = concat!(
+    "SELECT o.id, o.{date_column} AS key, ",
+    order_object!(),
+    r#" AS obj
 FROM base o
 LEFT JOIN order_statuses s ON s.code = o.status
 LEFT JOIN item_lists il ON il.order_id = o.id
-"#;
+"#
+);
 
 /// An order as Rfmcube receives it. Every field is always present, `null` when unknown.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

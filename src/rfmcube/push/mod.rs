@@ -213,7 +213,8 @@ pub enum StartError {
     Database(#[from] sqlx::Error),
 }
 
-async fn start<D: JobDefinition>(
+/// Starts a job of `D` (the initial synchronisation, the check), or resumes the failed one.
+pub async fn start<D: JobDefinition>(
     pool: &PgPool,
     definition: &D,
     batch_size: u32,

@@ -14,74 +14,42 @@ use serde_json::value::RawValue;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// The customer's own fields, over `base_customers` (rows of `customers`).
-const CUSTOMER_OBJECTS: &str = r#"
-customer_objects AS (
-    SELECT c.id, c.email,
-           json_build_object(
-               'email', c.email,
-               'id', c.id::text,
-               'createdAt', utc_iso8601(c.created_at),
-               'updatedAt', utc_iso8601(c.updated_at),
-               'firstname', c.firstname,
-               'lastname', c.lastname,
-               'phone', c.phone,
-               'birthday', to_char(c.birthday, 'YYYY-MM-DD'),
-               'newsletter', coalesce(ns.subscribed, false),
-               'city', a.city,
-               'province', a.province,
-               'country', a.country,
-               'postcode', a.postcode) AS obj
-    FROM base_customers c
-    LEFT JOIN LATERAL (
-        SELECT * FROM customer_addresses a WHERE a.customer_id = c.id AND a.is_default LIMIT 1
-    ) a ON true
-    LEFT JOIN LATERAL (
-        SELECT ns.subscribed FROM newsletter_subscriptions ns
-        WHERE lower(ns.email) = lower(c.email) LIMIT 1
-    ) ns ON true
-),
-"#;
+use crate::rfmcube::customers::{customer_joins, customer_object};
+use crate::rfmcube::orders::order_object;
 
-/// Each order of `base` (rows of `orders`) as sent, with its hash; after the pull
-/// webservice's item CTEs over the same `base`.
-const ORDER_OBJECTS: &str = r#"
+/// The customer's own fields, over `base_customers` (rows of `customers`): the pull
+/// webservice's.
+const CUSTOMER_OBJECTS: &str = concat!(
+    "customer_objects AS (\n    SELECT c.id, c.email, ",
+    customer_object!(),
+    " AS obj\n    FROM base_customers c",
+    customer_joins!(),
+    "),\n"
+);
+
+/// Each order of `base` (rows of `orders`) as sent, the pull webservice's, with its hash;
+/// after the pull webservice's item CTEs over the same `base`.
+const ORDER_OBJECTS: &str = concat!(
+    r#"
 order_objects AS (
-    SELECT o.id, o.customer_id, o.customer_email, obj, md5(obj::text)::uuid AS hash
+    SELECT o.id, o.customer_id, o.customer_email, o.created_at, o.updated_at, obj,
+           md5(obj::text)::uuid AS hash
     FROM base o
     LEFT JOIN order_statuses s ON s.code = o.status
     LEFT JOIN item_lists il ON il.order_id = o.id
-    CROSS JOIN LATERAL (SELECT json_build_object(
-        'id', o.id::text,
-        'orderReference', o.reference,
-        'createdAt', utc_iso8601(o.created_at),
-        'updatedAt', utc_iso8601(o.updated_at),
-        'amount', o.total,
-        'currency', o.currency,
-        'status', o.status,
-        'statusLabel', s.label,
-        'customerId', o.customer_id::text,
-        'customerEmail', o.customer_email,
-        'paymentMethod', o.payment_method,
-        'shippingMethod', o.shipping_method,
-        'delivery', json_build_object(
-            'country', o.delivery_country,
-            'province', o.delivery_province,
-            'city', o.delivery_city,
-            'postcode', o.delivery_postcode),
-        'items', coalesce(il.items, '[]'::json)) AS obj) built
+    CROSS JOIN LATERAL (SELECT "#,
+    order_object!(),
+    r#" AS obj) built
 ),
-"#;
+"#
+);
 
-/// Customers and guests as `/import` entries: `chosen_customers` (ids) and `chosen_guests`
-/// (lowercased emails) say which. One row per entry, customers by id, then guests by their
-/// first order.
+/// Customers and guests as `/import` entries: `base_customers` (rows of `customers`) and
+/// `chosen_guests` (lowercased emails) say which. One row per entry, customers by id, then
+/// guests by their first order.
 const ENTRIES_SQL: &str = r#"
-WITH chosen_customers AS ({customers}),
+WITH base_customers AS ({customers}),
 chosen_guests AS ({guests}),
-base_customers AS (
-    SELECT c.* FROM customers c WHERE c.id IN (SELECT id FROM chosen_customers)
-),
 base AS (
     SELECT o.* FROM orders o WHERE o.customer_id IN (SELECT id FROM base_customers)
     UNION ALL
@@ -98,7 +66,7 @@ order_lists AS (
            (array_agg(customer_email ORDER BY id DESC))[1] AS email, min(id) AS first_order,
            json_agg(obj ORDER BY id) AS list,
            array_agg(id ORDER BY id) AS ids, array_agg(hash ORDER BY id) AS hashes,
-           min((obj->>'createdAt')) AS created_at, max((obj->>'updatedAt')) AS updated_at
+           utc_iso8601(min(created_at)) AS created_at, utc_iso8601(max(updated_at)) AS updated_at
     FROM order_objects
     GROUP BY 1
 )
@@ -133,8 +101,8 @@ fn last_cte(cte: &str) -> &str {
 }
 
 /// Customers with ids in ($1, $2], at most $3.
-pub const CUSTOMER_RANGE: &str =
-    "SELECT id FROM customers WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3";
+const CUSTOMER_RANGE: &str =
+    "SELECT * FROM customers WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3";
 
 /// A guest's key is its first guest order: guests whose first order's id is in ($1, $2],
 /// at most $3, as lowercased emails.
@@ -156,7 +124,7 @@ pub const GUEST_KEYS: &str = "
     ORDER BY o.id LIMIT $3";
 
 /// Nothing of this kind.
-const NONE_CUSTOMERS: &str = "SELECT NULL::bigint AS id WHERE false";
+const NONE_CUSTOMERS: &str = "SELECT * FROM customers WHERE false";
 const NONE_GUESTS: &str = "SELECT NULL::text AS email WHERE false";
 
 /// Which customers and guests a batch holds.
@@ -211,7 +179,7 @@ pub async fn entries(pool: &PgPool, selection: Selection<'_>) -> Result<Vec<Entr
         Selection::Customers { .. } => (CUSTOMER_RANGE, NONE_GUESTS),
         Selection::Guests { .. } => (NONE_CUSTOMERS, GUEST_RANGE),
         Selection::Chosen { .. } => (
-            "SELECT unnest($1::bigint[]) AS id",
+            "SELECT * FROM customers WHERE id = ANY ($1)",
             "SELECT lower(unnest($2::text[])) AS email",
         ),
     };
@@ -229,7 +197,12 @@ pub async fn entries(pool: &PgPool, selection: Selection<'_>) -> Result<Vec<Entr
         }
         Selection::Chosen { customers, guests } => query.bind(customers).bind(guests),
     };
-    let rows = query.fetch_all(pool).await?;
+    // A part's statement is estimated dear enough to be compiled (JIT), which costs more
+    // than it saves on a part's few thousand rows.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+    let rows = query.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     rows.into_iter()
         .map(|row| {
             let mut sent: Vec<Sent> = row

@@ -577,12 +577,10 @@ async fn the_consistency_check_sends_again_what_changed_behind_the_event_log_s_b
     );
 }
 
-#[tokio::test]
-async fn a_connector_of_another_platform_holds_the_push_until_released() {
-    let standin = StandIn::start().await;
-    standin.state.lock().unwrap().platform_ok = false;
+/// The app pushing to a stand-in that refuses it, once the push is held; its status.
+async fn held(standin: &StandIn) -> (TestApp, PgPool, Value) {
     let (db, pool) = shop().await;
-    let app = pushing(&db, &standin, |_| {}).await;
+    let app = pushing(&db, standin, |_| {}).await;
     eventually(Duration::from_secs(10), "held", || async {
         count(
             &pool,
@@ -598,6 +596,14 @@ async fn a_connector_of_another_platform_holds_the_push_until_released() {
         .await
         .unwrap();
     assert_eq!(status["held"], true);
+    (app, pool, status)
+}
+
+#[tokio::test]
+async fn a_connector_of_another_platform_holds_the_push_until_released() {
+    let standin = StandIn::start().await;
+    standin.state.lock().unwrap().platform_ok = false;
+    let (app, pool, status) = held(&standin).await;
     assert!(
         status["holdReason"]
             .as_str()
@@ -620,22 +626,7 @@ async fn a_connector_of_another_platform_holds_the_push_until_released() {
 async fn a_refused_key_holds_the_push_with_the_reason() {
     let standin = StandIn::start().await;
     standin.state.lock().unwrap().api_key = "another-key".into();
-    let (db, pool) = shop().await;
-    let app = pushing(&db, &standin, |_| {}).await;
-    eventually(Duration::from_secs(10), "held", || async {
-        count(
-            &pool,
-            "SELECT count(*) FROM destinations WHERE name = 'rfmcube' AND held",
-        )
-        .await
-            == 1
-    })
-    .await;
-    let status: Value = admin(&app, Method::GET, "/admin/rfmcube/push")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, _, status) = held(&standin).await;
     assert!(
         status["holdReason"].as_str().unwrap().contains("api-key"),
         "{status}"
