@@ -340,6 +340,7 @@ impl Application {
             &settings.shopify,
             &settings.one,
             &settings.rfmcube,
+            &settings.rfmcube_push,
         ));
         let deliverer = Deliverer::new(
             pool.clone(),

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::configuration::{OneSettings, RfmcubeSettings, ShopifySettings};
+use crate::configuration::{OneSettings, RfmcubePushSettings, RfmcubeSettings, ShopifySettings};
 use crate::delivery::worker::Deliverer;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
@@ -198,11 +198,19 @@ fn listed(about: &About, integration: &Integration, problem: Option<String>) -> 
 pub struct Environment(pub Vec<&'static str>);
 
 impl Environment {
-    pub fn of(shopify: &ShopifySettings, one: &OneSettings, rfmcube: &RfmcubeSettings) -> Self {
+    pub fn of(
+        shopify: &ShopifySettings,
+        one: &OneSettings,
+        rfmcube: &RfmcubeSettings,
+        rfmcube_push: &RfmcubePushSettings,
+    ) -> Self {
         let configured = [
             (crate::shopify::provider::CODE, !shopify.secrets.is_empty()),
             (crate::one::provider::CODE, !one.credentials.is_empty()),
-            (crate::rfmcube::provider::CODE, !rfmcube.api_keys.is_empty()),
+            (
+                crate::rfmcube::provider::CODE,
+                !rfmcube.api_keys.is_empty() || rfmcube_push.api_key.is_some(),
+            ),
         ];
         Environment(
             configured

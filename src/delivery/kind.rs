@@ -160,6 +160,13 @@ pub trait DestinationKind: Send + Sync + 'static {
     fn managed(&self) -> bool {
         false
     }
+
+    /// Each send waits for the partner's request limit first, so how long it takes says
+    /// nothing of the partner's load: a slow send does not cut the number in flight (which
+    /// for such a kind is how many changes one request can carry).
+    fn paced(&self) -> bool {
+        false
+    }
 }
 
 /// The kinds this process knows, by name.

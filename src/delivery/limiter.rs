@@ -146,6 +146,17 @@ impl Limiter {
     /// A request came back with an answer the destination meant (delivered, refused,
     /// misconfigured): it is up and took the request.
     pub fn answered(&mut self, ticket: Ticket, took: Duration) {
+        self.good(ticket, Some(took));
+    }
+
+    /// A good answer whose time says nothing of the partner's load: the send waited for a
+    /// request limit first (a paced kind). It grows the limit as any good answer does and
+    /// never cuts it.
+    pub fn answered_paced(&mut self, ticket: Ticket) {
+        self.good(ticket, None);
+    }
+
+    fn good(&mut self, ticket: Ticket, took: Option<Duration>) {
         let used = self.unanswered as f64 >= self.limit / 2.0;
         self.came_back();
         self.streak = None;
@@ -153,11 +164,15 @@ impl Limiter {
             self.limit = INITIAL.min(self.max);
             self.threshold = self.max;
         }
-        let usual = self.usual.unwrap_or(took);
-        self.usual = Some(usual.mul_f64(1.0 - USUAL_WEIGHT) + took.mul_f64(USUAL_WEIGHT));
-        if took > usual.mul_f64(QUEUED.0) + QUEUED.1 {
-            self.cut(ticket);
-        } else if used {
+        if let Some(took) = took {
+            let usual = self.usual.unwrap_or(took);
+            self.usual = Some(usual.mul_f64(1.0 - USUAL_WEIGHT) + took.mul_f64(USUAL_WEIGHT));
+            if took > usual.mul_f64(QUEUED.0) + QUEUED.1 {
+                self.cut(ticket);
+                return;
+            }
+        }
+        if used {
             self.limit = match self.limit < self.threshold {
                 true => self.limit + 1.0,
                 false => self.limit + 1.0 / self.limit,
@@ -268,6 +283,21 @@ mod tests {
         let later = limiter.started(0);
         limiter.answered(later, USUAL * 2);
         assert_eq!(limiter.limit(), cut, "a slower answer is not a queue");
+    }
+
+    #[test]
+    fn paced_answers_grow_the_limit_however_long_they_waited() {
+        let mut limiter = Limiter::new(128);
+        let mut ticket = limiter.started(limiter.free());
+        for _ in 0..118 {
+            limiter.answered_paced(ticket);
+            ticket = limiter.started(limiter.free());
+        }
+        assert_eq!(
+            limiter.limit(),
+            128,
+            "waiting for a request limit is not a queue"
+        );
     }
 
     #[test]

@@ -260,6 +260,7 @@ impl Deliverer {
             )
             .map_err(|e| e.to_string())
             .and_then(|config| kind.target(&config));
+            let paced = kind.paced();
             for delivery in batch.deliveries {
                 let target = target.clone();
                 let sent = sent.clone();
@@ -276,7 +277,7 @@ impl Deliverer {
                         }),
                     };
                     let took = sending.elapsed();
-                    let down = deliverer.came_back(destination_id, ticket, took, &outcome);
+                    let down = deliverer.came_back(destination_id, ticket, took, paced, &outcome);
                     let _ = sent.send(Sent {
                         delivery_id: delivery.delivery_id,
                         destination_id,
@@ -423,13 +424,14 @@ impl Deliverer {
         }
     }
 
-    /// Tells the destination's limiter what came back, as it comes back; whether that makes
-    /// the destination down.
+    /// Tells the destination's limiter what came back, as it comes back (with how long it
+    /// took, unless its kind is `paced`); whether that makes the destination down.
     fn came_back(
         &self,
         destination: i64,
         ticket: Ticket,
         took: Duration,
+        paced: bool,
         outcome: &Outcome,
     ) -> bool {
         let mut limiters = self.limiters.lock().expect("not poisoned");
@@ -440,6 +442,10 @@ impl Deliverer {
             Outcome::Retry { .. } => limiter.failed(ticket) == Verdict::Down,
             Outcome::Superseded => {
                 limiter.skipped();
+                false
+            }
+            _ if paced => {
+                limiter.answered_paced(ticket);
                 false
             }
             _ => {

@@ -15,18 +15,23 @@
 //!   `RFMCUBE_PUSH_ON_DELETE=anonymise` the customer imported again with its email replaced,
 //!   so Rfmcube's statistics keep its orders (a consent withdrawn).
 //!
-//! A merge is recorded as sent once Rfmcube answers; an import once its process completes
-//! (looked at beside the sends, not in their way): one that failed is found and sent again
-//! by the consistency check.
+//! A merge is recorded as sent once Rfmcube answers; an import once its process completes.
+//! Its process is looked at only in a slot no change is waiting for, so the looks do not
+//! slow a backlog down; one that failed, or was not looked at before the process stopped,
+//! is found and sent again by the consistency check.
 
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
-use super::client::{CallError, Connector, Delete, Merge};
+use super::client::{CallError, Connector, Delete, Merge, Progress};
 use super::import::{self, Account};
 use super::payloads::{self, Selection};
 use crate::configuration::{OnDelete, RfmcubePushSettings};
@@ -47,6 +52,18 @@ struct Shared {
     waiting: Mutex<Vec<Waiting>>,
     /// Held by the send that takes the next slot.
     slot: tokio::sync::Mutex<()>,
+    /// Imports this process sent whose processes are not known to have completed.
+    unconfirmed: Mutex<VecDeque<Unconfirmed>>,
+    /// A task looks at them.
+    confirming: AtomicBool,
+}
+
+struct Unconfirmed {
+    process: String,
+    entries: Vec<payloads::Entry>,
+    connector: Connector,
+    look_at: Instant,
+    wait: Duration,
 }
 
 /// A change waiting for a slot, and who waits for its outcome.
@@ -70,6 +87,8 @@ impl RfmcubeKind {
                 settings,
                 waiting: Mutex::new(Vec::new()),
                 slot: tokio::sync::Mutex::new(()),
+                unconfirmed: Mutex::new(VecDeque::new()),
+                confirming: AtomicBool::new(false),
             }),
         }
     }
@@ -107,6 +126,11 @@ impl DestinationKind for RfmcubeKind {
 
     /// The Rfmcube integration makes and unmakes it.
     fn managed(&self) -> bool {
+        true
+    }
+
+    /// Every send waits for the connector's next slot.
+    fn paced(&self) -> bool {
         true
     }
 }
@@ -314,13 +338,7 @@ impl Connected {
         let settings = &self.shared.settings;
         match import::import(&self.connector, settings, &entries, false).await {
             Ok(processes) => {
-                tokio::spawn(confirm(
-                    self.connector.clone(),
-                    pool.clone(),
-                    settings.clone(),
-                    processes,
-                    entries,
-                ));
+                self.to_confirm(processes, entries);
                 Outcome::Delivered(200)
             }
             Err(error) => outcome_of(error),
@@ -364,25 +382,87 @@ impl Connected {
     }
 }
 
-/// Waits for the import processes of a batch; once they completed, records what Rfmcube
-/// has. A process that failed leaves its entities unrecorded, for the consistency check.
-async fn confirm(
-    connector: Connector,
-    pool: PgPool,
-    settings: RfmcubePushSettings,
-    processes: Vec<String>,
-    entries: Vec<payloads::Entry>,
-) {
-    for process in &processes {
-        if let Err(error) = import::wait_for(&connector, &settings, process).await {
-            log::warn!(
-                "Rfmcube import process {process}: {error}; the consistency check sends its \
-                 customers again"
-            );
-            return;
+impl Connected {
+    /// Leaves the batch's processes to be looked at in idle slots; each one's entries are
+    /// recorded as sent once it completed.
+    fn to_confirm(&self, processes: Vec<(String, Range<usize>)>, entries: Vec<payloads::Entry>) {
+        let wait = self.shared.settings.poll;
+        let mut unconfirmed = self.shared.unconfirmed.lock().expect("not poisoned");
+        for (process, run) in processes {
+            unconfirmed.push_back(Unconfirmed {
+                process,
+                entries: entries[run].to_vec(),
+                connector: self.connector.clone(),
+                look_at: Instant::now() + wait,
+                wait,
+            });
+        }
+        drop(unconfirmed);
+        if !self.shared.confirming.swap(true, Ordering::AcqRel) {
+            tokio::spawn(confirm_when_idle(self.shared.clone()));
         }
     }
-    if let Err(error) = payloads::record_sent(&pool, entries.iter().flat_map(|e| &e.sent)).await {
-        log::warn!("recording what Rfmcube was sent: {error}");
+}
+
+/// Looks at the processes of this process's imports, oldest first, each in a slot no
+/// change waits for; records what completed, leaves what failed to the consistency check.
+async fn confirm_when_idle(shared: Arc<Shared>) {
+    let spacing = shared.settings.rate_window / shared.settings.rate_limit.max(1);
+    loop {
+        let next = shared
+            .unconfirmed
+            .lock()
+            .expect("not poisoned")
+            .front()
+            .map(|u| u.look_at);
+        let Some(look_at) = next else {
+            shared.confirming.store(false, Ordering::Release);
+            // One queued after the look and before the flag went down has nobody else.
+            let empty = shared.unconfirmed.lock().expect("not poisoned").is_empty();
+            if empty || shared.confirming.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            continue;
+        };
+        tokio::time::sleep_until(look_at).await;
+        let idle = match shared.slot.try_lock() {
+            Ok(slot) if shared.waiting.lock().expect("not poisoned").is_empty() => Some(slot),
+            _ => None,
+        };
+        let Some(_slot) = idle else {
+            tokio::time::sleep(spacing).await;
+            continue;
+        };
+        let Some(mut item) = shared.unconfirmed.lock().expect("not poisoned").pop_front() else {
+            continue;
+        };
+        match item.connector.process(&item.process).await {
+            Ok(status) if status.progress() == Progress::Completed => {
+                let sent = item.entries.iter().flat_map(|e| &e.sent);
+                if let Err(error) = payloads::record_sent(&shared.pool, sent).await {
+                    log::warn!("recording what Rfmcube was sent: {error}");
+                }
+            }
+            Ok(status) if status.progress() == Progress::Failed => log::warn!(
+                "Rfmcube import process {} ended {}: the consistency check sends its \
+                 customers again",
+                item.process,
+                status.status
+            ),
+            Ok(_) | Err(CallError::Transient { .. }) => {
+                item.wait = (item.wait * 2).min(Duration::from_secs(60));
+                item.look_at = Instant::now() + item.wait;
+                shared
+                    .unconfirmed
+                    .lock()
+                    .expect("not poisoned")
+                    .push_back(item);
+            }
+            Err(error) => log::warn!(
+                "Rfmcube import process {}: {error}; the consistency check sends its customers \
+                 again",
+                item.process
+            ),
+        }
     }
 }

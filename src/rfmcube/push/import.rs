@@ -5,6 +5,7 @@
 //! resumes after the last acknowledged part, repeating at most the parts in flight (an
 //! import is a merge: sending one twice changes nothing).
 
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -213,30 +214,31 @@ pub async fn hold(pool: &PgPool, reason: &str) -> Result<(), sqlx::Error> {
 
 /// Imports `entries` in requests of at most `RFMCUBE_PUSH_MAX_BYTES`, each halved again
 /// when Rfmcube answers 416; with `wait`, each request's process is waited for before the
-/// next request goes. The processes started.
+/// next request goes. The processes started, each with the entries it holds.
 pub async fn import(
     connector: &Connector,
     settings: &RfmcubePushSettings,
     entries: &[Entry],
     wait: bool,
-) -> Result<Vec<String>, CallError> {
+) -> Result<Vec<(String, Range<usize>)>, CallError> {
     let mut processes = Vec::new();
-    let mut pending: Vec<&[Entry]> = split_to_fit(entries, settings.max_bytes);
+    let mut pending: Vec<Range<usize>> = split_to_fit(entries, settings.max_bytes);
     pending.reverse();
-    while let Some(chunk) = pending.pop() {
+    while let Some(run) = pending.pop() {
+        let chunk = &entries[run.clone()];
         let body = serde_json::to_vec(&ImportBody::of(chunk)).expect("an import serialises");
         match connector.import(body).await {
             Ok(process) => {
                 if wait {
                     wait_for(connector, settings, &process).await?;
                 }
-                processes.push(process);
+                processes.push((process, run));
             }
-            Err(CallError::TooLarge(said)) if chunk.len() > 1 => {
+            Err(CallError::TooLarge(said)) if run.len() > 1 => {
                 log::warn!("Rfmcube import: {said}; sending it in halves");
-                let (first, second) = chunk.split_at(chunk.len() / 2);
-                pending.push(second);
-                pending.push(first);
+                let middle = run.start + run.len() / 2;
+                pending.push(middle..run.end);
+                pending.push(run.start..middle);
             }
             Err(error) => return Err(error),
         }
@@ -246,7 +248,7 @@ pub async fn import(
 
 /// `entries` cut into runs whose import body stays within `max_bytes` (an entry larger than
 /// that alone is a run of its own, for Rfmcube to judge).
-fn split_to_fit(entries: &[Entry], max_bytes: usize) -> Vec<&[Entry]> {
+fn split_to_fit(entries: &[Entry], max_bytes: usize) -> Vec<Range<usize>> {
     // The body's fields, the brackets and one comma per entry.
     const ENVELOPE: usize = 100;
     let mut runs = Vec::new();
@@ -254,13 +256,13 @@ fn split_to_fit(entries: &[Entry], max_bytes: usize) -> Vec<&[Entry]> {
     for (i, entry) in entries.iter().enumerate() {
         let len = entry.json.get().len() + 1;
         if i > start && size + len > max_bytes {
-            runs.push(&entries[start..i]);
+            runs.push(start..i);
             (start, size) = (i, ENVELOPE);
         }
         size += len;
     }
     if start < entries.len() {
-        runs.push(&entries[start..]);
+        runs.push(start..entries.len());
     }
     runs
 }
@@ -327,6 +329,6 @@ mod tests {
     fn an_entry_larger_than_the_size_goes_alone() {
         let entries = vec![entry(50), entry(1000), entry(50)];
         let runs = split_to_fit(&entries, 400);
-        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [1, 1, 1]);
+        assert_eq!(runs, [0..1, 1..2, 2..3]);
     }
 }

@@ -424,8 +424,27 @@ async fn a_backlog_of_changed_orders_goes_through_import_and_arrives_complete() 
     hold(&pool).await;
     exec(&pool, "UPDATE orders SET total = total + 1").await;
     let before = standin.state().calls.len();
+    let released: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     release(&app).await;
     delivered(&app.pool).await;
+    eventually(
+        Duration::from_secs(30),
+        "the imports' processes looked at and what they hold recorded as sent",
+        || async {
+            let recorded: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM rfmcube_push_sent WHERE entity = 'order' AND sent_at > $1",
+            )
+            .bind(released)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            recorded >= 5000
+        },
+    )
+    .await;
     let totals: Vec<(String, f64)> = sqlx::query_as("SELECT id::text, total::float8 FROM orders")
         .fetch_all(&pool)
         .await
@@ -641,6 +660,17 @@ async fn a_request_rfmcube_finds_too_large_is_sent_in_halves() {
     let app = pushing(&db, &standin, |_| {}).await;
     synced(&app.pool).await;
     assert!(standin.state().too_large > 0, "Rfmcube answered 416");
+    assert_complete(&standin, &pool).await;
+}
+
+#[tokio::test]
+async fn answers_of_a_rfmcube_in_trouble_are_retried_and_nothing_is_lost() {
+    let standin = StandIn::start().await;
+    standin.state.lock().unwrap().forced.extend([503, 500, 502]);
+    standin.state.lock().unwrap().failing_processes = 1;
+    let (db, pool) = shop().await;
+    let app = pushing(&db, &standin, |_| {}).await;
+    synced(&app.pool).await;
     assert_complete(&standin, &pool).await;
 }
 
