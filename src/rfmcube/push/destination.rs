@@ -216,7 +216,8 @@ fn outcome_of(error: CallError) -> Outcome {
 }
 
 impl Connected {
-    /// Waits with the others for the next slot; the first to get it sends what waits.
+    /// Waits with the others for the next slot; the first to get it sends what waits (at
+    /// most a batch: one whose change did not fit sends the rest in the next slot).
     async fn upsert(&self, change: Change) -> Outcome {
         let (sender, mut outcome) = oneshot::channel();
         self.shared
@@ -227,33 +228,34 @@ impl Connected {
                 change,
                 outcome: sender,
             });
-        let slot = self.shared.slot.lock().await;
-        if let Ok(sent) = outcome.try_recv() {
-            return sent;
-        }
-        if let Err(e) = self.connector.limit().wait_for_turn().await {
+        loop {
+            let slot = self.shared.slot.lock().await;
+            if let Ok(sent) = outcome.try_recv() {
+                return sent;
+            }
+            if let Err(e) = self.connector.limit().wait_for_turn().await {
+                drop(slot);
+                return self
+                    .answer_all(retry(format!("the shared request limit: {e}")), outcome)
+                    .await;
+            }
+            let batch: Vec<Waiting> = {
+                let mut waiting = self.shared.waiting.lock().expect("not poisoned");
+                let take = waiting.len().min(self.shared.settings.batch_size as usize);
+                waiting.drain(..take).collect()
+            };
+            let changes: Vec<Change> = batch.iter().map(|w| w.change).collect();
+            let sent = match changes.as_slice() {
+                [] => continue,
+                [one] => self.merge(*one).await,
+                many => self.import(many).await,
+            };
+            // Answered before the slot is let go: the next holder finds its answer.
+            for waiting in batch {
+                let _ = waiting.outcome.send(sent.clone());
+            }
             drop(slot);
-            return self
-                .answer_all(retry(format!("the shared request limit: {e}")), outcome)
-                .await;
         }
-        let batch: Vec<Waiting> = {
-            let mut waiting = self.shared.waiting.lock().expect("not poisoned");
-            let take = waiting.len().min(self.shared.settings.batch_size as usize);
-            waiting.drain(..take).collect()
-        };
-        let changes: Vec<Change> = batch.iter().map(|w| w.change).collect();
-        let sent = match changes.as_slice() {
-            [one] => self.merge(*one).await,
-            many => self.import(many).await,
-        };
-        drop(slot);
-        for waiting in batch {
-            let _ = waiting.outcome.send(sent.clone());
-        }
-        outcome
-            .await
-            .unwrap_or_else(|_| retry("the send was dropped".into()))
     }
 
     /// A send that could not wait for its slot answers every change waiting, so none

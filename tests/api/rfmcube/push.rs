@@ -475,6 +475,34 @@ async fn a_backlog_of_changed_orders_goes_through_import_and_arrives_complete() 
 }
 
 #[tokio::test]
+async fn changes_beyond_a_batch_go_in_the_next_slots() {
+    let standin = StandIn::start().await;
+    let (app, pool) = synced_app(&standin, |s| s.rfmcube_push.batch_size = 3).await;
+    hold(&pool).await;
+    exec(
+        &pool,
+        "UPDATE orders SET shipping_method = 'courier ' || id WHERE id <= 40",
+    )
+    .await;
+    let before = standin.state().calls.len();
+    release(&app).await;
+    delivered(&app.pool).await;
+    let calls = calls_after(&standin, before);
+    assert!(
+        calls.len() >= 40 / 3,
+        "batches of at most 3: {}",
+        calls.len()
+    );
+    eventually(Duration::from_secs(10), "every change arrived", || async {
+        let state = standin.state();
+        (1..=40).all(|id| {
+            state.orders[&id.to_string()]["shippingMethod"] == format!("courier {id}").as_str()
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn two_processes_share_the_limit_and_never_draw_a_429() {
     let standin = StandIn::start().await;
     let (db, pool) = shop().await;
