@@ -71,6 +71,24 @@ pub trait JobDefinition: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), PartError>> + Send;
 }
 
+/// For [`JobDefinition::cut`]: the last id of the next part, given `keys`, a query of the
+/// stage's ids in order that takes $1 the id before the part, $2 the bound and $3 the most
+/// ids, naming its column `id`. `None` when no id is left there.
+pub async fn next_part_end(
+    pool: &PgPool,
+    keys: &str,
+    after: i64,
+    bound: i64,
+    size: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT max(id) FROM ({keys}) part"))
+        .bind(after)
+        .bind(bound)
+        .bind(size)
+        .fetch_one(pool)
+        .await
+}
+
 /// A stage as a job's plan sets it out.
 #[derive(Debug, Clone)]
 pub struct StagePlan {

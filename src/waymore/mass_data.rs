@@ -211,16 +211,11 @@ pub async fn next_range(
     bound: i64,
     size: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let sql = format!(
-        "SELECT max(id) FROM (SELECT id FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) part",
+    let keys = format!(
+        "SELECT id FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
         table = entity.table(),
     );
-    sqlx::query_scalar(&sql)
-        .bind(after)
-        .bind(bound)
-        .bind(size)
-        .fetch_one(pool)
-        .await
+    crate::jobs::next_part_end(pool, &keys, after, bound, size).await
 }
 
 /// The objects with ids in (`after`, `last`] (at most `size`).

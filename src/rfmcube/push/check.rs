@@ -16,7 +16,7 @@ use super::client::Delete;
 use super::import::{self, InitialSync};
 use super::payloads::{self, Entry};
 use super::DESTINATION;
-use crate::jobs::{JobDefinition, PartError, StagePlan};
+use crate::jobs::{self, JobDefinition, PartError, StagePlan};
 
 pub const KIND: &str = "rfmcube.check";
 
@@ -86,12 +86,7 @@ impl JobDefinition for ConsistencyCheck {
     ) -> Result<Option<i64>, sqlx::Error> {
         match stage {
             DELETED => {
-                sqlx::query_scalar(&format!("SELECT max(id) FROM ({DELETED_KEYS}) part"))
-                    .bind(after)
-                    .bind(bound)
-                    .bind(size)
-                    .fetch_one(self.sync.pool())
-                    .await
+                jobs::next_part_end(self.sync.pool(), DELETED_KEYS, after, bound, size).await
             }
             _ => self.sync.cut(stage, after, bound, size).await,
         }

@@ -16,7 +16,7 @@ use super::payloads::{self, Entry, ImportBody, Selection};
 use super::DESTINATION;
 use crate::configuration::RfmcubePushSettings;
 use crate::delivery::destinations;
-use crate::jobs::{JobDefinition, PartError, StagePlan};
+use crate::jobs::{self, JobDefinition, PartError, StagePlan};
 use crate::outbound::Client;
 
 pub const KIND: &str = "rfmcube.import";
@@ -160,14 +160,9 @@ impl JobDefinition for InitialSync {
     ) -> Result<Option<i64>, sqlx::Error> {
         let keys = match stage {
             GUESTS => payloads::GUEST_KEYS,
-            _ => "SELECT id FROM customers WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+            _ => payloads::CUSTOMER_KEYS,
         };
-        sqlx::query_scalar(&format!("SELECT max(id) FROM ({keys}) part"))
-            .bind(after)
-            .bind(bound)
-            .bind(size)
-            .fetch_one(&self.pool)
-            .await
+        jobs::next_part_end(&self.pool, keys, after, bound, size).await
     }
 
     async fn build(

@@ -90,8 +90,8 @@ impl Push {
             .execute(&mut *tx)
             .await?;
         let existing = destinations::id_of(&mut *tx, DESTINATION).await?;
-        let same = match existing {
-            Some(_) => {
+        let (id, same) = match existing {
+            Some(id) => {
                 let mut same = false;
                 destinations::reconfigure_in(
                     &mut tx,
@@ -105,18 +105,22 @@ impl Push {
                     },
                 )
                 .await?;
-                same
+                (id, same)
             }
             None => {
                 let name = DestinationName::parse(DESTINATION).expect("a valid destination name");
-                destinations::add_in(&mut tx, &self.vault, &name, kind.as_ref(), &events, config)
-                    .await?;
-                false
+                let id = destinations::add_in(
+                    &mut tx,
+                    &self.vault,
+                    &name,
+                    kind.as_ref(),
+                    &events,
+                    config,
+                )
+                .await?;
+                (id, false)
             }
         };
-        let id = destinations::id_of(&mut *tx, DESTINATION)
-            .await?
-            .expect("just stored");
         // Another connector (or the first) starts from nothing there: send the history.
         if !same {
             sqlx::query("TRUNCATE rfmcube_push_sent")
@@ -231,7 +235,7 @@ pub async fn start<D: JobDefinition>(
 }
 
 /// Push as `GET /admin/rfmcube/push` shows it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct PushStatus {
     /// A connector is configured: changes are pushed.
@@ -252,27 +256,15 @@ pub struct PushStatus {
     pub deleted_customers: i64,
     pub last_sent_at: Option<DateTime<Utc>>,
     /// The latest initial synchronisation and consistency check, with progress.
+    #[sqlx(skip)]
     pub import: Option<JobStatus>,
+    #[sqlx(skip)]
     pub check: Option<JobStatus>,
-}
-
-#[derive(sqlx::FromRow)]
-struct StatusRow {
-    configured: bool,
-    url: Option<String>,
-    held: bool,
-    hold_reason: Option<String>,
-    last_error: Option<String>,
-    backlog: i64,
-    sent_customers: i64,
-    sent_orders: i64,
-    deleted_customers: i64,
-    last_sent_at: Option<DateTime<Utc>>,
 }
 
 /// Push's status.
 pub async fn status(pool: &PgPool) -> Result<PushStatus, sqlx::Error> {
-    let row: StatusRow = sqlx::query_as(
+    let mut status: PushStatus = sqlx::query_as(
         "SELECT d.id IS NOT NULL AS configured, d.config->>'url' AS url,
                 coalesce(d.held, false) AS held,
                 d.hold_reason, d.last_error,
@@ -290,18 +282,7 @@ pub async fn status(pool: &PgPool) -> Result<PushStatus, sqlx::Error> {
     .bind(DESTINATION)
     .fetch_one(pool)
     .await?;
-    Ok(PushStatus {
-        configured: row.configured,
-        url: row.url,
-        held: row.held,
-        hold_reason: row.hold_reason,
-        last_error: row.last_error,
-        backlog: row.backlog,
-        sent_customers: row.sent_customers,
-        sent_orders: row.sent_orders,
-        deleted_customers: row.deleted_customers,
-        last_sent_at: row.last_sent_at,
-        import: jobs::latest(pool, InitialSync::KIND).await?,
-        check: jobs::latest(pool, ConsistencyCheck::KIND).await?,
-    })
+    status.import = jobs::latest(pool, InitialSync::KIND).await?;
+    status.check = jobs::latest(pool, ConsistencyCheck::KIND).await?;
+    Ok(status)
 }

@@ -100,28 +100,41 @@ fn last_cte(cte: &str) -> &str {
     cte.trim_end().trim_end_matches(',')
 }
 
-/// Customers with ids in ($1, $2], at most $3.
-const CUSTOMER_RANGE: &str =
-    "SELECT * FROM customers WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3";
+/// Customers with ids in ($1, $2], at most $3: `customers!("*")` their rows,
+/// `customers!("id")` their ids (for cutting parts).
+macro_rules! customers {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM customers WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
+        )
+    };
+}
 
 /// A guest's key is its first guest order: guests whose first order's id is in ($1, $2],
-/// at most $3, as lowercased emails.
-pub const GUEST_RANGE: &str = "
-    SELECT lower(o.customer_email) AS email FROM orders o
-    WHERE o.customer_id IS NULL AND o.id > $1 AND o.id <= $2
-      AND NOT EXISTS (SELECT 1 FROM orders f
-                      WHERE f.customer_id IS NULL AND f.id < o.id
-                        AND lower(f.customer_email) = lower(o.customer_email))
-    ORDER BY o.id LIMIT $3";
+/// at most $3. `guests!("lower(o.customer_email) AS email")` their emails,
+/// `guests!("o.id")` their keys (for cutting parts).
+macro_rules! guests {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM orders o
+             WHERE o.customer_id IS NULL AND o.id > $1 AND o.id <= $2
+               AND NOT EXISTS (SELECT 1 FROM orders f
+                               WHERE f.customer_id IS NULL AND f.id < o.id
+                                 AND lower(f.customer_email) = lower(o.customer_email))
+             ORDER BY o.id LIMIT $3"
+        )
+    };
+}
 
-/// The next guest keys after $1, up to $2, at most $3 of them: for cutting parts.
-pub const GUEST_KEYS: &str = "
-    SELECT o.id FROM orders o
-    WHERE o.customer_id IS NULL AND o.id > $1 AND o.id <= $2
-      AND NOT EXISTS (SELECT 1 FROM orders f
-                      WHERE f.customer_id IS NULL AND f.id < o.id
-                        AND lower(f.customer_email) = lower(o.customer_email))
-    ORDER BY o.id LIMIT $3";
+const CUSTOMER_RANGE: &str = customers!("*");
+const GUEST_RANGE: &str = guests!("lower(o.customer_email) AS email");
+/// The keys of the customers and guests stages, for [`crate::jobs::next_part_end`].
+pub const CUSTOMER_KEYS: &str = customers!("id");
+pub const GUEST_KEYS: &str = guests!("o.id");
 
 /// Nothing of this kind.
 const NONE_CUSTOMERS: &str = "SELECT * FROM customers WHERE false";
@@ -267,20 +280,7 @@ pub async fn customer(
          SELECT obj::text, email, md5(obj::text)::uuid FROM customer_objects",
         customers = last_cte(CUSTOMER_OBJECTS),
     );
-    let row: Option<(String, String, Uuid)> =
-        sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?;
-    row.map(|(json, email, hash)| {
-        Ok((
-            raw(json)?,
-            Sent {
-                entity: "customer",
-                id,
-                email,
-                hash,
-            },
-        ))
-    })
-    .transpose()
+    one(pool, &sql, "customer", id).await
 }
 
 /// An order as `merge_order` sends it; `None` once it is gone, or when it is a guest order
@@ -294,13 +294,24 @@ pub async fn order(pool: &PgPool, id: i64) -> Result<Option<(Box<RawValue>, Sent
         items = crate::rfmcube::orders::CTES_SQL,
         orders = last_cte(ORDER_OBJECTS),
     );
+    one(pool, &sql, "order", id).await
+}
+
+/// One `entity` by `sql` (taking its id, giving its JSON, email and hash), and what to
+/// record once Rfmcube has it.
+async fn one(
+    pool: &PgPool,
+    sql: &str,
+    entity: &'static str,
+    id: i64,
+) -> Result<Option<(Box<RawValue>, Sent)>, sqlx::Error> {
     let row: Option<(String, String, Uuid)> =
-        sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?;
+        sqlx::query_as(sql).bind(id).fetch_optional(pool).await?;
     row.map(|(json, email, hash)| {
         Ok((
             raw(json)?,
             Sent {
-                entity: "order",
+                entity,
                 id,
                 email,
                 hash,
