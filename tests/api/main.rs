@@ -13,6 +13,7 @@ mod one;
 mod openapi;
 mod outage;
 mod proxy;
+mod rate;
 mod rfmcube;
 mod schema_file;
 mod schema_triggers;
