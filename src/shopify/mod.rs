@@ -8,6 +8,7 @@
 //! - [`wire`]: the payloads as Shopify sends them; [`orders`], [`fulfillments`],
 //!   [`products`]: how each becomes rows; [`worker`]: the applier; [`inbox`]: the table.
 
+pub mod admin;
 pub mod apply;
 pub mod fulfillments;
 pub mod inbox;
