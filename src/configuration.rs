@@ -271,9 +271,30 @@ pub struct ShopifySettings {
     pub retention: Duration,
     /// Backoff of retries, and how many a transient error gets before the webhook is failed.
     pub retry: RetryPolicy,
+    /// `PUBLIC_URL`: shopbridge's https address as Shopify reaches it; the webhook
+    /// subscriptions made when a store connects point there.
+    pub public_url: Option<reqwest::Url>,
+    /// `SHOPIFY_ADMIN_TIMEOUT_SECS`: the longest one Admin API request takes.
+    pub admin_timeout: Duration,
+    /// `SHOPIFY_IMPORT_MAX_ATTEMPTS`: tries of one page of an import before it fails.
+    pub import_attempts: u32,
 }
 
 impl ShopifySettings {
+    /// The imports: a page is tried `import_attempts` times, backing off from a second up to
+    /// a minute between tries.
+    pub fn import(&self) -> JobSettings {
+        JobSettings {
+            retry: RetryPolicy {
+                max_attempts: self.import_attempts,
+                base: self.retry.base,
+                cap: Duration::from_secs(60),
+            },
+            concurrency: 1,
+            lease: JOB_LEASE,
+        }
+    }
+
     /// The storefront's base URL for a webhook from `shop_domain`.
     pub fn store_url(&self, shop_domain: Option<&str>) -> Option<String> {
         self.store_url
@@ -476,6 +497,12 @@ impl Settings {
                     base: Duration::from_secs(1),
                     cap: Duration::from_secs(600),
                 },
+                public_url: match var("PUBLIC_URL") {
+                    Some(_) => Some(url(&var, "PUBLIC_URL", "")?),
+                    None => None,
+                },
+                admin_timeout: Duration::from_secs(parse(&var, "SHOPIFY_ADMIN_TIMEOUT_SECS", 30)?),
+                import_attempts: parse(&var, "SHOPIFY_IMPORT_MAX_ATTEMPTS", 10)?,
             },
             outbound: OutboundSettings {
                 allowlist: Allowlist::parse(&var("OUTBOUND_ALLOWLIST").unwrap_or_default())

@@ -24,6 +24,7 @@ use crate::delivery::worker::Deliverer;
 use crate::http::admission::{self, Admission};
 use crate::http::error::envelope_framework_errors;
 use crate::http::{edge, tls};
+use crate::jobs::pull::PullRunner;
 use crate::jobs::Runner;
 use crate::one;
 use crate::one::provider::OneProvider;
@@ -40,6 +41,9 @@ use crate::rfmcube::push::import::InitialSync;
 use crate::rfmcube::push::Push;
 use crate::rfmcube::{self, cursor::CursorKeys};
 use crate::secrets::vault::Vault;
+use crate::shopify::admin::import::{Catalog as ProductCatalog, OrderHistory, Reader};
+use crate::shopify::admin::tracking::TrackingKind;
+use crate::shopify::admin::Admin;
 use crate::shopify::provider::ShopifyProvider;
 use crate::shopify::{self, worker::Applier, ShopifyAnnouncer};
 use crate::waymore::client::WaymoreClient;
@@ -58,6 +62,7 @@ pub struct Application {
     server: Server,
     exporter: Arc<Runner<MassExport>>,
     push: Push,
+    shopify_admin: Admin,
     deliverer: Arc<Deliverer>,
     pool: PgPool,
     announcer: Announcer,
@@ -78,8 +83,8 @@ pub fn destination_kinds(
     guard: &Guard,
     waymore: &WaymoreClient,
     workflows: &Arc<Engine>,
-) -> Kinds {
-    Kinds::default()
+) -> anyhow::Result<Kinds> {
+    Ok(Kinds::default()
         .with(WebhookKind::new(settings.delivery.timeout, guard.clone()))
         .with(WaymoreKind::new(waymore.clone()))
         .with(WorkflowKind(workflows.clone()))
@@ -88,6 +93,60 @@ pub fn destination_kinds(
             rfmcube_push_client(settings, guard),
             settings.rfmcube_push.clone(),
         ))
+        .with(TrackingKind::new(
+            pool.clone(),
+            shopify_client(settings, guard)?,
+            settings.shopify.admin_timeout,
+        )))
+}
+
+/// The certificate authorities trusted besides the system's (`OUTBOUND_CA_FILE`).
+fn outbound_roots(settings: &Settings) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    match &settings.outbound.ca_file {
+        Some(path) => load_roots(path).map_err(|e| anyhow::anyhow!("OUTBOUND_CA_FILE {e}")),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// What reaches a store's Admin API.
+fn shopify_client(settings: &Settings, guard: &Guard) -> anyhow::Result<Client> {
+    Ok(Client::guarded_trusting(
+        settings.shopify.admin_timeout,
+        guard.clone(),
+        &outbound_roots(settings)?,
+    ))
+}
+
+/// The Admin API side of Shopify: its imports' runners and what connecting needs.
+fn shopify_admin(
+    settings: &Settings,
+    pool: &PgPool,
+    guard: &Guard,
+    vault: &Vault,
+    kinds: &Kinds,
+) -> anyhow::Result<Admin> {
+    let http = shopify_client(settings, guard)?;
+    let reader = Reader::new(pool.clone(), http.clone());
+    let job = settings.shopify.import();
+    Ok(Admin {
+        pool: pool.clone(),
+        http,
+        vault: vault.clone(),
+        kinds: kinds.clone(),
+        orders: PullRunner::new(
+            pool.clone(),
+            OrderHistory::new(reader.clone()),
+            job.clone(),
+            vault.clone(),
+        ),
+        products: PullRunner::new(
+            pool.clone(),
+            ProductCatalog::new(reader),
+            job,
+            vault.clone(),
+        ),
+        public_url: settings.shopify.public_url.clone(),
+    })
 }
 
 /// What the Rfmcube push reaches Rfmcube's API with.
@@ -132,10 +191,7 @@ pub fn workflow_engine(
     vault: &Vault,
     guard: &Guard,
 ) -> anyhow::Result<Arc<Engine>> {
-    let roots = match &settings.outbound.ca_file {
-        Some(path) => load_roots(path).map_err(|e| anyhow::anyhow!("OUTBOUND_CA_FILE {e}"))?,
-        None => Vec::new(),
-    };
+    let roots = outbound_roots(settings)?;
     Ok(Arc::new(Engine::new(
         pool.clone(),
         vault.clone(),
@@ -146,23 +202,22 @@ pub fn workflow_engine(
     )?))
 }
 
-/// The providers the integrations API configures, each from its integration's folder.
+/// The providers the integrations API configures, each from its integration's folder;
+/// `waymore` is the one that starts the mass export.
 pub fn providers(
     settings: &Settings,
     guard: &Guard,
     vault: &Vault,
     kinds: &Kinds,
-    waymore: &WaymoreClient,
-    exporter: &Arc<Runner<MassExport>>,
+    waymore: WaymoreProvider,
     push: &Push,
+    shopify: &Admin,
 ) -> Catalog {
     Catalog::default()
-        .with(ShopifyProvider)
-        .with(WaymoreProvider {
-            client: waymore.clone(),
-            vault: vault.clone(),
-            exporter: exporter.clone(),
+        .with(ShopifyProvider {
+            admin: shopify.clone(),
         })
+        .with(waymore)
         .with(RfmcubeProvider {
             push: push.clone(),
             push_url: settings.rfmcube_push.url.clone(),
@@ -224,7 +279,7 @@ impl Prepared {
             &guard,
             &WaymoreClient::new(settings.waymore.clone()),
             &workflow_engine(settings, pool, &vault, &guard)?,
-        );
+        )?;
         let sealed = destinations::seal_readable_secrets(pool, &vault, &kinds).await?;
         if sealed > 0 {
             log::info!("sealed the secrets of {sealed} destination(s), kept readable before");
@@ -328,12 +383,24 @@ impl Application {
         if engine.mailer.is_none() {
             log::warn!("SMTP_URL is not set: workflows that send email are held until it is");
         }
-        let kinds = destination_kinds(settings, &pool, &guard, &client, &engine);
+        let kinds = destination_kinds(settings, &pool, &guard, &client, &engine)?;
         let engine = web::Data::from(engine);
         let vapid_key = web::Data::new(vapid_key);
         let push = rfmcube_push(settings, &pool, &guard, &vault, &kinds);
+        let shopify_admin = shopify_admin(settings, &pool, &guard, &vault, &kinds)?;
+        let waymore_provider = WaymoreProvider {
+            client: client.clone(),
+            vault: vault.clone(),
+            exporter: exporter.clone(),
+        };
         let catalog = web::Data::new(providers(
-            settings, &guard, &vault, &kinds, &client, &exporter, &push,
+            settings,
+            &guard,
+            &vault,
+            &kinds,
+            waymore_provider,
+            &push,
+            &shopify_admin,
         ));
         let push_data = web::Data::new(push.clone());
         let environment = web::Data::new(Environment::of(
@@ -433,6 +500,7 @@ impl Application {
             server,
             exporter,
             push,
+            shopify_admin,
             deliverer,
             pool: pool_for_workers,
             announcer,
@@ -463,6 +531,8 @@ impl Application {
         let exporter = tokio::spawn(self.exporter.clone().run_worker());
         let importer = tokio::spawn(self.push.importer.clone().run_worker());
         let checker = tokio::spawn(self.push.checker.clone().run_worker());
+        let order_import = tokio::spawn(self.shopify_admin.orders.clone().run_worker());
+        let product_import = tokio::spawn(self.shopify_admin.products.clone().run_worker());
         let announcer = tokio::spawn(self.announcer.run(self.pool.clone(), stop.subscribe()));
         let one_pruner = tokio::spawn(one::prune_until_stopped(
             self.pool.clone(),
@@ -505,11 +575,15 @@ impl Application {
         self.exporter.stop();
         self.push.importer.stop();
         self.push.checker.stop();
+        self.shopify_admin.orders.stop();
+        self.shopify_admin.products.stop();
         let _ = tokio::join!(
             deliverer,
             exporter,
             importer,
             checker,
+            order_import,
+            product_import,
             one_pruner,
             announcer,
             applier,

@@ -94,7 +94,7 @@ pub async fn run(
             let client = WaymoreClient::new(settings.waymore.clone());
             let vault = open_vault(settings, pool).await?;
             let engine = workflow_engine(settings, pool, &vault, &guard)?;
-            let kinds = destination_kinds(settings, pool, &guard, &client, &engine);
+            let kinds = destination_kinds(settings, pool, &guard, &client, &engine)?;
             serde_json::to_value(destinations::status(pool, &kinds, None).await?)?
         }
         EventsCommand::Retry { destination } => {

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use sqlx::PgPool;
 
 use super::jobs::{follow, print_job};
-use crate::jobs::{self, JobDefinition, Runner};
+use crate::jobs::{self, Job, Runner};
 use crate::secrets::vault::Vault;
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::connection::{self, ConnectError, Credentials, DisconnectError};

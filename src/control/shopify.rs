@@ -2,7 +2,7 @@
 //! and reprocessing (`shopbridge shopify …` offers the same).
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
@@ -10,7 +10,10 @@ use super::Queued;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
+use crate::providers::live::{Live, Standing};
+use crate::shopify::admin::{self, Connection};
 use crate::shopify::inbox::{self, IntakeStatus, WebhookDetail, WebhookFilter, WebhookPage};
+use crate::shopify::provider;
 use crate::shopify::worker::Applier;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -22,16 +25,52 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/shopify/webhooks/{id}").route(web::get().to(show_webhook)));
 }
 
-/// Webhooks received, applied, pending, failed, and the last error.
+/// The intake and the store's side together.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopifyStatus {
+    #[serde(flatten)]
+    pub intake: IntakeStatus,
+    /// The store, when connected through the Admin API, with its imports.
+    pub store: Connection,
+    /// Topics whose webhooks are stored but not applied, and the switch that is off.
+    pub not_applied: Vec<String>,
+}
+
+/// Webhooks received, applied, pending, failed, ignored, and the last error; the store
+/// connected through the Admin API, its subscriptions and imports; what the switches leave
+/// unapplied.
 #[utoipa::path(
     get,
     path = "/admin/shopify",
     tag = "shopify",
     security(("admin_token" = [])),
-    responses((status = 200, body = IntakeStatus), (status = 401, body = ErrorEnvelope))
+    responses((status = 200, body = ShopifyStatus), (status = 401, body = ErrorEnvelope))
 )]
-pub async fn status(_: Admin, pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(inbox::status(&pool).await?))
+pub async fn status(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    live: web::Data<Live>,
+) -> Result<HttpResponse, ApiError> {
+    let mut not_applied = Vec::new();
+    if let Standing::Active(configured) = live.lookup(provider::CODE) {
+        let on = |name: &str| configured.settings.get(name).and_then(|v| v.as_bool()) == Some(true);
+        if !on(provider::IMPORT_ORDERS) {
+            not_applied.push("orders/*: autoImportOrders is off".to_owned());
+            if !on(provider::PUSH_TRACKING) {
+                not_applied
+                    .push("fulfillments/*: autoImportOrders and pushTracking are off".to_owned());
+            }
+        }
+        if !on(provider::SYNC_PRODUCTS) {
+            not_applied.push("products/*: syncProducts is off".to_owned());
+        }
+    }
+    Ok(HttpResponse::Ok().json(ShopifyStatus {
+        intake: inbox::status(&pool).await?,
+        store: admin::connection(&pool).await?,
+        not_applied,
+    }))
 }
 
 /// Stored webhooks, newest first, with what applying did; filters combine.

@@ -12,6 +12,8 @@
 //! and sent in parallel. A stage's ids go up to the `upper` bound its plan gave when the job
 //! was created: what comes later is the real-time events' business.
 
+pub mod lease;
+pub mod pull;
 pub mod runner;
 
 use std::future::Future;
@@ -23,13 +25,12 @@ use utoipa::ToSchema;
 
 pub use runner::{RunOutcome, Runner};
 
-/// What a kind of job does; its runner does the rest.
-pub trait JobDefinition: Send + Sync + 'static {
+/// A kind of job: its name, the destination it serves, its stages. A [`JobDefinition`]
+/// sends the shop's rows out in parts; a [`pull::PullDefinition`] brings a partner's
+/// objects in, page after page.
+pub trait Job: Send + Sync + 'static {
     /// As stored in `jobs.kind`.
     const KIND: &'static str;
-
-    /// A part, built and ready to send (and to send again, when retried).
-    type Part: Send + Sync;
 
     /// The destination whose hold or disabling pauses the job; its config goes with every
     /// part.
@@ -41,6 +42,12 @@ pub trait JobDefinition: Send + Sync + 'static {
         &self,
         conn: &mut PgConnection,
     ) -> impl Future<Output = Result<Vec<StagePlan>, sqlx::Error>> + Send;
+}
+
+/// What a kind of job that sends the shop's rows does; its runner does the rest.
+pub trait JobDefinition: Job {
+    /// A part, built and ready to send (and to send again, when retried).
+    type Part: Send + Sync;
 
     /// The last id of the next part of `stage` after `after`, up to `bound`, at most `size`
     /// ids; `None` when no id is left there.
@@ -132,7 +139,7 @@ pub struct Running(pub i64);
 
 /// Starts a job of `D` over the data as it is now, or resumes the failed one, in the
 /// caller's transaction; `Running` when one is pending or running.
-pub async fn start_in<D: JobDefinition>(
+pub async fn start_in<D: Job>(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     definition: &D,
     part_size: u32,

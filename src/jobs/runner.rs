@@ -12,15 +12,14 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
-use uuid::Uuid;
 
+use super::lease::{Claim, Claimed, Leases, FENCE};
 use super::JobDefinition;
 use crate::configuration::JobSettings;
-use crate::delivery::destinations;
-use crate::secrets::vault::{Vault, VaultError};
+use crate::secrets::vault::Vault;
 
 /// How often an idle worker looks for a job left by a process that died.
-const IDLE_POLL: Duration = Duration::from_secs(5);
+pub(super) const IDLE_POLL: Duration = Duration::from_secs(5);
 
 /// What one call of [`Runner::run_once`] did.
 #[derive(Debug, PartialEq)]
@@ -44,22 +43,6 @@ pub struct Runner<D> {
     stopping: watch::Sender<bool>,
 }
 
-/// The claim a runner holds on one job.
-struct Claim {
-    id: i64,
-    token: Uuid,
-    /// Turns true when the claim is lost: whatever is under way is given up.
-    lost: watch::Receiver<bool>,
-    /// Turns true when the process stops: start no more parts.
-    stopping: watch::Receiver<bool>,
-}
-
-impl Claim {
-    fn may_start(&self) -> bool {
-        !*self.lost.borrow() && !*self.stopping.borrow()
-    }
-}
-
 /// How one part, or a stage, ended.
 enum PartEnd {
     Acknowledged,
@@ -74,10 +57,6 @@ struct Range {
     after: i64,
     last: i64,
 }
-
-/// A write's fence: `$1` the job, `$2` the runner's lease token.
-const FENCE: &str = "EXISTS (SELECT 1 FROM jobs x
-                             WHERE x.id = $1 AND x.lease_token = $2 AND x.state = 'running')";
 
 impl<D: JobDefinition> Runner<D> {
     /// `vault` opens the sealed part of the job's destination's config.
@@ -124,38 +103,22 @@ impl<D: JobDefinition> Runner<D> {
         }
     }
 
+    fn leases(&self) -> Leases {
+        Leases {
+            pool: self.pool.clone(),
+            kind: D::KIND,
+            destination: self.definition.destination(),
+            lease: self.settings.lease,
+        }
+    }
+
     /// Runs the waiting job to its end, unless another runner holds it.
     pub async fn run_once(&self) -> Result<RunOutcome, sqlx::Error> {
-        let token = Uuid::new_v4();
-        let claimed: Option<i64> = sqlx::query_scalar(
-            "UPDATE jobs
-             SET state = 'running', started_at = coalesce(started_at, now()),
-                 lease_token = $2, leased_until = now() + make_interval(secs => $3)
-             WHERE id = (SELECT id FROM jobs WHERE kind = $1 AND state IN ('pending', 'running')
-                         FOR UPDATE SKIP LOCKED)
-               AND (lease_token IS NULL OR leased_until < now())
-               AND ($4::text IS NULL OR EXISTS (
-                   SELECT 1 FROM destinations WHERE name = $4 AND enabled AND NOT held))
-             RETURNING id",
-        )
-        .bind(D::KIND)
-        .bind(token)
-        .bind(self.settings.lease.as_secs_f64())
-        .bind(self.definition.destination())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(id) = claimed else {
-            let waiting: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND state IN ('pending', 'running'))",
-            )
-            .bind(D::KIND)
-            .fetch_one(&self.pool)
-            .await?;
-            return Ok(if waiting {
-                RunOutcome::Busy
-            } else {
-                RunOutcome::Idle
-            });
+        let leases = self.leases();
+        let (id, token) = match leases.claim().await? {
+            Claimed::Job(id, token) => (id, token),
+            Claimed::Busy => return Ok(RunOutcome::Busy),
+            Claimed::Idle => return Ok(RunOutcome::Idle),
         };
         let (lost_tx, lost) = watch::channel(false);
         let claim = Claim {
@@ -165,7 +128,7 @@ impl<D: JobDefinition> Runner<D> {
             stopping: self.stopping.subscribe(),
         };
         let outcome = {
-            let renewing = self.renew_until_lost(&claim, &lost_tx);
+            let renewing = leases.renew_until_lost(&claim, &lost_tx);
             let running = self.run_claimed(&claim);
             tokio::pin!(running);
             tokio::select! {
@@ -173,48 +136,8 @@ impl<D: JobDefinition> Runner<D> {
                 () = renewing => running.await,
             }
         };
-        sqlx::query(
-            "UPDATE jobs SET lease_token = NULL, leased_until = NULL
-             WHERE id = $1 AND lease_token = $2",
-        )
-        .bind(id)
-        .bind(token)
-        .execute(&self.pool)
-        .await?;
+        leases.release(id, token).await?;
         outcome
-    }
-
-    /// Renews the claim every tenth of the lease; on losing it raises `lost` and returns.
-    async fn renew_until_lost(&self, claim: &Claim, lost: &watch::Sender<bool>) {
-        loop {
-            tokio::time::sleep(self.settings.lease / 10).await;
-            if !self.renew(claim).await {
-                lost.send_replace(true);
-                return;
-            }
-        }
-    }
-
-    async fn renew(&self, claim: &Claim) -> bool {
-        let renewed = sqlx::query(
-            "UPDATE jobs SET leased_until = now() + make_interval(secs => $3)
-             WHERE id = $1 AND lease_token = $2 AND state = 'running'
-               AND ($4::text IS NULL OR EXISTS (
-                   SELECT 1 FROM destinations WHERE name = $4 AND enabled AND NOT held))",
-        )
-        .bind(claim.id)
-        .bind(claim.token)
-        .bind(self.settings.lease.as_secs_f64())
-        .bind(self.definition.destination())
-        .execute(&self.pool)
-        .await;
-        match renewed {
-            Ok(result) => result.rows_affected() == 1,
-            Err(error) => {
-                log::warn!("{} job #{}: lease not renewed: {error}", D::KIND, claim.id);
-                false
-            }
-        }
     }
 
     async fn run_claimed(&self, claim: &Claim) -> Result<RunOutcome, sqlx::Error> {
@@ -237,14 +160,16 @@ impl<D: JobDefinition> Runner<D> {
                 PartEnd::Acknowledged => {}
                 PartEnd::Halted => return Ok(RunOutcome::Stopped(claim.id)),
                 PartEnd::Failed(reason) => {
-                    return Ok(match self.finish(claim, false, Some(&reason)).await? {
-                        true => RunOutcome::Failed(claim.id),
-                        false => RunOutcome::Stopped(claim.id),
-                    });
+                    return Ok(
+                        match self.leases().finish(claim, false, Some(&reason)).await? {
+                            true => RunOutcome::Failed(claim.id),
+                            false => RunOutcome::Stopped(claim.id),
+                        },
+                    );
                 }
             }
         }
-        Ok(match self.finish(claim, true, None).await? {
+        Ok(match self.leases().finish(claim, true, None).await? {
             true => RunOutcome::Completed(claim.id),
             false => RunOutcome::Stopped(claim.id),
         })
@@ -355,7 +280,7 @@ impl<D: JobDefinition> Runner<D> {
         let mut attempt = 1;
         loop {
             // The destination as it is now; none once it is disabled or held.
-            let destination = match self.destination_if_claimed(claim).await? {
+            let destination = match self.leases().destination(claim, &self.vault).await? {
                 None => return Ok(PartEnd::Halted),
                 Some(Err(error)) => {
                     return Ok(PartEnd::Failed(format!(
@@ -389,15 +314,9 @@ impl<D: JobDefinition> Runner<D> {
                 D::KIND,
                 claim.id,
             );
-            sqlx::query(
-                "UPDATE jobs SET last_error = $3
-                 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
-            )
-            .bind(claim.id)
-            .bind(claim.token)
-            .bind(format!("retrying {stage}: {error}"))
-            .execute(&self.pool)
-            .await?;
+            self.leases()
+                .retrying(claim, &format!("retrying {stage}: {error}"))
+                .await?;
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 _ = lost.wait_for(|lost| *lost) => return Ok(PartEnd::Halted),
@@ -405,31 +324,6 @@ impl<D: JobDefinition> Runner<D> {
             }
             attempt += 1;
         }
-    }
-
-    /// The job's destination's config, its sealed part opened, while this runner holds the
-    /// job and the destination is neither disabled nor held; `Null` for a job without a
-    /// destination.
-    async fn destination_if_claimed(
-        &self,
-        claim: &Claim,
-    ) -> Result<Option<Result<serde_json::Value, VaultError>>, sqlx::Error> {
-        let row: Option<(serde_json::Value, Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT coalesce(ds.config, 'null'::jsonb), ds.id, s.sealed FROM jobs x
-             LEFT JOIN destinations ds ON ds.name = $3
-             LEFT JOIN secrets s ON s.owner = 'destination/' || ds.id AND s.name = 'config'
-             WHERE x.id = $1 AND x.lease_token = $2 AND x.state = 'running' AND x.leased_until > now()
-               AND ($3::text IS NULL OR (ds.enabled AND NOT ds.held))",
-        )
-        .bind(claim.id)
-        .bind(claim.token)
-        .bind(self.definition.destination())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(config, id, sealed)| match id {
-            Some(id) => destinations::opened(&self.vault, id, &config, sealed.as_deref()),
-            None => Ok(config),
-        }))
     }
 
     /// Records an acknowledged part and advances the stage's contiguous position over every
@@ -497,26 +391,5 @@ impl<D: JobDefinition> Runner<D> {
         .await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// Ends the job, completed or failed, if this runner still holds it.
-    async fn finish(
-        &self,
-        claim: &Claim,
-        completed: bool,
-        error: Option<&str>,
-    ) -> Result<bool, sqlx::Error> {
-        let finished = sqlx::query(
-            "UPDATE jobs SET state = CASE WHEN $3 THEN 'completed' ELSE 'failed' END::job_state,
-                             last_error = $4, finished_at = now()
-             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
-        )
-        .bind(claim.id)
-        .bind(claim.token)
-        .bind(completed)
-        .bind(error)
-        .execute(&self.pool)
-        .await?;
-        Ok(finished.rows_affected() == 1)
     }
 }

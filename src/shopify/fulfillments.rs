@@ -68,7 +68,7 @@ pub fn map(fulfillment: wire::Fulfillment, version: &Version) -> Shipment {
 }
 
 /// Writes the shipment unless its order has not been received (it then waits) or the stored
-/// version is newer. Lines of items the order does not have are left out.
+/// version is newer; what Shopify has is recorded as its tracking number there. Lines of items the order does not have are left out.
 pub async fn apply(conn: &mut PgConnection, shipment: &Shipment) -> Result<Applied, sqlx::Error> {
     let order_id: Option<i64> = sqlx::query_scalar("SELECT id FROM orders WHERE shopify_id = $1")
         .bind(shipment.order)
@@ -77,18 +77,34 @@ pub async fn apply(conn: &mut PgConnection, shipment: &Shipment) -> Result<Appli
     let Some(order_id) = order_id else {
         return Ok(Applied::WaitingForOrder(shipment.order));
     };
+    // A fulfillment made from one of the shop's shipments (pushTracking) whose id the shop
+    // has not recorded yet: that shipment is this fulfillment, found by its tracking number.
+    sqlx::query(
+        "UPDATE shipments SET shopify_id = $1
+         WHERE id = (SELECT id FROM shipments
+                     WHERE order_id = $2 AND shopify_id IS NULL AND tracking_number = $3
+                     ORDER BY id LIMIT 1)
+           AND NOT EXISTS (SELECT 1 FROM shipments WHERE shopify_id = $1)",
+    )
+    .bind(shipment.shopify_id)
+    .bind(order_id)
+    .bind(&shipment.tracking_number)
+    .execute(&mut *conn)
+    .await?;
     let written: Option<(i64, bool)> = sqlx::query_as(
         "INSERT INTO shipments AS s (shopify_id, shopify_updated_at, order_id, status, carrier,
-                                     tracking_number, tracking_url, shipped_at, delivered_at,
-                                     created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7,
+                                     tracking_number, shopify_tracking_number, tracking_url,
+                                     shipped_at, delivered_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7,
                  CASE WHEN $4 IN ('shipped', 'delivered') THEN coalesce($8, $2) END,
                  CASE WHEN $4 = 'delivered' THEN $2 END,
                  coalesce($8, now()))
          ON CONFLICT (shopify_id) DO UPDATE SET
              shopify_updated_at = EXCLUDED.shopify_updated_at, order_id = EXCLUDED.order_id,
              status = EXCLUDED.status, carrier = EXCLUDED.carrier,
-             tracking_number = EXCLUDED.tracking_number, tracking_url = EXCLUDED.tracking_url,
+             tracking_number = EXCLUDED.tracking_number,
+             shopify_tracking_number = EXCLUDED.tracking_number,
+             tracking_url = EXCLUDED.tracking_url,
              -- The first time it was seen shipped, and delivered.
              shipped_at = coalesce(s.shipped_at, EXCLUDED.shipped_at),
              delivered_at = coalesce(s.delivered_at, EXCLUDED.delivered_at)

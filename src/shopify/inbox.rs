@@ -115,6 +115,43 @@ pub async fn record_applied(
     .await
 }
 
+/// Not applied, for good: `outcome` says which switch was off.
+pub async fn record_ignored(
+    conn: &mut PgConnection,
+    id: i64,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE shopify_webhooks
+         SET state = 'ignored', attempts = attempts + 1, outcome = $2, last_error = NULL,
+             waiting_for_order = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(outcome)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Orders of `shopify_ids` were written (an import): fulfillments waiting for them are due
+/// now, and the appliers are told.
+pub async fn wake_waiting(conn: &mut PgConnection, shopify_ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH woken AS (
+             UPDATE shopify_webhooks SET next_attempt_at = now()
+             WHERE waiting_for_order = ANY ($1) AND state = 'pending'
+             RETURNING 1
+         )
+         SELECT pg_notify($2, '') FROM (SELECT 1 FROM woken LIMIT 1) w",
+    )
+    .bind(shopify_ids)
+    .bind(super::worker::CHANNEL)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Not applied this time: tried again after `retry_in`; `waiting_for_order` when it waits
 /// for an order, `error` when it failed.
 pub async fn record_retry(
@@ -171,6 +208,8 @@ pub struct IntakeStatus {
     /// Of the pending: fulfillments waiting for their order.
     pub waiting_for_order: i64,
     pub failed: i64,
+    /// Stored and not applied, because the integration's switch for their topic was off.
+    pub ignored: i64,
     pub last_received_at: Option<DateTime<Utc>>,
     pub last_applied_at: Option<DateTime<Utc>>,
     /// The latest error of a webhook not applied (failed, or retrying).
@@ -195,6 +234,7 @@ pub async fn status(pool: &PgPool) -> Result<IntakeStatus, sqlx::Error> {
                 count(*) FILTER (WHERE state = 'pending' AND waiting_for_order IS NOT NULL)
                     AS waiting_for_order,
                 count(*) FILTER (WHERE state = 'failed') AS failed,
+                count(*) FILTER (WHERE state = 'ignored') AS ignored,
                 max(received_at) AS last_received_at,
                 max(applied_at) AS last_applied_at
          FROM shopify_webhooks",
@@ -217,6 +257,7 @@ pub enum WebhookState {
     Pending,
     Applied,
     Failed,
+    Ignored,
 }
 
 /// Stored webhooks, newest first, keyset-paged by `before`.
@@ -340,14 +381,14 @@ pub async fn reprocess(pool: &PgPool, ids: Option<&[i64]>) -> Result<u64, sqlx::
     Ok(queued.rows_affected())
 }
 
-/// Deletes applied webhooks received longer than `retention` ago, in batches. Failed and
-/// pending ones are kept.
+/// Deletes applied and ignored webhooks received longer than `retention` ago, in batches.
+/// Failed and pending ones are kept.
 pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
     crate::db::delete_in_batches(
         pool,
         "DELETE FROM shopify_webhooks WHERE id IN (
              SELECT id FROM shopify_webhooks
-             WHERE state = 'applied' AND received_at < now() - make_interval(secs => $1)
+             WHERE state IN ('applied', 'ignored') AND received_at < now() - make_interval(secs => $1)
              LIMIT $2)",
         retention,
     )

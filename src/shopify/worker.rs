@@ -17,7 +17,7 @@ use super::topic::Topic;
 use crate::configuration::ShopifySettings;
 use crate::db::listen::listen;
 use crate::db::notify::Announcer;
-use crate::providers::live::Live;
+use crate::providers::live::{Live, Standing};
 
 /// The NOTIFY channel stored webhooks are announced on.
 pub const CHANNEL: &str = "shopify_webhooks";
@@ -48,6 +48,8 @@ pub enum Outcome {
     /// Tried again later (a transient error, or waiting for its order).
     Retrying(String),
     Failed(String),
+    /// Stored only: the integration's switch for its topic is off.
+    Ignored(String),
 }
 
 impl Outcome {
@@ -57,6 +59,7 @@ impl Outcome {
             Outcome::Applied(applied) => ("applied", applied.summary()),
             Outcome::Retrying(why) => ("pending", why),
             Outcome::Failed(error) => ("failed", error),
+            Outcome::Ignored(why) => ("ignored", why),
         }
     }
 }
@@ -174,7 +177,13 @@ impl Applier {
         claimed: Claimed,
     ) -> Result<Outcome, sqlx::Error> {
         let attempt = claimed.attempts as u32 + 1;
-        let result = match Topic::named(&claimed.topic) {
+        let topic = Topic::named(&claimed.topic);
+        if let Some(switch) = topic.and_then(|topic| self.switched_off(topic)) {
+            let outcome = format!("stored, not applied: {switch} is off");
+            inbox::record_ignored(tx, claimed.id, &outcome).await?;
+            return Ok(Outcome::Ignored(outcome));
+        }
+        let result = match topic {
             Some(topic) => {
                 let webhook = Webhook {
                     topic,
@@ -241,6 +250,34 @@ impl Applier {
         Ok(outcome)
     }
 
+    /// The switch that keeps `topic` from being applied, while the Shopify integration is
+    /// configured with it off: `autoImportOrders` for orders (and for fulfillments, unless
+    /// `pushTracking` is on), `syncProducts` for products.
+    fn switched_off(&self, topic: Topic) -> Option<&'static str> {
+        let Standing::Active(configured) = self.live.as_deref()?.lookup(provider::CODE) else {
+            return None;
+        };
+        let on = |name: &str| {
+            configured
+                .settings
+                .get(name)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+        };
+        match topic {
+            Topic::Order(_) if !on(provider::IMPORT_ORDERS) => Some(provider::IMPORT_ORDERS),
+            Topic::Fulfillment(_)
+                if !on(provider::IMPORT_ORDERS) && !on(provider::PUSH_TRACKING) =>
+            {
+                Some("autoImportOrders (and pushTracking)")
+            }
+            Topic::Product(_) | Topic::ProductDeletion if !on(provider::SYNC_PRODUCTS) => {
+                Some(provider::SYNC_PRODUCTS)
+            }
+            _ => None,
+        }
+    }
+
     /// Asks an idle worker to look at the inbox (after a reprocess in this process).
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -253,9 +290,16 @@ impl Applier {
 fn is_permanent(error: &ApplyError) -> bool {
     match error {
         ApplyError::Mapping(_) => true,
-        ApplyError::Database(sqlx::Error::Database(e)) => e
+        ApplyError::Database(error) => refuses_content(error),
+    }
+}
+
+/// PostgreSQL's data exceptions and constraint violations: the content does not fit.
+pub fn refuses_content(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => e
             .code()
             .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
-        ApplyError::Database(_) => false,
+        _ => false,
     }
 }

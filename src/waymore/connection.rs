@@ -10,7 +10,7 @@ use super::client::{WaymoreClient, WaymoreError};
 use super::export::{MassExport, Started};
 use super::DESTINATION;
 use crate::delivery::destinations::{self, DestinationError};
-use crate::jobs::{self, JobDefinition};
+use crate::jobs::{self, Job};
 use crate::secrets::vault::Vault;
 
 #[derive(Debug, Clone, sqlx::FromRow)]

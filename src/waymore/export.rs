@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::client::WaymoreClient;
 use super::mass_data::{self, MassEntity};
 use super::DESTINATION;
-use crate::jobs::{self, JobDefinition, JobState, JobStatus, PartError, StagePlan};
+use crate::jobs::{self, Job, JobDefinition, JobState, JobStatus, PartError, StagePlan};
 
 /// The export as the runner knows it.
 pub struct MassExport {
@@ -38,10 +38,8 @@ fn entity(stage: &str) -> MassEntity {
     MassEntity::parse(stage).expect("the export's stages are its entities")
 }
 
-impl JobDefinition for MassExport {
+impl Job for MassExport {
     const KIND: &'static str = "waymore.export";
-
-    type Part = Box<RawValue>;
 
     fn destination(&self) -> Option<&'static str> {
         Some(DESTINATION)
@@ -60,6 +58,10 @@ impl JobDefinition for MassExport {
             })
             .collect())
     }
+}
+
+impl JobDefinition for MassExport {
+    type Part = Box<RawValue>;
 
     async fn cut(
         &self,

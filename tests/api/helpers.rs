@@ -317,11 +317,15 @@ pub fn test_settings(db: PgConnectOptions) -> Settings {
                 base: std::time::Duration::from_millis(10),
                 cap: std::time::Duration::from_secs(1),
             },
+            public_url: Some("https://bridge.example.com/".parse().unwrap()),
+            admin_timeout: std::time::Duration::from_secs(5),
+            import_attempts: 5,
         },
         // The partners the tests play run on loopback.
         outbound: OutboundSettings {
             allowlist: Allowlist::parse(LOOPBACK).unwrap(),
-            ca_file: None,
+            // The stand-in stores' certificate.
+            ca_file: Some(crate::shopify::standin::ca_file()),
         },
         admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
         vault: VaultSettings {

@@ -9,7 +9,9 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool};
 
 use shopbridge::configuration::JobSettings;
-use shopbridge::jobs::{self, JobDefinition, JobState, PartError, RunOutcome, Runner, StagePlan};
+use shopbridge::jobs::{
+    self, Job, JobDefinition, JobState, PartError, RunOutcome, Runner, StagePlan,
+};
 use shopbridge::retry::RetryPolicy;
 
 use crate::events::eventually;
@@ -34,10 +36,8 @@ struct Counting {
     taken: Arc<Mutex<Vec<(String, i64)>>>,
 }
 
-impl JobDefinition for Counting {
+impl Job for Counting {
     const KIND: &'static str = "test.counting";
-
-    type Part = Vec<i64>;
 
     fn destination(&self) -> Option<&'static str> {
         None
@@ -57,6 +57,10 @@ impl JobDefinition for Counting {
             },
         ])
     }
+}
+
+impl JobDefinition for Counting {
+    type Part = Vec<i64>;
 
     async fn cut(
         &self,

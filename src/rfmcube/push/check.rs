@@ -16,7 +16,7 @@ use super::client::Delete;
 use super::import::{self, InitialSync};
 use super::payloads::{self, Entry};
 use super::DESTINATION;
-use crate::jobs::{self, JobDefinition, PartError, StagePlan};
+use crate::jobs::{self, Job, JobDefinition, PartError, StagePlan};
 
 pub const KIND: &str = "rfmcube.check";
 
@@ -51,10 +51,8 @@ pub enum CheckPart {
     Deleted(Vec<(i64, String)>),
 }
 
-impl JobDefinition for ConsistencyCheck {
+impl Job for ConsistencyCheck {
     const KIND: &'static str = KIND;
-
-    type Part = CheckPart;
 
     fn destination(&self) -> Option<&'static str> {
         Some(DESTINATION)
@@ -76,6 +74,10 @@ impl JobDefinition for ConsistencyCheck {
         });
         Ok(plan)
     }
+}
+
+impl JobDefinition for ConsistencyCheck {
+    type Part = CheckPart;
 
     async fn cut(
         &self,

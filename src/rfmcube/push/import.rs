@@ -16,7 +16,7 @@ use super::payloads::{self, Entry, ImportBody, Selection};
 use super::DESTINATION;
 use crate::configuration::RfmcubePushSettings;
 use crate::delivery::destinations;
-use crate::jobs::{self, JobDefinition, PartError, StagePlan};
+use crate::jobs::{self, Job, JobDefinition, PartError, StagePlan};
 use crate::outbound::Client;
 
 pub const KIND: &str = "rfmcube.import";
@@ -117,10 +117,8 @@ impl Account {
 pub const CUSTOMERS: &str = "customers";
 pub const GUESTS: &str = "guests";
 
-impl JobDefinition for InitialSync {
+impl Job for InitialSync {
     const KIND: &'static str = KIND;
-
-    type Part = Vec<Entry>;
 
     fn destination(&self) -> Option<&'static str> {
         Some(DESTINATION)
@@ -150,6 +148,10 @@ impl JobDefinition for InitialSync {
             },
         ])
     }
+}
+
+impl JobDefinition for InitialSync {
+    type Part = Vec<Entry>;
 
     async fn cut(
         &self,

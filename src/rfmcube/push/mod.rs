@@ -31,7 +31,7 @@ use crate::configuration::RfmcubePushSettings;
 use crate::delivery::destinations::{self, DestinationError, DestinationName};
 use crate::delivery::kind::Kinds;
 use crate::events::EventPattern;
-use crate::jobs::{self, JobDefinition, JobStatus, Runner};
+use crate::jobs::{self, Job, JobDefinition, JobStatus, Runner};
 use crate::secrets::vault::Vault;
 use check::ConsistencyCheck;
 use import::InitialSync;

@@ -47,6 +47,9 @@ pub enum AdminError {
     /// The query itself was refused (GraphQL errors other than THROTTLED, another 4xx).
     #[error("{0}")]
     Refused(String),
+    /// The store URL leads to an address the outbound guard refuses.
+    #[error("the store URL leads to an address shopbridge may not reach: {0}")]
+    Forbidden(String),
     #[error("the shop's query budget: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -177,9 +180,7 @@ impl AdminApi {
                 .post(&self.endpoint, headers, body.clone())
                 .await
                 .map_err(|no_answer| match no_answer {
-                    NoAnswer::Refused(refused) => AdminError::Refused(format!(
-                        "the store URL leads to an address shopbridge may not reach: {refused}"
-                    )),
+                    NoAnswer::Refused(refused) => AdminError::Forbidden(refused.to_string()),
                     other => AdminError::Transient(other.to_string()),
                 })?;
             let said = || format!("Shopify answered {}: {}", answer.status, answer.excerpt());

@@ -8,11 +8,13 @@ use super::{
     WEBHOOK,
 };
 use crate::helpers::{assert_error, spawn_app};
+use crate::shopify::standin::{StandIn, TOKEN};
 
 #[tokio::test]
 async fn the_seed_example_configures_shopify_and_answers_in_the_seed_shape() {
+    let store = StandIn::start(1000.0, 100.0).await;
     let app = spawn_app().await;
-    let response = configure(&app, &seed_configure_example()).await;
+    let response = configure(&app, &seed_configure_example(&store.url)).await;
     assert_eq!(response.status().as_u16(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["success"], true, "{body}");
@@ -35,13 +37,14 @@ async fn the_seed_example_configures_shopify_and_answers_in_the_seed_shape() {
 
 #[tokio::test]
 async fn the_listing_shows_status_and_settings_and_never_a_secret() {
+    let store = StandIn::start(1000.0, 100.0).await;
     let app = spawn_app().await;
-    let guid = configured(&app, &seed_configure_example()).await;
+    let guid = configured(&app, &seed_configure_example(&store.url)).await;
     let response = admin_get(&app, "/api/integrations").await;
     assert_eq!(response.status().as_u16(), 200);
     let text = response.text().await.unwrap();
     assert!(
-        !text.contains("your-api-secret") && !text.contains("your-api-key"),
+        !text.contains("your-api-secret") && !text.contains(TOKEN),
         "{text}"
     );
     let body: Value = serde_json::from_str(&text).unwrap();
@@ -56,11 +59,12 @@ async fn the_listing_shows_status_and_settings_and_never_a_secret() {
     assert_eq!(shopify["status"], "active");
     assert_eq!(
         shopify["settings"],
-        json!({"autoImportOrders": true, "syncProducts": true, "pushTracking": true})
+        json!({"autoImportOrders": true, "syncProducts": true, "pushTracking": true,
+               "importOrdersSince": null})
     );
     assert_eq!(
         shopify["credentials"],
-        json!({"storeUrl": "https://yourstore.example.com", "apiSecret": "configured", "apiKey": "configured"})
+        json!({"storeUrl": store.url, "apiSecret": "configured", "apiKey": "configured"})
     );
     // The test app's environment configures ONe and Rfmcube: listed as such.
     let from_environment: Vec<&str> = body["data"]
@@ -114,10 +118,11 @@ async fn the_catalog_lists_every_provider_with_its_fields() {
 
 #[tokio::test]
 async fn configuring_a_provider_twice_is_a_conflict_that_says_how_to_change_it() {
+    let store = StandIn::start(1000.0, 100.0).await;
     let app = spawn_app().await;
-    let guid = configured(&app, &seed_configure_example()).await;
+    let guid = configured(&app, &seed_configure_example(&store.url)).await;
     let message = assert_error(
-        configure(&app, &seed_configure_example()).await,
+        configure(&app, &seed_configure_example(&store.url)).await,
         409,
         "CONFLICT",
     )
@@ -134,12 +139,15 @@ async fn configuring_a_provider_twice_is_a_conflict_that_says_how_to_change_it()
 
 #[tokio::test]
 async fn a_change_by_guid_keeps_the_secrets_it_leaves_out() {
+    let store = StandIn::start(1000.0, 100.0).await;
     let app = spawn_app().await;
-    let guid = configured(&app, &seed_configure_example()).await;
+    let guid = configured(&app, &seed_configure_example(&store.url)).await;
+    // The same store by another address.
+    let other_url = store.url.replace("localhost", "127.0.0.1");
     let change = json!({
         "providerId": SHOPIFY,
         "guid": guid,
-        "credentials": {"storeUrl": "https://other.example.com"},
+        "credentials": {"storeUrl": other_url},
         "settings": {"pushTracking": false}
     });
     let response = configure(&app, &change).await;
@@ -159,10 +167,7 @@ async fn a_change_by_guid_keeps_the_secrets_it_leaves_out() {
         .await
         .unwrap();
     let shopify = &body["data"][0];
-    assert_eq!(
-        shopify["credentials"]["storeUrl"],
-        "https://other.example.com"
-    );
+    assert_eq!(shopify["credentials"]["storeUrl"], other_url.as_str());
     assert_eq!(shopify["credentials"]["apiSecret"], "configured");
     assert_eq!(shopify["settings"]["pushTracking"], false);
     assert_eq!(shopify["settings"]["syncProducts"], true);
@@ -174,7 +179,7 @@ async fn a_change_by_guid_keeps_the_secrets_it_leaves_out() {
 async fn bad_configurations_are_refused_naming_the_field() {
     let app = spawn_app().await;
     let with = |change: &dyn Fn(&mut Value)| {
-        let mut body = seed_configure_example();
+        let mut body = seed_configure_example("https://yourstore.example.com");
         change(&mut body);
         body
     };
@@ -282,7 +287,7 @@ async fn the_integrations_api_takes_the_admin_token() {
     let response = app
         .client
         .post(app.url("/api/integrations/provider/configure"))
-        .json(&seed_configure_example())
+        .json(&seed_configure_example("https://yourstore.example.com"))
         .send()
         .await
         .unwrap();
@@ -302,8 +307,9 @@ async fn the_integrations_api_takes_the_admin_token() {
 
 #[tokio::test]
 async fn disable_and_remove_answer_as_the_seed_shows() {
+    let store = StandIn::start(1000.0, 100.0).await;
     let app = spawn_app().await;
-    let guid = configured(&app, &seed_configure_example()).await;
+    let guid = configured(&app, &seed_configure_example(&store.url)).await;
     let response = admin_get(&app, &format!("/api/integrations/provider/disable/{guid}")).await;
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.unwrap();

@@ -9,6 +9,7 @@ mod vapid;
 use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, ADMIN_TOKEN};
+use crate::shopify::standin::TOKEN;
 
 /// The catalog's providers, by their stable ids.
 pub const SHOPIFY: &str = "5f1c2b7e-8d4a-4c1e-9b36-0a7e51f0c001";
@@ -17,15 +18,16 @@ pub const RFMCUBE: &str = "5f1c2b7e-8d4a-4c1e-9b36-0a7e51f0c003";
 pub const ONE: &str = "5f1c2b7e-8d4a-4c1e-9b36-0a7e51f0c004";
 pub const WEBHOOK: &str = "5f1c2b7e-8d4a-4c1e-9b36-0a7e51f0c005";
 
-/// The seed's configure example, with Shopify's real id for `provider-uuid`.
-pub fn seed_configure_example() -> Value {
+/// The seed's configure example, with Shopify's real id for `provider-uuid`, and a store
+/// (a stand-in's address) and its Admin API token for the placeholders.
+pub fn seed_configure_example(store_url: &str) -> Value {
     json!({
         "providerId": SHOPIFY,
         "providerType": "ecommerce",
         "credentials": {
-            "apiKey": "your-api-key",
+            "apiKey": TOKEN,
             "apiSecret": "your-api-secret",
-            "storeUrl": "https://yourstore.example.com"
+            "storeUrl": store_url
         },
         "settings": {
             "autoImportOrders": true,

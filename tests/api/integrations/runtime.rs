@@ -375,7 +375,8 @@ async fn products_link_to_the_store_url_configured_here() {
     let app = spawn_app_on(fresh_database().await, no_bootstrap).await;
     configured(
         &app,
-        &json!({"providerId": SHOPIFY, "credentials": {"apiSecret": SECRET, "storeUrl": "https://store.example.com/"}}),
+        &json!({"providerId": SHOPIFY, "credentials": {"apiSecret": SECRET, "storeUrl": "https://store.example.com/"},
+                "settings": {"syncProducts": true}}),
     )
     .await;
     let body = crate::shopify::product();

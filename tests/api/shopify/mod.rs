@@ -1,8 +1,10 @@
 //! Shopify webhook intake: the seed's three payloads, signed and posted over HTTP to the
 //! running app; what is refused; how the stored webhooks become shop rows.
 
+mod admin;
 mod apply;
 mod intake;
+pub mod standin;
 
 use std::time::Duration;
 

@@ -1,0 +1,423 @@
+//! Connecting a store: the token is checked (`shop`), the webhook subscriptions the
+//! switches need are made to be exactly those shopbridge has there (created when missing,
+//! deleted when no longer needed, never twice), the store and its destination are recorded,
+//! and the imports a switch turned on start. Removing the integration deletes the
+//! subscriptions again.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::client::{AdminApi, AdminError};
+use super::graphql::{self, Subscription};
+use super::import::{Catalog, OrderHistory, ORDERS_PER_PAGE, PRODUCTS_PER_PAGE};
+use super::{tracking, Admin, Store, DESTINATION};
+use crate::delivery::destinations::{self, DestinationError, DestinationName};
+use crate::events::EventPattern;
+use crate::jobs::{self, Job};
+use crate::shopify::topic::Endpoint;
+
+/// The integration's three switches, and the order history's lower date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Switches {
+    pub import_orders: bool,
+    pub sync_products: bool,
+    pub push_tracking: bool,
+    pub orders_since: Option<DateTime<Utc>>,
+}
+
+impl Switches {
+    /// The webhook topics they need, each with the URL that receives it.
+    pub fn topics(&self) -> Vec<(&'static str, Endpoint)> {
+        let mut topics: Vec<&'static &'static str> = Vec::new();
+        if self.import_orders {
+            topics.extend(
+                Endpoint::Orders
+                    .topics()
+                    .iter()
+                    .filter(|t| t.starts_with("orders/")),
+            );
+        }
+        if self.import_orders || self.push_tracking {
+            topics.extend(
+                Endpoint::Orders
+                    .topics()
+                    .iter()
+                    .filter(|t| t.starts_with("fulfillments/")),
+            );
+        }
+        if self.sync_products {
+            topics.extend(Endpoint::Products.topics());
+        }
+        topics
+            .into_iter()
+            .map(|topic| {
+                let endpoint = match topic.starts_with("products/") {
+                    true => Endpoint::Products,
+                    false => Endpoint::Orders,
+                };
+                (*topic, endpoint)
+            })
+            .collect()
+    }
+}
+
+/// `orders/create` as the Admin API names it: `ORDERS_CREATE`.
+pub fn topic_enum(topic: &str) -> String {
+    topic.replace('/', "_").to_ascii_uppercase()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// 401/403: the token is wrong, revoked, or lacks a scope.
+    #[error("Shopify refused the Admin API access token: {0}")]
+    Unauthorized(String),
+    /// The store URL leads to an address the outbound guard refuses.
+    #[error("{0}")]
+    StoreUrl(String),
+    /// Subscriptions are needed, and Shopify would not know where to send them.
+    #[error(
+        "PUBLIC_URL is not set: Shopify's webhook subscriptions need shopbridge's public \
+         https address"
+    )]
+    NoPublicUrl,
+    #[error("Shopify: {0}")]
+    Upstream(String),
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<AdminError> for ConnectError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Unauthorized(message) => ConnectError::Unauthorized(message),
+            forbidden @ AdminError::Forbidden(_) => ConnectError::StoreUrl(forbidden.to_string()),
+            AdminError::Database(e) => ConnectError::Database(e),
+            other => ConnectError::Upstream(other.to_string()),
+        }
+    }
+}
+
+/// Every webhook subscription of the app in the store.
+async fn subscriptions(api: &AdminApi) -> Result<Vec<Subscription>, AdminError> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let data: graphql::SubscriptionsData = api
+            .query(
+                graphql::WEBHOOK_SUBSCRIPTIONS,
+                json!({"after": after}),
+                graphql::WEBHOOK_SUBSCRIPTIONS_COST as f64,
+            )
+            .await?;
+        let page = data.webhook_subscriptions;
+        all.extend(page.nodes);
+        match page.page_info.end_cursor {
+            Some(cursor) if page.page_info.has_next_page => after = Some(cursor),
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// Makes the subscriptions pointing at `base`'s intake URLs exactly `wanted`: creates the
+/// missing ones, deletes the others. Topic → subscription id.
+async fn sync_subscriptions(
+    api: &AdminApi,
+    base: &reqwest::Url,
+    wanted: &[(&'static str, Endpoint)],
+) -> Result<BTreeMap<String, String>, AdminError> {
+    let base = base.as_str().trim_end_matches('/');
+    let uri = |endpoint: Endpoint| format!("{base}{}", endpoint.path());
+    let ours_prefix = format!("{base}/shopify/webhooks/");
+    let existing: Vec<Subscription> = subscriptions(api)
+        .await?
+        .into_iter()
+        .filter(|s| {
+            s.uri
+                .as_deref()
+                .is_some_and(|u| u.starts_with(&ours_prefix))
+        })
+        .collect();
+    let mut kept = BTreeMap::new();
+    for (topic, endpoint) in wanted {
+        let (name, target) = (topic_enum(topic), uri(*endpoint));
+        let found = existing
+            .iter()
+            .find(|s| s.topic == name && s.uri.as_deref() == Some(target.as_str()));
+        let id = match found {
+            Some(subscription) => subscription.id.clone(),
+            None => {
+                let data: graphql::SubscriptionCreateData = api
+                    .query(
+                        graphql::WEBHOOK_SUBSCRIPTION_CREATE,
+                        json!({"topic": name, "uri": target}),
+                        graphql::MUTATION_COST as f64,
+                    )
+                    .await?;
+                data.webhook_subscription_create
+                    .made()
+                    .map_err(AdminError::Refused)?
+                    .webhook_subscription
+                    .ok_or_else(|| AdminError::Refused(format!("{name}: no subscription made")))?
+                    .id
+            }
+        };
+        kept.insert((*topic).to_owned(), id);
+    }
+    for unwanted in existing
+        .iter()
+        .filter(|s| !kept.values().any(|id| *id == s.id))
+    {
+        let data: graphql::SubscriptionDeleteData = api
+            .query(
+                graphql::WEBHOOK_SUBSCRIPTION_DELETE,
+                json!({"id": unwanted.id}),
+                graphql::MUTATION_COST as f64,
+            )
+            .await?;
+        data.webhook_subscription_delete
+            .made()
+            .map_err(AdminError::Refused)?;
+    }
+    Ok(kept)
+}
+
+impl Admin {
+    /// Connects the store at `store_url` with `token` as `switches` say, `before` being what
+    /// they were (None: not connected); the destination's id.
+    pub async fn connect(
+        &self,
+        store: Store,
+        switches: &Switches,
+        before: Option<&Switches>,
+    ) -> Result<i64, ConnectError> {
+        let api = store
+            .api(&self.http, &self.pool)
+            .await
+            .map_err(ConnectError::Upstream)?;
+        let shop: graphql::ShopData = api
+            .query(graphql::SHOP, json!({}), graphql::SHOP_COST as f64)
+            .await?;
+        let wanted = switches.topics();
+        let subscriptions = match (&self.public_url, wanted.is_empty()) {
+            (Some(base), _) => sync_subscriptions(&api, base, &wanted).await?,
+            (None, true) => BTreeMap::new(),
+            (None, false) => return Err(ConnectError::NoPublicUrl),
+        };
+        let since = switches.orders_since.map(|since| since.to_rfc3339());
+        let counts: graphql::CountsData = api
+            .query(
+                graphql::COUNTS,
+                json!({"orders": since.map_or(String::new(), |s| format!("created_at:>='{s}'"))}),
+                graphql::COUNTS_COST as f64,
+            )
+            .await?;
+
+        let mut tx = self.pool.begin().await?;
+        // Processes configuring together do it one after the other.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('shopbridge.shopify-admin'))")
+            .execute(&mut *tx)
+            .await?;
+        let previous: Option<(String, Option<DateTime<Utc>>)> =
+            sqlx::query_as("SELECT domain, orders_since FROM shopify_store")
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO shopify_store (store_url, name, domain, subscriptions, orders_since,
+                                        orders_total, products_total)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (singleton) DO UPDATE SET
+                 store_url = EXCLUDED.store_url, name = EXCLUDED.name,
+                 domain = EXCLUDED.domain, subscriptions = EXCLUDED.subscriptions,
+                 orders_since = EXCLUDED.orders_since, orders_total = EXCLUDED.orders_total,
+                 products_total = EXCLUDED.products_total,
+                 connected_at = CASE WHEN shopify_store.domain = EXCLUDED.domain
+                                     THEN shopify_store.connected_at ELSE now() END",
+        )
+        .bind(&store.store_url)
+        .bind(&shop.shop.name)
+        .bind(&shop.shop.myshopify_domain)
+        .bind(sqlx::types::Json(&subscriptions))
+        .bind(switches.orders_since)
+        .bind(counts.orders_count.count)
+        .bind(counts.products_count.count)
+        .execute(&mut *tx)
+        .await?;
+        let id = self.configure_destination(&mut tx, &store).await?;
+        let same_store = previous
+            .as_ref()
+            .is_some_and(|(domain, _)| *domain == shop.shop.myshopify_domain);
+        let same_since = previous
+            .as_ref()
+            .is_some_and(|(_, since)| *since == switches.orders_since);
+        let was = |on: fn(&Switches) -> bool| same_store && before.is_some_and(on);
+        let orders_afresh = !was(|s| s.import_orders) || !same_since;
+        let products_afresh = !was(|s| s.sync_products);
+        self.steer(
+            &mut tx,
+            OrderHistory::KIND,
+            switches.import_orders,
+            orders_afresh,
+        )
+        .await?;
+        self.steer(
+            &mut tx,
+            Catalog::KIND,
+            switches.sync_products,
+            products_afresh,
+        )
+        .await?;
+        tx.commit().await?;
+        self.orders.wake();
+        self.products.wake();
+        Ok(id)
+    }
+
+    /// The `shopify` destination, made or changed to `store`.
+    async fn configure_destination(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        store: &Store,
+    ) -> Result<i64, DestinationError> {
+        let kind = self
+            .kinds
+            .get(tracking::KIND)
+            .expect("the shopify kind is registered");
+        let config = serde_json::to_value(store).expect("a store serialises");
+        let events: Vec<EventPattern> = tracking::EVENTS
+            .iter()
+            .map(|e| EventPattern::try_from((*e).to_owned()).expect("an event name"))
+            .collect();
+        match destinations::id_of(&mut **tx, DESTINATION).await? {
+            Some(id) => {
+                destinations::reconfigure_in(
+                    tx,
+                    &self.vault,
+                    DESTINATION,
+                    kind.as_ref(),
+                    Some(&events),
+                    |_| Ok(config),
+                )
+                .await?;
+                Ok(id)
+            }
+            None => {
+                let name = DestinationName::parse(DESTINATION).expect("a valid destination name");
+                destinations::add_in(tx, &self.vault, &name, kind.as_ref(), &events, config).await
+            }
+        }
+    }
+
+    /// Starts the import of `kind` when its switch is on and `afresh` (turned on, another
+    /// store, another date), resumes a failed one when it is on, cancels it when it is off.
+    async fn steer(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        kind: &str,
+        on: bool,
+        afresh: bool,
+    ) -> Result<(), sqlx::Error> {
+        if !on || afresh {
+            let why = match on {
+                true => "the import was started again",
+                false => "its switch was turned off",
+            };
+            jobs::cancel_in(tx, kind, why).await?;
+        }
+        if !on {
+            return Ok(());
+        }
+        let ever: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1)")
+            .bind(kind)
+            .fetch_one(&mut **tx)
+            .await?;
+        if afresh || !ever {
+            match kind {
+                OrderHistory::KIND => {
+                    let _ = jobs::start_in(tx, self.orders.definition(), ORDERS_PER_PAGE).await?;
+                }
+                _ => {
+                    let _ =
+                        jobs::start_in(tx, self.products.definition(), PRODUCTS_PER_PAGE).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the store: its subscriptions are deleted there (a token Shopify refuses
+    /// cannot, and needs not: the app's subscriptions go with its token), then the imports,
+    /// the destination and the record here.
+    pub async fn disconnect(&self) -> Result<(), ConnectError> {
+        let store = destinations::config(&self.pool, &self.vault, DESTINATION).await?;
+        let store = store.and_then(|config| serde_json::from_value::<Store>(config).ok());
+        if let (Some(store), Some(base)) = (store, &self.public_url) {
+            let api = store
+                .api(&self.http, &self.pool)
+                .await
+                .map_err(ConnectError::Upstream)?;
+            match sync_subscriptions(&api, base, &[]).await {
+                Ok(_) | Err(AdminError::Unauthorized(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        for kind in [OrderHistory::KIND, Catalog::KIND] {
+            jobs::cancel_in(&mut tx, kind, "the store was disconnected").await?;
+        }
+        sqlx::query("DELETE FROM destinations WHERE name = $1")
+            .bind(DESTINATION)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM shopify_store")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a store is connected (its token configured).
+    pub async fn connected(&self) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM shopify_store)")
+            .fetch_one(&self.pool)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_switch_subscribes_its_topics_at_their_url() {
+        let none = Switches::default();
+        assert!(none.topics().is_empty());
+        let tracking = Switches {
+            push_tracking: true,
+            ..Switches::default()
+        };
+        assert_eq!(
+            tracking.topics(),
+            [
+                ("fulfillments/create", Endpoint::Orders),
+                ("fulfillments/update", Endpoint::Orders)
+            ]
+        );
+        let all = Switches {
+            import_orders: true,
+            sync_products: true,
+            push_tracking: true,
+            orders_since: None,
+        };
+        let topics = all.topics();
+        assert_eq!(topics.len(), 11, "{topics:?}");
+        assert!(topics.contains(&("products/delete", Endpoint::Products)));
+        assert_eq!(
+            topic_enum("orders/partially_fulfilled"),
+            "ORDERS_PARTIALLY_FULFILLED"
+        );
+    }
+}
