@@ -2,14 +2,70 @@
 //! while its lease is free and its destination neither disabled nor held, renewed every
 //! tenth of the lease, checked by every write (the fence), released, and the job ended.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use uuid::Uuid;
+
+use super::runner::RunOutcome;
 
 use crate::delivery::destinations;
 use crate::secrets::vault::{Vault, VaultError};
+
+/// How often an idle worker looks for a job left by a process that died.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// A runner's worker, as the process sees it: woken when a job waits, stopped at the end.
+pub struct Worker {
+    wake: Notify,
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Worker {
+            wake: Notify::new(),
+            stopping: watch::Sender::new(false),
+        }
+    }
+}
+
+impl Worker {
+    /// Tells the worker that a job is waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the worker: nothing new starts, what is in flight finishes and is recorded.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Runs `run_once` as jobs come: when woken, and every few seconds to take over a job
+    /// whose process died; returns once stopped.
+    pub async fn run<F, Fut>(&self, kind: &str, mut run_once: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<RunOutcome, sqlx::Error>>,
+    {
+        let mut stopping = self.stopping.subscribe();
+        while !*stopping.borrow() {
+            match run_once().await {
+                Ok(RunOutcome::Idle | RunOutcome::Busy) => {}
+                Ok(outcome) => log::info!("{kind} job: {outcome:?}"),
+                Err(error) => log::error!("{kind} job runner: {error}"),
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    }
+}
 
 /// How one kind of job is claimed.
 #[derive(Clone)]
@@ -37,7 +93,7 @@ impl Claim {
 }
 
 /// What looking for a job to claim found.
-pub enum Claimed {
+enum Claimed {
     Job(i64, Uuid),
     /// A job waits, but another runner holds it or its destination is held.
     Busy,
@@ -50,7 +106,7 @@ pub const FENCE: &str = "EXISTS (SELECT 1 FROM jobs x
 
 impl Leases {
     /// Claims the waiting job of this kind, if no live lease holds it.
-    pub async fn claim(&self) -> Result<Claimed, sqlx::Error> {
+    async fn claim(&self) -> Result<Claimed, sqlx::Error> {
         let token = Uuid::new_v4();
         let claimed: Option<i64> = sqlx::query_scalar(
             "UPDATE jobs
@@ -85,8 +141,41 @@ impl Leases {
         })
     }
 
+    /// Claims the waiting job and runs `work` on it, renewing the claim meanwhile (`work`
+    /// gives up what it is doing once the claim's `lost` turns true); releases the lease
+    /// after. Idle or Busy when there is no job to claim.
+    pub async fn run<F, Fut>(&self, worker: &Worker, work: F) -> Result<RunOutcome, sqlx::Error>
+    where
+        F: FnOnce(Arc<Claim>) -> Fut,
+        Fut: Future<Output = Result<RunOutcome, sqlx::Error>>,
+    {
+        let (id, token) = match self.claim().await? {
+            Claimed::Job(id, token) => (id, token),
+            Claimed::Busy => return Ok(RunOutcome::Busy),
+            Claimed::Idle => return Ok(RunOutcome::Idle),
+        };
+        let (lost_tx, lost) = watch::channel(false);
+        let claim = Arc::new(Claim {
+            id,
+            token,
+            lost,
+            stopping: worker.stopping.subscribe(),
+        });
+        let outcome = {
+            let renewing = self.renew_until_lost(&claim, &lost_tx);
+            let running = work(claim.clone());
+            tokio::pin!(running);
+            tokio::select! {
+                outcome = &mut running => outcome,
+                () = renewing => running.await,
+            }
+        };
+        self.release(id, token).await?;
+        outcome
+    }
+
     /// Renews the claim every tenth of the lease; on losing it raises `lost` and returns.
-    pub async fn renew_until_lost(&self, claim: &Claim, lost: &watch::Sender<bool>) {
+    async fn renew_until_lost(&self, claim: &Claim, lost: &watch::Sender<bool>) {
         loop {
             tokio::time::sleep(self.lease / 10).await;
             if !self.renew(claim).await {
@@ -123,7 +212,7 @@ impl Leases {
     }
 
     /// Gives the lease up (the job stays as it is).
-    pub async fn release(&self, id: i64, token: Uuid) -> Result<(), sqlx::Error> {
+    async fn release(&self, id: i64, token: Uuid) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE jobs SET lease_token = NULL, leased_until = NULL
              WHERE id = $1 AND lease_token = $2",

@@ -7,9 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::{watch, Notify};
 
-use super::lease::{Claim, Claimed, Leases, FENCE};
+use super::lease::{Claim, Leases, Worker, FENCE};
 use super::runner::RunOutcome;
 use super::{Job, PartError};
 use crate::configuration::JobSettings;
@@ -59,8 +58,7 @@ pub struct PullRunner<D> {
     vault: Vault,
     definition: D,
     settings: JobSettings,
-    wake: Notify,
-    stopping: watch::Sender<bool>,
+    worker: Worker,
 }
 
 impl<D: PullDefinition> PullRunner<D> {
@@ -71,8 +69,7 @@ impl<D: PullDefinition> PullRunner<D> {
             vault,
             definition,
             settings,
-            wake: Notify::new(),
-            stopping: watch::Sender::new(false),
+            worker: Worker::default(),
         })
     }
 
@@ -82,29 +79,17 @@ impl<D: PullDefinition> PullRunner<D> {
 
     /// Tells this process's worker that a job is waiting.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.worker.wake();
     }
 
-    /// Stops the worker: no new page is read, the page being written is recorded.
+    /// Stops the worker: nothing new starts, what is in flight finishes and is recorded.
     pub fn stop(&self) {
-        self.stopping.send_replace(true);
+        self.worker.stop();
     }
 
-    /// Runs jobs as they come, as [`super::Runner::run_worker`] does.
+    /// Runs jobs as they come, until stopped.
     pub async fn run_worker(self: Arc<Self>) {
-        let mut stopping = self.stopping.subscribe();
-        while !*stopping.borrow() {
-            match self.run_once().await {
-                Ok(RunOutcome::Idle | RunOutcome::Busy) => {}
-                Ok(outcome) => log::info!("{} job: {outcome:?}", D::KIND),
-                Err(error) => log::error!("{} job runner: {error}", D::KIND),
-            }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(super::runner::IDLE_POLL) => {}
-                _ = stopping.changed() => {}
-            }
-        }
+        self.worker.run(D::KIND, || self.run_once()).await
     }
 
     fn leases(&self) -> Leases {
@@ -118,30 +103,12 @@ impl<D: PullDefinition> PullRunner<D> {
 
     /// Runs the waiting job to its end, unless another runner holds it.
     pub async fn run_once(&self) -> Result<RunOutcome, sqlx::Error> {
-        let leases = self.leases();
-        let (id, token) = match leases.claim().await? {
-            Claimed::Job(id, token) => (id, token),
-            Claimed::Busy => return Ok(RunOutcome::Busy),
-            Claimed::Idle => return Ok(RunOutcome::Idle),
-        };
-        let (lost_tx, lost) = watch::channel(false);
-        let claim = Claim {
-            id,
-            token,
-            lost,
-            stopping: self.stopping.subscribe(),
-        };
-        let outcome = {
-            let renewing = leases.renew_until_lost(&claim, &lost_tx);
-            let running = self.run_claimed(&leases, &claim);
-            tokio::pin!(running);
-            tokio::select! {
-                outcome = &mut running => outcome,
-                () = renewing => running.await,
-            }
-        };
-        leases.release(id, token).await?;
-        outcome
+        let leases = &self.leases();
+        leases
+            .run(&self.worker, |claim| async move {
+                self.run_claimed(leases, &claim).await
+            })
+            .await
     }
 
     async fn run_claimed(&self, leases: &Leases, claim: &Claim) -> Result<RunOutcome, sqlx::Error> {

@@ -7,19 +7,14 @@
 //! runner asked to stop starts no new part and lets those in flight finish.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sqlx::PgPool;
-use tokio::sync::{watch, Notify};
 
-use super::lease::{Claim, Claimed, Leases, FENCE};
+use super::lease::{Claim, Leases, Worker, FENCE};
 use super::JobDefinition;
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;
-
-/// How often an idle worker looks for a job left by a process that died.
-pub(super) const IDLE_POLL: Duration = Duration::from_secs(5);
 
 /// What one call of [`Runner::run_once`] did.
 #[derive(Debug, PartialEq)]
@@ -39,8 +34,7 @@ pub struct Runner<D> {
     vault: Vault,
     definition: D,
     settings: JobSettings,
-    wake: Notify,
-    stopping: watch::Sender<bool>,
+    worker: Worker,
 }
 
 /// How one part, or a stage, ended.
@@ -66,8 +60,7 @@ impl<D: JobDefinition> Runner<D> {
             vault,
             definition,
             settings,
-            wake: Notify::new(),
-            stopping: watch::Sender::new(false),
+            worker: Worker::default(),
         })
     }
 
@@ -77,30 +70,17 @@ impl<D: JobDefinition> Runner<D> {
 
     /// Tells this process's worker that a job is waiting.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.worker.wake();
     }
 
-    /// Stops the worker: no new part starts, parts in flight finish and are recorded.
+    /// Stops the worker: nothing new starts, what is in flight finishes and is recorded.
     pub fn stop(&self) {
-        self.stopping.send_replace(true);
+        self.worker.stop();
     }
 
-    /// Runs jobs as they come: woken by [`Runner::wake`], and every few seconds to take
-    /// over a job whose process died; returns once stopped.
+    /// Runs jobs as they come, until stopped.
     pub async fn run_worker(self: Arc<Self>) {
-        let mut stopping = self.stopping.subscribe();
-        while !*stopping.borrow() {
-            match self.run_once().await {
-                Ok(RunOutcome::Idle | RunOutcome::Busy) => {}
-                Ok(outcome) => log::info!("{} job: {outcome:?}", D::KIND),
-                Err(error) => log::error!("{} job runner: {error}", D::KIND),
-            }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
-                _ = stopping.changed() => {}
-            }
-        }
+        self.worker.run(D::KIND, || self.run_once()).await
     }
 
     fn leases(&self) -> Leases {
@@ -114,30 +94,11 @@ impl<D: JobDefinition> Runner<D> {
 
     /// Runs the waiting job to its end, unless another runner holds it.
     pub async fn run_once(&self) -> Result<RunOutcome, sqlx::Error> {
-        let leases = self.leases();
-        let (id, token) = match leases.claim().await? {
-            Claimed::Job(id, token) => (id, token),
-            Claimed::Busy => return Ok(RunOutcome::Busy),
-            Claimed::Idle => return Ok(RunOutcome::Idle),
-        };
-        let (lost_tx, lost) = watch::channel(false);
-        let claim = Claim {
-            id,
-            token,
-            lost,
-            stopping: self.stopping.subscribe(),
-        };
-        let outcome = {
-            let renewing = leases.renew_until_lost(&claim, &lost_tx);
-            let running = self.run_claimed(&claim);
-            tokio::pin!(running);
-            tokio::select! {
-                outcome = &mut running => outcome,
-                () = renewing => running.await,
-            }
-        };
-        leases.release(id, token).await?;
-        outcome
+        self.leases()
+            .run(&self.worker, |claim| async move {
+                self.run_claimed(&claim).await
+            })
+            .await
     }
 
     async fn run_claimed(&self, claim: &Claim) -> Result<RunOutcome, sqlx::Error> {

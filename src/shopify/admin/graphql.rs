@@ -170,6 +170,11 @@ impl Gid {
     pub fn of(kind: &str, id: i64) -> String {
         format!("gid://shopify/{kind}/{id}")
     }
+
+    /// The global id again, of an object of `kind`.
+    pub fn global(self, kind: &str) -> String {
+        Gid::of(kind, self.0)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,12 +10,13 @@
 //! whole run and hands its result over as one file from another host).
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::client::{AdminApi, AdminError};
-use super::graphql::{self, Gid, LineItem, Variant};
+use super::graphql::{self, Page};
 use super::{hold, Store, DESTINATION};
 use crate::jobs::pull::{Fetched, PullDefinition};
 use crate::jobs::{Job, PartError, StagePlan};
@@ -91,6 +92,54 @@ fn search(after: i64, since: Option<DateTime<Utc>>) -> String {
     }
 }
 
+/// One stage over the store's ids, as many objects as the store counted when connected
+/// (`column` of `shopify_store`).
+async fn plan(
+    conn: &mut PgConnection,
+    stage: &'static str,
+    column: &str,
+) -> Result<Vec<StagePlan>, sqlx::Error> {
+    let total: Option<i64> = sqlx::query_scalar(&format!("SELECT {column} FROM shopify_store"))
+        .fetch_optional(conn)
+        .await?;
+    Ok(vec![StagePlan {
+        stage,
+        upper: i64::MAX,
+        total: total.unwrap_or(0),
+    }])
+}
+
+/// The rest of an object's list past its first page (an order's line items, a product's
+/// variants): `query` (of requested `cost`) for `id` after each cursor, the page as `page_of` finds it.
+async fn rest_of<D: DeserializeOwned, T>(
+    api: &AdminApi,
+    (query, cost): (&str, i64),
+    id: String,
+    mut after: Option<String>,
+    page_of: impl Fn(D) -> Option<Page<T>>,
+) -> Result<Vec<T>, AdminError> {
+    let mut items = Vec::new();
+    while let Some(cursor) = after {
+        let data: D = api
+            .query(
+                query,
+                json!({"id": id, "after": cursor, "first": graphql::MORE_PER_PAGE}),
+                cost as f64,
+            )
+            .await?;
+        let Some(page) = page_of(data) else {
+            break;
+        };
+        items.extend(page.nodes);
+        after = page
+            .page_info
+            .has_next_page
+            .then_some(page.page_info.end_cursor)
+            .flatten();
+    }
+    Ok(items)
+}
+
 /// The version an imported object is written with: its own `updatedAt`.
 fn version() -> Version {
     Version {
@@ -118,35 +167,6 @@ impl OrderHistory {
     pub fn new(reader: Reader) -> Self {
         OrderHistory { reader }
     }
-
-    /// The rest of an order's line items, after its first page.
-    async fn more_lines(
-        api: &AdminApi,
-        order: Gid,
-        mut after: Option<String>,
-    ) -> Result<Vec<LineItem>, AdminError> {
-        let mut lines = Vec::new();
-        while let Some(cursor) = after {
-            let data: graphql::OrderLinesData = api
-                .query(
-                    graphql::ORDER_LINES,
-                    json!({"id": Gid::of("Order", order.0), "after": cursor,
-                           "first": graphql::MORE_PER_PAGE}),
-                    graphql::ORDER_LINES_COST as f64,
-                )
-                .await?;
-            let Some(page) = data.order.map(|o| o.line_items) else {
-                break;
-            };
-            lines.extend(page.nodes);
-            after = page
-                .page_info
-                .has_next_page
-                .then_some(page.page_info.end_cursor)
-                .flatten();
-        }
-        Ok(lines)
-    }
 }
 
 impl Job for OrderHistory {
@@ -157,14 +177,7 @@ impl Job for OrderHistory {
     }
 
     async fn plan(&self, conn: &mut PgConnection) -> Result<Vec<StagePlan>, sqlx::Error> {
-        let total: Option<i64> = sqlx::query_scalar("SELECT orders_total FROM shopify_store")
-            .fetch_optional(conn)
-            .await?;
-        Ok(vec![StagePlan {
-            stage: ORDERS,
-            upper: i64::MAX,
-            total: total.unwrap_or(0),
-        }])
+        plan(conn, ORDERS, "orders_total").await
     }
 }
 
@@ -198,7 +211,14 @@ impl PullDefinition for OrderHistory {
             for mut order in data.orders.nodes {
                 let info = &mut order.line_items.page_info;
                 let rest = info.has_next_page.then(|| info.end_cursor.take()).flatten();
-                let more = Self::more_lines(&api, order.id, rest).await?;
+                let more = rest_of(
+                    &api,
+                    (graphql::ORDER_LINES, graphql::ORDER_LINES_COST),
+                    order.id.global("Order"),
+                    rest,
+                    |d: graphql::OrderLinesData| d.order.map(|o| o.line_items),
+                )
+                .await?;
                 read.push(order.into_wire(more));
             }
             Ok(read)
@@ -252,34 +272,6 @@ impl Catalog {
     pub fn new(reader: Reader) -> Self {
         Catalog { reader }
     }
-
-    async fn more_variants(
-        api: &AdminApi,
-        product: Gid,
-        mut after: Option<String>,
-    ) -> Result<Vec<Variant>, AdminError> {
-        let mut variants = Vec::new();
-        while let Some(cursor) = after {
-            let data: graphql::ProductVariantsData = api
-                .query(
-                    graphql::PRODUCT_VARIANTS,
-                    json!({"id": Gid::of("Product", product.0), "after": cursor,
-                           "first": graphql::MORE_PER_PAGE}),
-                    graphql::PRODUCT_VARIANTS_COST as f64,
-                )
-                .await?;
-            let Some(page) = data.product.map(|p| p.variants) else {
-                break;
-            };
-            variants.extend(page.nodes);
-            after = page
-                .page_info
-                .has_next_page
-                .then_some(page.page_info.end_cursor)
-                .flatten();
-        }
-        Ok(variants)
-    }
 }
 
 impl Job for Catalog {
@@ -290,14 +282,7 @@ impl Job for Catalog {
     }
 
     async fn plan(&self, conn: &mut PgConnection) -> Result<Vec<StagePlan>, sqlx::Error> {
-        let total: Option<i64> = sqlx::query_scalar("SELECT products_total FROM shopify_store")
-            .fetch_optional(conn)
-            .await?;
-        Ok(vec![StagePlan {
-            stage: PRODUCTS,
-            upper: i64::MAX,
-            total: total.unwrap_or(0),
-        }])
+        plan(conn, PRODUCTS, "products_total").await
     }
 }
 
@@ -326,7 +311,14 @@ impl PullDefinition for Catalog {
             for mut product in data.products.nodes {
                 let info = &mut product.variants.page_info;
                 let rest = info.has_next_page.then(|| info.end_cursor.take()).flatten();
-                let more = Self::more_variants(&api, product.id, rest).await?;
+                let more = rest_of(
+                    &api,
+                    (graphql::PRODUCT_VARIANTS, graphql::PRODUCT_VARIANTS_COST),
+                    product.id.global("Product"),
+                    rest,
+                    |d: graphql::ProductVariantsData| d.product.map(|p| p.variants),
+                )
+                .await?;
                 read.push(product.into_wire(more));
             }
             Ok(read)
