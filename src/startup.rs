@@ -358,7 +358,7 @@ impl Application {
         let shopify_settings = web::Data::new(settings.shopify.clone());
         let shopify_retention = settings.shopify.retention;
         let execution_retention = settings.delivery.retention;
-        let shopify_announcer = Announcer::new(shopify::worker::CHANNEL);
+        let shopify_announcer = Announcer::new(shopify::inbox::CHANNEL);
         let shopify_announcer_data = web::Data::new(ShopifyAnnouncer(shopify_announcer.clone()));
         let applier = Applier::new(
             pool.clone(),

@@ -10,10 +10,21 @@ use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
-use super::runner::RunOutcome;
-
 use crate::delivery::destinations;
 use crate::secrets::vault::{Vault, VaultError};
+
+/// What one run of a runner did.
+#[derive(Debug, PartialEq)]
+pub enum RunOutcome {
+    /// No job was waiting.
+    Idle,
+    /// Another runner holds the job, or its destination is held.
+    Busy,
+    Completed(i64),
+    Failed(i64),
+    /// The runner lost its claim or was asked to stop: the job waits for the next one.
+    Stopped(i64),
+}
 
 /// How often an idle worker looks for a job left by a process that died.
 const IDLE_POLL: Duration = Duration::from_secs(5);

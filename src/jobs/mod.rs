@@ -23,7 +23,8 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-pub use runner::{RunOutcome, Runner};
+pub use lease::RunOutcome;
+pub use runner::Runner;
 
 /// A kind of job: its name, the destination it serves, its stages. A [`JobDefinition`]
 /// sends the shop's rows out in parts; a [`pull::PullDefinition`] brings a partner's

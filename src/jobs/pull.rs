@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::lease::{Claim, Leases, Worker, FENCE};
-use super::runner::RunOutcome;
+use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
 use super::{Job, PartError};
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;

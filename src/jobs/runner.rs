@@ -11,23 +11,10 @@ use std::sync::Arc;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sqlx::PgPool;
 
-use super::lease::{Claim, Leases, Worker, FENCE};
+use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
 use super::JobDefinition;
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;
-
-/// What one call of [`Runner::run_once`] did.
-#[derive(Debug, PartialEq)]
-pub enum RunOutcome {
-    /// No job was waiting.
-    Idle,
-    /// Another runner holds the job, or its destination is held.
-    Busy,
-    Completed(i64),
-    Failed(i64),
-    /// The runner lost its claim or was asked to stop: the job waits for the next one.
-    Stopped(i64),
-}
 
 pub struct Runner<D> {
     pool: PgPool,

@@ -11,6 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::topic::Topic;
 
+/// The NOTIFY channel stored webhooks are announced on.
+pub const CHANNEL: &str = "shopify_webhooks";
+
 /// A verified webhook, as received.
 #[derive(Debug)]
 pub struct Received<'a> {
@@ -146,7 +149,7 @@ pub async fn wake_waiting(conn: &mut PgConnection, shopify_ids: &[i64]) -> Resul
          SELECT pg_notify($2, '') FROM (SELECT 1 FROM woken LIMIT 1) w",
     )
     .bind(shopify_ids)
-    .bind(super::worker::CHANNEL)
+    .bind(CHANNEL)
     .execute(conn)
     .await?;
     Ok(())

@@ -84,3 +84,13 @@ impl Applied {
         }
     }
 }
+
+/// PostgreSQL's data exceptions and constraint violations: the content does not fit.
+pub fn refuses_content(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        _ => false,
+    }
+}

@@ -11,16 +11,13 @@ use tokio::sync::{watch, Notify};
 
 use super::apply::{self, ApplyError, Webhook};
 use super::inbox::{self, Claimed};
-use super::mapping::{Applied, MappingError, Version};
+use super::mapping::{self, Applied, MappingError, Version};
 use super::provider;
 use super::topic::Topic;
 use crate::configuration::ShopifySettings;
 use crate::db::listen::listen;
 use crate::db::notify::Announcer;
 use crate::providers::live::{Live, Standing};
-
-/// The NOTIFY channel stored webhooks are announced on.
-pub const CHANNEL: &str = "shopify_webhooks";
 
 /// Webhooks a worker claims and applies in one transaction: one commit (one WAL flush) for
 /// them all, each in its own savepoint.
@@ -108,7 +105,7 @@ impl Applier {
         if self.settings.apply_concurrency == 0 {
             return;
         }
-        let listener = tokio::spawn(listen(self.pool.clone(), CHANNEL, self.wake.clone()));
+        let listener = tokio::spawn(listen(self.pool.clone(), inbox::CHANNEL, self.wake.clone()));
         let workers: Vec<_> = (0..self.settings.apply_concurrency)
             .map(|_| tokio::spawn(self.clone().work(stopped.clone())))
             .collect();
@@ -290,16 +287,6 @@ impl Applier {
 fn is_permanent(error: &ApplyError) -> bool {
     match error {
         ApplyError::Mapping(_) => true,
-        ApplyError::Database(error) => refuses_content(error),
-    }
-}
-
-/// PostgreSQL's data exceptions and constraint violations: the content does not fit.
-pub fn refuses_content(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(e) => e
-            .code()
-            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
-        _ => false,
+        ApplyError::Database(error) => mapping::refuses_content(error),
     }
 }

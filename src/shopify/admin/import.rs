@@ -21,8 +21,8 @@ use super::{hold, Store, DESTINATION};
 use crate::jobs::pull::{Fetched, PullDefinition};
 use crate::jobs::{Job, PartError, StagePlan};
 use crate::outbound::Client;
-use crate::shopify::mapping::Version;
-use crate::shopify::{inbox, orders, products, worker};
+use crate::shopify::mapping::{self, Version};
+use crate::shopify::{inbox, orders, products};
 
 pub const ORDERS: &str = "orders";
 pub const PRODUCTS: &str = "products";
@@ -364,7 +364,7 @@ async fn skip(
     id: i64,
     error: sqlx::Error,
 ) -> Result<(), sqlx::Error> {
-    if !worker::refuses_content(&error) {
+    if !mapping::refuses_content(&error) {
         return Err(error);
     }
     savepoint.rollback().await?;
