@@ -47,6 +47,7 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
         control::shopify::list_webhooks,
         control::shopify::show_webhook,
         control::shopify::reprocess,
+        control::shopify::import,
         control::rfmcube::status,
         control::rfmcube::import,
         control::rfmcube::check,

@@ -403,6 +403,7 @@ impl Application {
             &shopify_admin,
         ));
         let push_data = web::Data::new(push.clone());
+        let shopify_admin_data = web::Data::new(shopify_admin.clone());
         let environment = web::Data::new(Environment::of(
             &settings.shopify,
             &settings.one,
@@ -478,6 +479,7 @@ impl Application {
                 .app_data(environment.clone())
                 .app_data(engine.clone())
                 .app_data(push_data.clone())
+                .app_data(shopify_admin_data.clone())
                 .configure(probes::routes)
                 .configure(rfmcube::routes)
                 .configure(waymore::routes)

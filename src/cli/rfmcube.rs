@@ -8,12 +8,13 @@ use sqlx::PgPool;
 
 use super::jobs::follow;
 use crate::configuration::Settings;
+use crate::jobs::{self, StartError};
 use crate::jobs::{JobDefinition, Runner};
 use crate::outbound::address::{Guard, SystemLookup};
 use crate::outbound::Client;
+use crate::rfmcube::push;
 use crate::rfmcube::push::check::ConsistencyCheck;
 use crate::rfmcube::push::import::InitialSync;
-use crate::rfmcube::push::{self, StartError};
 use crate::secrets::vault::Vault;
 
 #[derive(Subcommand)]
@@ -68,7 +69,7 @@ async fn run_job<D: JobDefinition>(
     what: &str,
     batch_size: u32,
 ) -> anyhow::Result<()> {
-    match push::start(pool, runner.definition(), batch_size).await {
+    match jobs::start(pool, runner.definition(), batch_size).await {
         Ok(started) if started.resumed => {
             println!("Resuming {} #{}.", what.to_lowercase(), started.id)
         }
@@ -76,7 +77,7 @@ async fn run_job<D: JobDefinition>(
         Err(StartError::AlreadyRunning(id)) => {
             println!("{what} #{id} is running; following it.")
         }
-        Err(StartError::NotConfigured) => bail!("{}", StartError::NotConfigured),
+        Err(error @ StartError::NoDestination(_)) => bail!("{}", push::not_started(&error)),
         Err(StartError::Database(e)) => return Err(e.into()),
     }
     follow(pool, runner, what).await

@@ -61,6 +61,23 @@ pub struct Queued {
     pub queued: u64,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStarted {
+    pub job_id: i64,
+    /// A failed job was resumed from where it stopped, rather than a new one started.
+    pub resumed: bool,
+}
+
+impl From<crate::jobs::Started> for JobStarted {
+    fn from(started: crate::jobs::Started) -> Self {
+        JobStarted {
+            job_id: started.id,
+            resumed: started.resumed,
+        }
+    }
+}
+
 impl From<DestinationError> for ApiError {
     fn from(error: DestinationError) -> Self {
         match error {

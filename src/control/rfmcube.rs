@@ -2,14 +2,13 @@
 //! again, and the consistency check (`shopbridge rfmcube …` offers the same).
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use sqlx::PgPool;
-use utoipa::ToSchema;
 
+use super::JobStarted;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::jobs;
-use crate::rfmcube::push::{self, Push, PushStatus, StartError};
+use crate::jobs::{self, StartError};
+use crate::rfmcube::push::{self, Push, PushStatus};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/rfmcube/push").route(web::get().to(status)))
@@ -30,28 +29,11 @@ pub async fn status(_: Admin, pool: web::Data<PgPool>) -> Result<HttpResponse, A
     Ok(HttpResponse::Ok().json(push::status(&pool).await?))
 }
 
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct JobStarted {
-    pub job_id: i64,
-    /// A failed job was resumed from where it stopped, rather than a new one started.
-    pub resumed: bool,
-}
-
-impl From<jobs::Started> for JobStarted {
-    fn from(started: jobs::Started) -> Self {
-        JobStarted {
-            job_id: started.id,
-            resumed: started.resumed,
-        }
-    }
-}
-
 fn started(result: Result<jobs::Started, StartError>) -> Result<HttpResponse, ApiError> {
     match result {
         Ok(started) => Ok(HttpResponse::Accepted().json(JobStarted::from(started))),
         Err(StartError::Database(e)) => Err(ApiError::internal(e)),
-        Err(e) => Err(ApiError::Conflict(format!("{e}."))),
+        Err(e) => Err(ApiError::Conflict(format!("{}.", push::not_started(&e)))),
     }
 }
 

@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::Queued;
+use super::{JobStarted, Queued};
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
+use crate::jobs::StartError;
 use crate::providers::live::{Live, Standing};
+use crate::shopify::admin::connect::Import;
 use crate::shopify::admin::{self, Connection};
 use crate::shopify::inbox::{self, IntakeStatus, WebhookDetail, WebhookFilter, WebhookPage};
 use crate::shopify::provider;
@@ -19,6 +21,7 @@ use crate::shopify::worker::Applier;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/shopify").route(web::get().to(status)))
         .service(web::resource("/admin/shopify/webhooks").route(web::get().to(list_webhooks)))
+        .service(web::resource("/admin/shopify/import/{what}").route(web::post().to(import)))
         .service(
             web::resource("/admin/shopify/webhooks/reprocess").route(web::post().to(reprocess)),
         )
@@ -71,6 +74,41 @@ pub async fn status(
         store: admin::connection(&pool).await?,
         not_applied,
     }))
+}
+
+/// Import the order history (`orders`) or the catalog (`products`) again from the connected
+/// store, or resume the failed import; `GET /admin/shopify` and `/admin/jobs` follow it.
+#[utoipa::path(
+    post,
+    path = "/admin/shopify/import/{what}",
+    tag = "shopify",
+    params(("what" = String, Path, description = "`orders` or `products`")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, body = JobStarted),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, description = "Neither orders nor products", body = ErrorEnvelope),
+        (status = 409, description = "No store is connected, or the import runs", body = ErrorEnvelope),
+    )
+)]
+pub async fn import(
+    _: Admin,
+    what: web::Path<String>,
+    store: web::Data<admin::Admin>,
+) -> Result<HttpResponse, ApiError> {
+    let what = Import::parse(&what).ok_or_else(|| {
+        ApiError::NotFound("Imports are /admin/shopify/import/orders and …/products.".into())
+    })?;
+    match store.start_import(what).await {
+        Ok(started) => Ok(HttpResponse::Accepted().json(JobStarted::from(started))),
+        Err(StartError::Database(e)) => Err(ApiError::internal(e)),
+        Err(StartError::NoDestination(_)) => Err(ApiError::Conflict(
+            "No Shopify store is connected: configure the Shopify integration with its \
+             apiKey (the Admin API access token) first."
+                .into(),
+        )),
+        Err(e) => Err(ApiError::Conflict(format!("{e}."))),
+    }
 }
 
 /// Stored webhooks, newest first, with what applying did; filters combine.

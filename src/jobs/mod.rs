@@ -198,6 +198,40 @@ pub async fn start_in<D: Job>(
     Ok(Ok(started))
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The job's destination does not exist: its integration is not configured.
+    #[error("its destination {0:?} is not configured")]
+    NoDestination(&'static str),
+    #[error("job #{0} is already running")]
+    AlreadyRunning(i64),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Starts a job of `D` over the data as it is now, or resumes the failed one, while its
+/// destination exists.
+pub async fn start<D: Job>(
+    pool: &PgPool,
+    definition: &D,
+    part_size: u32,
+) -> Result<Started, StartError> {
+    let mut tx = pool.begin().await?;
+    if let Some(destination) = definition.destination() {
+        if crate::delivery::destinations::id_of(&mut *tx, destination)
+            .await?
+            .is_none()
+        {
+            return Err(StartError::NoDestination(destination));
+        }
+    }
+    let started = start_in(&mut tx, definition, part_size)
+        .await?
+        .map_err(|Running(id)| StartError::AlreadyRunning(id))?;
+    tx.commit().await?;
+    Ok(started)
+}
+
 /// Cancels the unfinished job of `kind`, if any, with `reason`: its runner stops before its
 /// next part.
 pub async fn cancel_in(

@@ -31,7 +31,7 @@ use crate::configuration::RfmcubePushSettings;
 use crate::delivery::destinations::{self, DestinationError, DestinationName};
 use crate::delivery::kind::Kinds;
 use crate::events::EventPattern;
-use crate::jobs::{self, Job, JobDefinition, JobStatus, Runner};
+use crate::jobs::{self, Job, JobStatus, Runner, StartError};
 use crate::secrets::vault::Vault;
 use check::ConsistencyCheck;
 use import::InitialSync;
@@ -184,7 +184,7 @@ impl Push {
 
     /// Starts the initial synchronisation again (or resumes the failed one).
     pub async fn start_import(&self, pool: &PgPool) -> Result<jobs::Started, StartError> {
-        let started = start(
+        let started = jobs::start(
             pool,
             self.importer.definition(),
             self.importer.definition().batch_size(),
@@ -196,7 +196,7 @@ impl Push {
 
     /// Starts the consistency check (or resumes the failed one).
     pub async fn start_check(&self, pool: &PgPool) -> Result<jobs::Started, StartError> {
-        let started = start(
+        let started = jobs::start(
             pool,
             self.checker.definition(),
             self.checker.definition().batch_size(),
@@ -207,31 +207,14 @@ impl Push {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("Rfmcube push is not configured: set the Rfmcube integration's pushApiKey or RFMCUBE_PUSH_API_KEY")]
-    NotConfigured,
-    #[error("job #{0} is already running")]
-    AlreadyRunning(i64),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-/// Starts a job of `D` (the initial synchronisation, the check), or resumes the failed one.
-pub async fn start<D: JobDefinition>(
-    pool: &PgPool,
-    definition: &D,
-    batch_size: u32,
-) -> Result<jobs::Started, StartError> {
-    let mut tx = pool.begin().await?;
-    if destinations::id_of(&mut *tx, DESTINATION).await?.is_none() {
-        return Err(StartError::NotConfigured);
+/// Why a job of push's did not start: push is not configured, or the job runs.
+pub fn not_started(error: &StartError) -> String {
+    match error {
+        StartError::NoDestination(_) => "Rfmcube push is not configured: set the Rfmcube \
+                                         integration's pushApiKey or RFMCUBE_PUSH_API_KEY"
+            .to_owned(),
+        other => other.to_string(),
     }
-    let started = jobs::start_in(&mut tx, definition, batch_size)
-        .await?
-        .map_err(|jobs::Running(id)| StartError::AlreadyRunning(id))?;
-    tx.commit().await?;
-    Ok(started)
 }
 
 /// Push as `GET /admin/rfmcube/push` shows it.

@@ -15,7 +15,7 @@ use super::import::{Catalog, OrderHistory, ORDERS_PER_PAGE, PRODUCTS_PER_PAGE};
 use super::{tracking, Admin, Store, DESTINATION};
 use crate::delivery::destinations::{self, DestinationError, DestinationName};
 use crate::events::EventPattern;
-use crate::jobs::{self, Job};
+use crate::jobs::{self, Job, JobState, StartError};
 use crate::shopify::topic::Endpoint;
 
 /// The integration's three switches, and the order history's lower date.
@@ -60,6 +60,23 @@ impl Switches {
                 (*topic, endpoint)
             })
             .collect()
+    }
+}
+
+/// What can be imported again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Import {
+    Orders,
+    Products,
+}
+
+impl Import {
+    pub fn parse(name: &str) -> Option<Import> {
+        match name {
+            "orders" => Some(Import::Orders),
+            "products" => Some(Import::Products),
+            _ => None,
+        }
     }
 }
 
@@ -312,7 +329,8 @@ impl Admin {
     }
 
     /// Starts the import of `kind` when its switch is on and `afresh` (turned on, another
-    /// store, another date), resumes a failed one when it is on, cancels it when it is off.
+    /// store, another date) or none ran to its end; resumes a failed one when it is on;
+    /// cancels it when it is off.
     async fn steer(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
@@ -330,20 +348,19 @@ impl Admin {
         if !on {
             return Ok(());
         }
-        let ever: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1)")
-            .bind(kind)
-            .fetch_one(&mut **tx)
-            .await?;
-        if afresh || !ever {
-            match kind {
+        // A job done or under way is left alone; a failed one resumes.
+        let latest: Option<JobState> =
+            sqlx::query_scalar("SELECT state FROM jobs WHERE kind = $1 ORDER BY id DESC LIMIT 1")
+                .bind(kind)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if afresh || matches!(latest, None | Some(JobState::Failed | JobState::Canceled)) {
+            let _ = match kind {
                 OrderHistory::KIND => {
-                    let _ = jobs::start_in(tx, self.orders.definition(), ORDERS_PER_PAGE).await?;
+                    jobs::start_in(tx, self.orders.definition(), ORDERS_PER_PAGE).await?
                 }
-                _ => {
-                    let _ =
-                        jobs::start_in(tx, self.products.definition(), PRODUCTS_PER_PAGE).await?;
-                }
-            }
+                _ => jobs::start_in(tx, self.products.definition(), PRODUCTS_PER_PAGE).await?,
+            };
         }
         Ok(())
     }
@@ -377,6 +394,22 @@ impl Admin {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Starts the import of `what` again over the store as it is now (or resumes the
+    /// failed one), while a store is connected.
+    pub async fn start_import(&self, what: Import) -> Result<jobs::Started, StartError> {
+        let started = match what {
+            Import::Orders => {
+                jobs::start(&self.pool, self.orders.definition(), ORDERS_PER_PAGE).await?
+            }
+            Import::Products => {
+                jobs::start(&self.pool, self.products.definition(), PRODUCTS_PER_PAGE).await?
+            }
+        };
+        self.orders.wake();
+        self.products.wake();
+        Ok(started)
     }
 
     /// Whether a store is connected (its token configured).

@@ -505,3 +505,34 @@ async fn the_catalog_arrives_with_every_variant_when_sync_products_is_on() {
         "orders left alone"
     );
 }
+
+#[tokio::test]
+async fn an_import_is_started_again_on_request_once_a_store_is_connected() {
+    let store = StandIn::start(1000.0, 10_000.0).await;
+    store.add_orders(1, 30, 2, (0, 0));
+    let app = spawn_app().await;
+    let import = |what: &'static str| {
+        let request = admin(
+            app.client
+                .post(app.url(&format!("/admin/shopify/import/{what}"))),
+        );
+        async move { request.send().await.unwrap() }
+    };
+    let message = assert_error(import("orders").await, 409, "CONFLICT").await;
+    assert!(message.contains("No Shopify store is connected"), "{message}");
+    assert_error(import("customers").await, 404, "NOT_FOUND").await;
+
+    configured(&app, &configuration(&store, json!({"autoImportOrders": true}))).await;
+    imported(&app, "orderImport").await;
+    let first = status(&app).await["store"]["orderImport"]["id"].clone();
+    exec(&app.pool, "DELETE FROM orders WHERE shopify_id <= 10").await;
+    let started = import("orders").await;
+    assert_eq!(started.status().as_u16(), 202);
+    let started: Value = started.json().await.unwrap();
+    assert_ne!(started["jobId"], first);
+    eventually(Duration::from_secs(30), "imported again", || async {
+        count(&app.pool, "SELECT count(*) FROM orders").await == 30
+    })
+    .await;
+    imported(&app, "orderImport").await;
+}
