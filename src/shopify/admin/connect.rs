@@ -219,6 +219,7 @@ impl Admin {
             .query(graphql::SHOP, json!({}), graphql::SHOP_COST as f64)
             .await?;
         let wanted = switches.topics();
+        self.leave_previous_store(&store).await;
         let subscriptions = match (&self.public_url, wanted.is_empty()) {
             (Some(base), _) => sync_subscriptions(&api, base, &wanted).await?,
             (None, true) => BTreeMap::new(),
@@ -291,6 +292,30 @@ impl Admin {
         self.orders.wake();
         self.products.wake();
         Ok(id)
+    }
+
+    /// Another store (or token) than the one connected before: the subscriptions made there
+    /// go, as far as that store still lets them (it may have revoked the token).
+    async fn leave_previous_store(&self, store: &Store) {
+        let previous = match destinations::config(&self.pool, &self.vault, DESTINATION).await {
+            Ok(Some(config)) => serde_json::from_value::<Store>(config).ok(),
+            _ => None,
+        };
+        let Some(previous) = previous
+            .filter(|p| p.store_url != store.store_url || p.access_token != store.access_token)
+        else {
+            return;
+        };
+        let (Some(base), Ok(api)) = (&self.public_url, previous.api(&self.http, &self.pool).await)
+        else {
+            return;
+        };
+        if let Err(error) = sync_subscriptions(&api, base, &[]).await {
+            log::warn!(
+                "the subscriptions at {} were not deleted: {error}",
+                previous.store_url
+            );
+        }
     }
 
     /// The `shopify` destination, made or changed to `store`.

@@ -519,10 +519,17 @@ async fn an_import_is_started_again_on_request_once_a_store_is_connected() {
         async move { request.send().await.unwrap() }
     };
     let message = assert_error(import("orders").await, 409, "CONFLICT").await;
-    assert!(message.contains("No Shopify store is connected"), "{message}");
+    assert!(
+        message.contains("No Shopify store is connected"),
+        "{message}"
+    );
     assert_error(import("customers").await, 404, "NOT_FOUND").await;
 
-    configured(&app, &configuration(&store, json!({"autoImportOrders": true}))).await;
+    configured(
+        &app,
+        &configuration(&store, json!({"autoImportOrders": true})),
+    )
+    .await;
     imported(&app, "orderImport").await;
     let first = status(&app).await["store"]["orderImport"]["id"].clone();
     exec(&app.pool, "DELETE FROM orders WHERE shopify_id <= 10").await;
