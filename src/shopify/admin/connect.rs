@@ -30,35 +30,20 @@ pub struct Switches {
 impl Switches {
     /// The webhook topics they need, each with the URL that receives it.
     pub fn topics(&self) -> Vec<(&'static str, Endpoint)> {
-        let mut topics: Vec<&'static &'static str> = Vec::new();
-        if self.import_orders {
-            topics.extend(
-                Endpoint::Orders
-                    .topics()
-                    .iter()
-                    .filter(|t| t.starts_with("orders/")),
-            );
-        }
-        if self.import_orders || self.push_tracking {
-            topics.extend(
-                Endpoint::Orders
-                    .topics()
-                    .iter()
-                    .filter(|t| t.starts_with("fulfillments/")),
-            );
-        }
-        if self.sync_products {
-            topics.extend(Endpoint::Products.topics());
-        }
-        topics
+        let wanted = |topic: &str| match topic.split_once('/').map(|(subject, _)| subject) {
+            Some("orders") => self.import_orders,
+            Some("fulfillments") => self.import_orders || self.push_tracking,
+            _ => self.sync_products,
+        };
+        [Endpoint::Orders, Endpoint::Products]
             .into_iter()
-            .map(|topic| {
-                let endpoint = match topic.starts_with("products/") {
-                    true => Endpoint::Products,
-                    false => Endpoint::Orders,
-                };
-                (*topic, endpoint)
+            .flat_map(|endpoint| {
+                endpoint
+                    .topics()
+                    .iter()
+                    .map(move |topic| (*topic, endpoint))
             })
+            .filter(|(topic, _)| wanted(topic))
             .collect()
     }
 }

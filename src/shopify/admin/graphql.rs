@@ -657,6 +657,7 @@ query OrderFulfillment($id: ID!) {
     fulfillmentOrders(first: 5) {
       nodes {
         id status
+        assignedLocation { location { id } }
         lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
       }
     }
@@ -664,9 +665,9 @@ query OrderFulfillment($id: ID!) {
 }"#;
 
 /// The order, its last fulfillments with their tracking, its fulfillment orders with their
-/// lines.
+/// location and lines.
 pub const ORDER_FULFILLMENT_COST: i64 =
-    1 + 10 * (1 + 1) + connection_cost(5, 1 + connection_cost(50, 2));
+    1 + 10 * (1 + 1) + connection_cost(5, 1 + 2 + connection_cost(50, 2));
 const _: () = assert!(ORDER_FULFILLMENT_COST <= MAX_QUERY_COST);
 
 #[derive(Debug, Deserialize)]
@@ -701,7 +702,24 @@ pub struct FulfillmentOrder {
     pub id: String,
     /// `OPEN`, `IN_PROGRESS`, `CLOSED` …
     pub status: String,
+    pub assigned_location: Option<AssignedLocation>,
     pub line_items: Nodes<FulfillmentOrderLine>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignedLocation {
+    pub location: Option<Identified>,
+}
+
+impl FulfillmentOrder {
+    /// The location it ships from, if Shopify says.
+    pub fn location(&self) -> Option<i64> {
+        self.assigned_location
+            .as_ref()?
+            .location
+            .as_ref()
+            .map(|l| l.id.0)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -228,14 +228,16 @@ async fn create(
         .copied()
         .zip(shipment.quantities.iter().copied())
         .collect();
-    let by_order: Vec<serde_json::Value> = order_data
+    // One fulfillment ships from one location: the first open fulfillment order with any
+    // of the shipment's items (or any, when it lists none) decides which.
+    let open: Vec<(&graphql::FulfillmentOrder, Option<Vec<serde_json::Value>>)> = order_data
         .fulfillment_orders
         .nodes
         .iter()
         .filter(|fo| matches!(fo.status.as_str(), "OPEN" | "IN_PROGRESS"))
         .filter_map(|fo| {
             if wanted.is_empty() {
-                return Some(json!({"fulfillmentOrderId": fo.id}));
+                return Some((fo, None));
             }
             let lines: Vec<serde_json::Value> = fo
                 .line_items
@@ -247,8 +249,16 @@ async fn create(
                     (quantity > 0).then(|| json!({"id": line.id, "quantity": quantity}))
                 })
                 .collect();
-            (!lines.is_empty())
-                .then(|| json!({"fulfillmentOrderId": fo.id, "fulfillmentOrderLineItems": lines}))
+            (!lines.is_empty()).then_some((fo, Some(lines)))
+        })
+        .collect();
+    let location = open.first().and_then(|(fo, _)| fo.location());
+    let by_order: Vec<serde_json::Value> = open
+        .into_iter()
+        .filter(|(fo, _)| fo.location() == location)
+        .map(|(fo, lines)| match lines {
+            Some(lines) => json!({"fulfillmentOrderId": fo.id, "fulfillmentOrderLineItems": lines}),
+            None => json!({"fulfillmentOrderId": fo.id}),
         })
         .collect();
     if by_order.is_empty() {

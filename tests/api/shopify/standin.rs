@@ -365,6 +365,7 @@ fn answer(state: &mut State, operation: &str, variables: &Value) -> (Value, f64)
                     "fulfillmentOrders": {"nodes": [{
                         "id": format!("gid://shopify/FulfillmentOrder/{id}"),
                         "status": if open { "OPEN" } else { "CLOSED" },
+                        "assignedLocation": {"location": {"id": "gid://shopify/Location/1"}},
                         "lineItems": {"nodes": lines}
                     }]}
                 }}),
