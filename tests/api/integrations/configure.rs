@@ -220,6 +220,14 @@ async fn bad_configurations_are_refused_naming_the_field() {
             "settings.syncProducts",
         ),
         (
+            with(&|b| b["settings"]["importOrdersSince"] = json!("last spring")),
+            "settings.importOrdersSince",
+        ),
+        (
+            with(&|b| b["credentials"]["apiKey"] = json!("shpat_ with a space")),
+            "credentials.apiKey",
+        ),
+        (
             with(&|b| b["providerType"] = json!("marketing")),
             "providerType",
         ),
