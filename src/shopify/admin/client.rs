@@ -47,6 +47,9 @@ pub enum AdminError {
     /// The query itself was refused (GraphQL errors other than THROTTLED, another 4xx).
     #[error("{0}")]
     Refused(String),
+    /// No store answers at the store URL: no such host, or nothing listens there.
+    #[error("no store answers at the store URL: {0}")]
+    Unreachable(String),
     /// The store URL leads to an address the outbound guard refuses.
     #[error("the store URL leads to an address shopbridge may not reach: {0}")]
     Forbidden(String),
@@ -181,7 +184,8 @@ impl AdminApi {
                 .await
                 .map_err(|no_answer| match no_answer {
                     NoAnswer::Refused(refused) => AdminError::Forbidden(refused.to_string()),
-                    other => AdminError::Transient(other.to_string()),
+                    NoAnswer::Unreachable(why) => AdminError::Unreachable(why),
+                    NoAnswer::Timeout => AdminError::Transient(NoAnswer::Timeout.to_string()),
                 })?;
             let said = || format!("Shopify answered {}: {}", answer.status, answer.excerpt());
             match answer.status {

@@ -75,7 +75,7 @@ pub enum ConnectError {
     /// 401/403: the token is wrong, revoked, or lacks a scope.
     #[error("Shopify refused the Admin API access token: {0}")]
     Unauthorized(String),
-    /// The store URL leads to an address the outbound guard refuses.
+    /// The store URL leads nowhere, or to an address the outbound guard refuses.
     #[error("{0}")]
     StoreUrl(String),
     /// Subscriptions are needed, and Shopify would not know where to send them.
@@ -96,7 +96,10 @@ impl From<AdminError> for ConnectError {
     fn from(error: AdminError) -> Self {
         match error {
             AdminError::Unauthorized(message) => ConnectError::Unauthorized(message),
-            forbidden @ AdminError::Forbidden(_) => ConnectError::StoreUrl(forbidden.to_string()),
+            // When connecting, a store URL that leads nowhere is the owner's to fix.
+            wrong @ (AdminError::Forbidden(_) | AdminError::Unreachable(_)) => {
+                ConnectError::StoreUrl(wrong.to_string())
+            }
             AdminError::Database(e) => ConnectError::Database(e),
             other => ConnectError::Upstream(other.to_string()),
         }
@@ -375,9 +378,9 @@ impl Admin {
         Ok(())
     }
 
-    /// Forgets the store: its subscriptions are deleted there (a token Shopify refuses
-    /// cannot, and needs not: the app's subscriptions go with its token), then the imports,
-    /// the destination and the record here.
+    /// Forgets the store: its subscriptions are deleted there (a token Shopify refuses, or a
+    /// store nobody answers for, cannot be asked, and needs not: the app's subscriptions go
+    /// with its token or its store), then the imports, the destination and the record here.
     pub async fn disconnect(&self) -> Result<(), ConnectError> {
         let store = destinations::config(&self.pool, &self.vault, DESTINATION).await?;
         let store = store.and_then(|config| serde_json::from_value::<Store>(config).ok());
@@ -387,7 +390,7 @@ impl Admin {
                 .await
                 .map_err(ConnectError::Upstream)?;
             match sync_subscriptions(&api, base, &[]).await {
-                Ok(_) | Err(AdminError::Unauthorized(_)) => {}
+                Ok(_) | Err(AdminError::Unauthorized(_) | AdminError::Unreachable(_)) => {}
                 Err(error) => return Err(error.into()),
             }
         }

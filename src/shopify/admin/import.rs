@@ -76,10 +76,12 @@ impl Reader {
                 permanent: true,
                 message,
             },
-            AdminError::Transient(_) | AdminError::Database(_) => PartError {
-                permanent: false,
-                message,
-            },
+            AdminError::Transient(_) | AdminError::Unreachable(_) | AdminError::Database(_) => {
+                PartError {
+                    permanent: false,
+                    message,
+                }
+            }
         }
     }
 }

@@ -86,7 +86,7 @@ pub struct Connection {
     pub name: Option<String>,
     pub domain: Option<String>,
     /// The webhook subscriptions registered there: topic → subscription id.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub subscriptions: Option<sqlx::types::Json<serde_json::Value>>,
     pub orders_since: Option<DateTime<Utc>>,
     pub connected_at: Option<DateTime<Utc>>,

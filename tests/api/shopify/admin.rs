@@ -114,7 +114,7 @@ async fn connecting_registers_each_subscription_once_even_when_configured_again(
 }
 
 #[tokio::test]
-async fn a_token_shopify_refuses_is_a_configuration_error_naming_the_credential() {
+async fn a_token_shopify_refuses_or_a_store_url_that_leads_nowhere_is_a_configuration_error() {
     let store = StandIn::start(1000.0, 1000.0).await;
     let app = spawn_app().await;
     let mut body = configuration(&store, json!({"autoImportOrders": true}));
@@ -123,6 +123,12 @@ async fn a_token_shopify_refuses_is_a_configuration_error_naming_the_credential(
     assert!(message.contains("credentials.apiKey"), "{message}");
     assert!(!message.contains("shpat_revoked"), "{message}");
     assert!(store.state().subscriptions.is_empty());
+
+    // Nothing listens at the address: the store URL is wrong.
+    let mut body = configuration(&store, json!({"autoImportOrders": true}));
+    body["credentials"]["storeUrl"] = json!("https://localhost:1");
+    let message = assert_error(configure(&app, &body).await, 400, "CONFIGURATION_ERROR").await;
+    assert!(message.contains("credentials.storeUrl"), "{message}");
     let listed: Value = admin_get(&app, "/api/integrations")
         .await
         .json()
