@@ -278,6 +278,17 @@ impl<D: PullDefinition> PullRunner<D> {
         if !held {
             return Ok(false);
         }
+        // A write tried again after its commit went through but its answer was lost.
+        let position: i64 = sqlx::query_scalar(
+            "SELECT last_id FROM job_stages WHERE job_id = $1 AND stage = $2 FOR UPDATE",
+        )
+        .bind(claim.id)
+        .bind(stage)
+        .fetch_one(&mut *tx)
+        .await?;
+        if position >= fetched.last {
+            return Ok(true);
+        }
         self.definition.apply(&mut tx, stage, &fetched.page).await?;
         sqlx::query("UPDATE jobs SET last_error = NULL WHERE id = $1 AND last_error IS NOT NULL")
             .bind(claim.id)

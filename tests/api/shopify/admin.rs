@@ -309,6 +309,107 @@ async fn an_import_killed_mid_way_resumes_on_another_runner_with_nothing_skipped
 }
 
 #[tokio::test]
+async fn an_import_stopped_as_at_sigterm_leaves_every_page_it_read_written_and_resumes() {
+    let store = StandIn::start(20_000.0, 20_000.0).await;
+    store.add_orders(1, 1000, 3, (0, 0));
+    store.state().latency = Duration::from_millis(20);
+    let pool = PgPool::connect_with(fresh_database().await).await.unwrap();
+    let first = admin_side(&pool, Duration::from_secs(10));
+    let switches = Switches {
+        import_orders: true,
+        ..Switches::default()
+    };
+    let connection = Store {
+        store_url: store.url.clone(),
+        access_token: TOKEN.into(),
+        push_tracking: false,
+    };
+    first.connect(connection, &switches, None).await.unwrap();
+    let runner = first.orders.clone();
+    let running = tokio::spawn(async move { runner.run_once().await });
+    eventually(Duration::from_secs(20), "some pages written", || async {
+        count(&pool, "SELECT sent FROM job_stages WHERE stage = 'orders'").await >= 100
+    })
+    .await;
+    first.orders.stop();
+    let outcome = running.await.unwrap().unwrap();
+    assert!(matches!(outcome, RunOutcome::Stopped(_)), "{outcome:?}");
+    let sent = count(&pool, "SELECT sent FROM job_stages WHERE stage = 'orders'").await;
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM orders").await,
+        sent,
+        "what was written is what the job counts, and no more"
+    );
+    assert!(sent < 1000, "stopped before the end");
+
+    // Its lease was given up: the next process takes over at once.
+    let second = admin_side(&pool, Duration::from_secs(10));
+    let outcome = second.orders.run_once().await.unwrap();
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    assert_eq!(count(&pool, "SELECT count(*) FROM orders").await, 1000);
+}
+
+#[tokio::test]
+async fn an_import_through_a_database_outage_loses_nothing_and_repeats_nothing() {
+    let store = StandIn::start(20_000.0, 20_000.0).await;
+    store.add_orders(1, 1000, 3, (0, 0));
+    store.state().latency = Duration::from_millis(20);
+    let database = fresh_database().await;
+    let relay = crate::proxy::Relay::start(database.get_port()).await;
+    let pool = PgPool::connect_with(database.clone().port(relay.port()))
+        .await
+        .unwrap();
+    let direct = PgPool::connect_with(database.clone()).await.unwrap();
+    let admin = admin_side(&pool, Duration::from_secs(1));
+    let switches = Switches {
+        import_orders: true,
+        ..Switches::default()
+    };
+    let connection = Store {
+        store_url: store.url.clone(),
+        access_token: TOKEN.into(),
+        push_tracking: false,
+    };
+    admin.connect(connection, &switches, None).await.unwrap();
+    let runner = admin.orders.clone();
+    let running = tokio::spawn(async move {
+        loop {
+            // A run the outage broke off is run again, as the worker would.
+            match runner.run_once().await {
+                Ok(RunOutcome::Completed(id)) => return id,
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    eventually(Duration::from_secs(20), "some pages written", || async {
+        count(
+            &direct,
+            "SELECT sent FROM job_stages WHERE stage = 'orders'",
+        )
+        .await
+            >= 200
+    })
+    .await;
+    relay.down();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    relay.up(database.get_port()).await;
+    tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("completed after the outage")
+        .unwrap();
+    assert_eq!(count(&direct, "SELECT count(*) FROM orders").await, 1000);
+    assert_eq!(
+        count(
+            &direct,
+            "SELECT sent FROM job_stages WHERE stage = 'orders'"
+        )
+        .await,
+        1000,
+        "each page counted once"
+    );
+}
+
+#[tokio::test]
 async fn with_sync_products_off_a_product_webhook_is_stored_not_applied() {
     let store = StandIn::start(1000.0, 1000.0).await;
     let app = spawn_app().await;
