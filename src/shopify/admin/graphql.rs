@@ -3,6 +3,7 @@
 //! ([`wire::Order`], [`wire::Product`]), so an imported object goes through the same
 //! mapping as a webhook for it.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use crate::shopify::wire::{self, Amount, Timestamp};
@@ -57,7 +58,21 @@ pub struct Count {
     pub count: i64,
 }
 
-pub const ORDERS: &str = r#"
+/// The fields read of a line item, in [`ORDERS`] and [`ORDER_LINES`].
+macro_rules! line_fragment {
+    () => {
+        r#"
+fragment Line on LineItem {
+  id sku name title quantity
+  originalUnitPriceSet { shopMoney { amount } }
+  product { id }
+  variant { id }
+}"#
+    };
+}
+
+pub const ORDERS: &str = concat!(
+    r#"
 query Orders($first: Int!, $query: String!, $lines: Int!) {
   orders(first: $first, sortKey: ID, query: $query) {
     nodes {
@@ -77,13 +92,9 @@ query Orders($first: Int!, $query: String!, $lines: Int!) {
 }
 fragment Address on MailingAddress {
   firstName lastName company address1 address2 city province zip country phone
-}
-fragment Line on LineItem {
-  id sku name title quantity
-  originalUnitPriceSet { shopMoney { amount } }
-  product { id }
-  variant { id }
-}"#;
+}"#,
+    line_fragment!()
+);
 
 /// A line item: itself, its price (a bag and its money), its product and variant.
 const LINE_COST: i64 = 5;
@@ -99,18 +110,15 @@ pub const fn orders_cost(first: i64) -> i64 {
     )
 }
 
-pub const ORDER_LINES: &str = r#"
+pub const ORDER_LINES: &str = concat!(
+    r#"
 query OrderLines($id: ID!, $after: String, $first: Int!) {
   order(id: $id) {
     lineItems(first: $first, after: $after) { nodes { ...Line } pageInfo { hasNextPage endCursor } }
   }
-}
-fragment Line on LineItem {
-  id sku name title quantity
-  originalUnitPriceSet { shopMoney { amount } }
-  product { id }
-  variant { id }
-}"#;
+}"#,
+    line_fragment!()
+);
 
 pub const ORDER_LINES_COST: i64 = 1 + connection_cost(MORE_PER_PAGE, LINE_COST);
 const _: () = assert!(ORDER_LINES_COST <= MAX_QUERY_COST);
@@ -148,6 +156,33 @@ pub struct Page<T> {
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
+}
+
+/// An object read with the first page of a list of its own that may go on (an order's line
+/// items, a product's variants): how the rest is asked for, and what it all becomes.
+pub trait Listed: DeserializeOwned {
+    type Item: DeserializeOwned;
+    /// The follow-up query's answer.
+    type Rest: DeserializeOwned;
+    type Wire;
+    /// The kind in its global id.
+    const KIND: &'static str;
+    /// The follow-up query and its requested cost.
+    const REST: (&'static str, i64);
+    fn id(&self) -> Gid;
+    /// The cursor after the first page, when the list goes on.
+    fn rest_after(&mut self) -> Option<String>;
+    fn rest_page(rest: Self::Rest) -> Option<Page<Self::Item>>;
+    /// The object as its webhook carries it, `more` read after the first page.
+    fn into_wire(self, more: Vec<Self::Item>) -> Self::Wire;
+}
+
+impl<T> Page<T> {
+    /// The cursor to read on from, when there is more.
+    pub fn take_next_cursor(&mut self) -> Option<String> {
+        let info = &mut self.page_info;
+        info.has_next_page.then(|| info.end_cursor.take()).flatten()
+    }
 }
 
 /// A global id (`gid://shopify/Order/820982911946154508`): the number the webhooks carry.
@@ -300,10 +335,26 @@ impl From<LineItem> for wire::LineItem {
     }
 }
 
-impl Order {
-    /// The order as its webhook carries it; `more_lines` the line items read after the
-    /// first page.
-    pub fn into_wire(self, more_lines: Vec<LineItem>) -> wire::Order {
+impl Listed for Order {
+    type Item = LineItem;
+    type Rest = OrderLinesData;
+    type Wire = wire::Order;
+    const KIND: &'static str = "Order";
+    const REST: (&'static str, i64) = (ORDER_LINES, ORDER_LINES_COST);
+
+    fn id(&self) -> Gid {
+        self.id
+    }
+
+    fn rest_after(&mut self) -> Option<String> {
+        self.line_items.take_next_cursor()
+    }
+
+    fn rest_page(rest: OrderLinesData) -> Option<Page<LineItem>> {
+        rest.order.map(|o| o.line_items)
+    }
+
+    fn into_wire(self, more_lines: Vec<LineItem>) -> wire::Order {
         let fulfillment_status = match self.display_fulfillment_status.as_deref() {
             Some("FULFILLED") => Some("fulfilled".to_owned()),
             Some("PARTIALLY_FULFILLED") => Some("partial".to_owned()),
@@ -361,7 +412,20 @@ impl Order {
     }
 }
 
-pub const PRODUCTS: &str = r#"
+/// The fields read of a variant, in [`PRODUCTS`] and [`PRODUCT_VARIANTS`].
+macro_rules! variant_fragment {
+    () => {
+        r#"
+fragment Variant on ProductVariant {
+  id sku price inventoryQuantity
+  selectedOptions { name value }
+  inventoryItem { tracked }
+}"#
+    };
+}
+
+pub const PRODUCTS: &str = concat!(
+    r#"
 query Products($first: Int!, $query: String!, $variants: Int!) {
   products(first: $first, sortKey: ID, query: $query) {
     nodes {
@@ -372,12 +436,9 @@ query Products($first: Int!, $query: String!, $variants: Int!) {
       variants(first: $variants) { nodes { ...Variant } pageInfo { hasNextPage endCursor } }
     }
   }
-}
-fragment Variant on ProductVariant {
-  id sku price inventoryQuantity
-  selectedOptions { name value }
-  inventoryItem { tracked }
-}"#;
+}"#,
+    variant_fragment!()
+);
 
 /// A variant: itself, its selected options, its inventory item.
 const VARIANT_COST: i64 = 3;
@@ -392,17 +453,15 @@ pub const fn products_cost(first: i64) -> i64 {
     )
 }
 
-pub const PRODUCT_VARIANTS: &str = r#"
+pub const PRODUCT_VARIANTS: &str = concat!(
+    r#"
 query ProductVariants($id: ID!, $after: String, $first: Int!) {
   product(id: $id) {
     variants(first: $first, after: $after) { nodes { ...Variant } pageInfo { hasNextPage endCursor } }
   }
-}
-fragment Variant on ProductVariant {
-  id sku price inventoryQuantity
-  selectedOptions { name value }
-  inventoryItem { tracked }
-}"#;
+}"#,
+    variant_fragment!()
+);
 
 pub const PRODUCT_VARIANTS_COST: i64 = 1 + connection_cost(MORE_PER_PAGE, VARIANT_COST);
 const _: () = assert!(PRODUCT_VARIANTS_COST <= MAX_QUERY_COST);
@@ -477,10 +536,26 @@ pub struct InventoryItem {
     pub tracked: bool,
 }
 
-impl Product {
-    /// The product as its webhook carries it; `more_variants` those read after the first
-    /// page.
-    pub fn into_wire(self, more_variants: Vec<Variant>) -> wire::Product {
+impl Listed for Product {
+    type Item = Variant;
+    type Rest = ProductVariantsData;
+    type Wire = wire::Product;
+    const KIND: &'static str = "Product";
+    const REST: (&'static str, i64) = (PRODUCT_VARIANTS, PRODUCT_VARIANTS_COST);
+
+    fn id(&self) -> Gid {
+        self.id
+    }
+
+    fn rest_after(&mut self) -> Option<String> {
+        self.variants.take_next_cursor()
+    }
+
+    fn rest_page(rest: ProductVariantsData) -> Option<Page<Variant>> {
+        rest.product.map(|p| p.variants)
+    }
+
+    fn into_wire(self, more_variants: Vec<Variant>) -> wire::Product {
         let options = &self.options;
         // A variant's value for option 1, 2 or 3: the one named like the product's option
         // at that position.

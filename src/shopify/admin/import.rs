@@ -16,7 +16,7 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::client::{AdminApi, AdminError};
-use super::graphql::{self, Page};
+use super::graphql::{self, Listed};
 use super::{hold, Store, DESTINATION};
 use crate::jobs::pull::{Fetched, PullDefinition};
 use crate::jobs::{Job, PartError, StagePlan};
@@ -51,6 +51,30 @@ impl Reader {
                 permanent: true,
                 message,
             })
+    }
+
+    /// The objects a list query answers, each with the rest of its own list read, as their
+    /// webhooks carry them.
+    async fn list<D: DeserializeOwned, L: Listed>(
+        &self,
+        api: &AdminApi,
+        (query, cost): (&str, i64),
+        variables: serde_json::Value,
+        nodes: fn(D) -> Vec<L>,
+    ) -> Result<Vec<L::Wire>, PartError> {
+        let read = async {
+            let data: D = api.query(query, variables, cost as f64).await?;
+            let mut read = Vec::new();
+            for mut node in nodes(data) {
+                let more = rest_of(api, &mut node).await?;
+                read.push(node.into_wire(more));
+            }
+            Ok(read)
+        };
+        match read.await {
+            Ok(read) => Ok(read),
+            Err(error) => Err(self.failed(error).await),
+        }
     }
 
     /// What a failed query means for the job: a refused token (or a store URL the guard
@@ -111,35 +135,41 @@ async fn plan(
     }])
 }
 
-/// The rest of an object's list past its first page (an order's line items, a product's
-/// variants): `query` (of requested `cost`) for `id` after each cursor, the page as `page_of` finds it.
-async fn rest_of<D: DeserializeOwned, T>(
-    api: &AdminApi,
-    (query, cost): (&str, i64),
-    id: String,
-    mut after: Option<String>,
-    page_of: impl Fn(D) -> Option<Page<T>>,
-) -> Result<Vec<T>, AdminError> {
+/// The rest of `node`'s own list past its first page (an order's line items, a product's
+/// variants), page after page.
+async fn rest_of<L: Listed>(api: &AdminApi, node: &mut L) -> Result<Vec<L::Item>, AdminError> {
+    let (query, cost) = L::REST;
+    let id = node.id().global(L::KIND);
+    let mut after = node.rest_after();
     let mut items = Vec::new();
     while let Some(cursor) = after {
-        let data: D = api
+        let data: L::Rest = api
             .query(
                 query,
                 json!({"id": id, "after": cursor, "first": graphql::MORE_PER_PAGE}),
                 cost as f64,
             )
             .await?;
-        let Some(page) = page_of(data) else {
+        let Some(mut page) = L::rest_page(data) else {
             break;
         };
+        after = page.take_next_cursor();
         items.extend(page.nodes);
-        after = page
-            .page_info
-            .has_next_page
-            .then_some(page.page_info.end_cursor)
-            .flatten();
     }
     Ok(items)
+}
+
+/// A page as the runner takes it: the objects `read`, mapped (those that cannot be, left
+/// out), the last id read and how many were read; `None` when nothing was.
+fn fetched<W, P>(
+    read: Vec<W>,
+    id: fn(&W) -> i64,
+    map: impl FnMut(W) -> Option<P>,
+) -> Option<Fetched<Vec<P>>> {
+    let last = read.iter().map(id).max()?;
+    let count = read.len() as i64;
+    let page = read.into_iter().filter_map(map).collect();
+    Some(Fetched { page, last, count })
 }
 
 /// The version an imported object is written with: its own `updatedAt`.
@@ -200,50 +230,27 @@ impl PullDefinition for OrderHistory {
                 .await
                 .map_err(database)?
                 .flatten();
-        let read = async {
-            let data: graphql::OrdersData = api
-                .query(
-                    graphql::ORDERS,
-                    json!({"first": size, "query": search(after, since),
-                           "lines": graphql::LINES_PER_ORDER}),
-                    graphql::orders_cost(size) as f64,
-                )
-                .await?;
-            let mut read = Vec::with_capacity(data.orders.nodes.len());
-            for mut order in data.orders.nodes {
-                let info = &mut order.line_items.page_info;
-                let rest = info.has_next_page.then(|| info.end_cursor.take()).flatten();
-                let more = rest_of(
-                    &api,
-                    (graphql::ORDER_LINES, graphql::ORDER_LINES_COST),
-                    order.id.global("Order"),
-                    rest,
-                    |d: graphql::OrderLinesData| d.order.map(|o| o.line_items),
-                )
-                .await?;
-                read.push(order.into_wire(more));
-            }
-            Ok(read)
-        };
-        let read: Vec<_> = match read.await {
-            Ok(read) => read,
-            Err(error) => return Err(self.reader.failed(error).await),
-        };
-        let Some(last) = read.iter().map(|order| order.id).max() else {
-            return Ok(None);
-        };
-        let count = read.len() as i64;
+        let read = self
+            .reader
+            .list(
+                &api,
+                (graphql::ORDERS, graphql::orders_cost(size)),
+                json!({"first": size, "query": search(after, since),
+                       "lines": graphql::LINES_PER_ORDER}),
+                |data: graphql::OrdersData| data.orders.nodes,
+            )
+            .await?;
         let version = version();
-        let page = read
-            .into_iter()
-            .filter_map(|order| {
+        Ok(fetched(
+            read,
+            |order| order.id,
+            |order| {
                 let id = order.id;
                 orders::map(order, &version)
                     .map_err(|e| log::warn!("Shopify order {id} is not imported: {e}"))
                     .ok()
-            })
-            .collect();
-        Ok(Some(Fetched { page, last, count }))
+            },
+        ))
     }
 
     async fn apply(
@@ -300,45 +307,22 @@ impl PullDefinition for Catalog {
     ) -> Result<Option<Fetched<Self::Page>>, PartError> {
         let api = self.reader.api(destination).await?;
         let store_url = destination["store_url"].as_str().map(str::to_owned);
-        let read = async {
-            let data: graphql::ProductsData = api
-                .query(
-                    graphql::PRODUCTS,
-                    json!({"first": size, "query": search(after, None),
-                           "variants": graphql::VARIANTS_PER_PRODUCT}),
-                    graphql::products_cost(size) as f64,
-                )
-                .await?;
-            let mut read = Vec::with_capacity(data.products.nodes.len());
-            for mut product in data.products.nodes {
-                let info = &mut product.variants.page_info;
-                let rest = info.has_next_page.then(|| info.end_cursor.take()).flatten();
-                let more = rest_of(
-                    &api,
-                    (graphql::PRODUCT_VARIANTS, graphql::PRODUCT_VARIANTS_COST),
-                    product.id.global("Product"),
-                    rest,
-                    |d: graphql::ProductVariantsData| d.product.map(|p| p.variants),
-                )
-                .await?;
-                read.push(product.into_wire(more));
-            }
-            Ok(read)
-        };
-        let read: Vec<_> = match read.await {
-            Ok(read) => read,
-            Err(error) => return Err(self.reader.failed(error).await),
-        };
-        let Some(last) = read.iter().map(|product| product.id).max() else {
-            return Ok(None);
-        };
-        let count = read.len() as i64;
+        let read = self
+            .reader
+            .list(
+                &api,
+                (graphql::PRODUCTS, graphql::products_cost(size)),
+                json!({"first": size, "query": search(after, None),
+                       "variants": graphql::VARIANTS_PER_PRODUCT}),
+                |data: graphql::ProductsData| data.products.nodes,
+            )
+            .await?;
         let version = version();
-        let page = read
-            .into_iter()
-            .map(|product| products::map(product, &version, store_url.as_deref()))
-            .collect();
-        Ok(Some(Fetched { page, last, count }))
+        Ok(fetched(
+            read,
+            |product| product.id,
+            |product| Some(products::map(product, &version, store_url.as_deref())),
+        ))
     }
 
     async fn apply(

@@ -250,13 +250,10 @@ fn admin_side(pool: &PgPool, lease: Duration) -> Admin {
     }
 }
 
-#[tokio::test]
-async fn an_import_killed_mid_way_resumes_on_another_runner_with_nothing_skipped() {
-    let store = StandIn::start(20_000.0, 20_000.0).await;
-    store.add_orders(1, 2000, 3, (0, 0));
-    store.state().latency = Duration::from_millis(20);
-    let pool = PgPool::connect_with(fresh_database().await).await.unwrap();
-    let first = admin_side(&pool, Duration::from_secs(1));
+/// The store connected with `autoImportOrders` on, its import waiting for a runner of
+/// `lease` that nobody runs yet.
+async fn importing(store: &StandIn, pool: &PgPool, lease: Duration) -> Admin {
+    let admin = admin_side(pool, lease);
     let switches = Switches {
         import_orders: true,
         ..Switches::default()
@@ -266,7 +263,17 @@ async fn an_import_killed_mid_way_resumes_on_another_runner_with_nothing_skipped
         access_token: TOKEN.into(),
         push_tracking: false,
     };
-    first.connect(connection, &switches, None).await.unwrap();
+    admin.connect(connection, &switches, None).await.unwrap();
+    admin
+}
+
+#[tokio::test]
+async fn an_import_killed_mid_way_resumes_on_another_runner_with_nothing_skipped() {
+    let store = StandIn::start(20_000.0, 20_000.0).await;
+    store.add_orders(1, 2000, 3, (0, 0));
+    store.state().latency = Duration::from_millis(20);
+    let pool = PgPool::connect_with(fresh_database().await).await.unwrap();
+    let first = importing(&store, &pool, Duration::from_secs(1)).await;
 
     let runner = first.orders.clone();
     let running = tokio::spawn(async move { runner.run_once().await });
@@ -314,17 +321,7 @@ async fn an_import_stopped_as_at_sigterm_leaves_every_page_it_read_written_and_r
     store.add_orders(1, 1000, 3, (0, 0));
     store.state().latency = Duration::from_millis(20);
     let pool = PgPool::connect_with(fresh_database().await).await.unwrap();
-    let first = admin_side(&pool, Duration::from_secs(10));
-    let switches = Switches {
-        import_orders: true,
-        ..Switches::default()
-    };
-    let connection = Store {
-        store_url: store.url.clone(),
-        access_token: TOKEN.into(),
-        push_tracking: false,
-    };
-    first.connect(connection, &switches, None).await.unwrap();
+    let first = importing(&store, &pool, Duration::from_secs(10)).await;
     let runner = first.orders.clone();
     let running = tokio::spawn(async move { runner.run_once().await });
     eventually(Duration::from_secs(20), "some pages written", || async {
@@ -360,17 +357,7 @@ async fn an_import_through_a_database_outage_loses_nothing_and_repeats_nothing()
         .await
         .unwrap();
     let direct = PgPool::connect_with(database.clone()).await.unwrap();
-    let admin = admin_side(&pool, Duration::from_secs(1));
-    let switches = Switches {
-        import_orders: true,
-        ..Switches::default()
-    };
-    let connection = Store {
-        store_url: store.url.clone(),
-        access_token: TOKEN.into(),
-        push_tracking: false,
-    };
-    admin.connect(connection, &switches, None).await.unwrap();
+    let admin = importing(&store, &pool, Duration::from_secs(1)).await;
     let runner = admin.orders.clone();
     let running = tokio::spawn(async move {
         loop {
