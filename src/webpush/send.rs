@@ -27,6 +27,9 @@ pub const MAX_PAYLOAD: usize = 4096 - 103;
 const TTL: Duration = Duration::from_secs(12 * 3600);
 /// A VAPID JWT is signed anew this long before it expires.
 const RESIGN: Duration = Duration::from_secs(3600);
+/// The record size declared in the `aes128gcm` header. RFC 8291 §4: the sender MUST set it
+/// greater than the one record it sends; Chrome's encoder declares 4096, the largest push.
+const RECORD_SIZE: u32 = 4096;
 
 /// A subscription to push to, its auth secret opened.
 #[derive(Debug, Clone)]
@@ -119,7 +122,7 @@ impl Pusher {
             }
         }
         headers.insert("urgency", HeaderValue::from_static("normal"));
-        Ok((url, headers, request.into_body()))
+        Ok((url, headers, declare_record_size(request.into_body())))
     }
 
     /// `Authorization: vapid t=<JWT>, k=<public key>` (RFC 8292), signed once per origin
@@ -230,4 +233,12 @@ async fn forget(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await
         .map(drop)
+}
+
+/// web-push-native declares `rs` equal to the record it makes, which a strict decoder
+/// (Mozilla's ecec) reads as "another record follows". The header (salt, rs, key id) is not
+/// authenticated and the one record is marked last, so `rs` is set after encryption.
+fn declare_record_size(mut body: Vec<u8>) -> Vec<u8> {
+    body[16..20].copy_from_slice(&RECORD_SIZE.to_be_bytes());
+    body
 }

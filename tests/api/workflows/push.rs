@@ -206,6 +206,18 @@ fn check(
     if body.len() > 4096 {
         return Err("over 4096 bytes".into());
     }
+    if body.len() < 21 || body.len() < 21 + usize::from(body[20]) {
+        return Err("shorter than its aes128gcm header".into());
+    }
+    // RFC 8291 §4: one record, and `rs` greater than it, or a strict decoder (ecec) waits
+    // for another record.
+    let declared = u32::from_be_bytes(body[16..20].try_into().unwrap()) as usize;
+    let record = body.len() - 21 - usize::from(body[20]);
+    if declared <= record {
+        return Err(format!(
+            "rs is {declared}, not greater than the {record}-byte record"
+        ));
+    }
     let plain = web_push_native::decrypt(
         body.to_vec(),
         &browser.secret,
