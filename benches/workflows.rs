@@ -216,7 +216,7 @@ async fn only_workflow(
                 trigger,
                 &Conditions::default(),
                 &action,
-            ),
+            )?,
             active: true,
         },
     )

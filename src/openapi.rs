@@ -68,6 +68,7 @@ use crate::{control, one, probes, rfmcube, shopify, waymore};
         control::workflows::resume,
         control::workflows::list_executions,
         control::workflows::test,
+        control::workflows::secret,
     ),
     // Accepted is named by the Shopify webhooks' shared responses, which do not register it.
     components(schemas(error::ErrorEnvelope, error::ErrorBody, error::ErrorCode, shopify::Accepted)),

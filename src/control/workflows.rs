@@ -37,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list_executions)),
     )
     .service(web::resource("/api/workflows/configured/{guid}/test").route(web::post().to(test)))
+    .service(web::resource("/api/workflows/configured/{guid}/secret").route(web::get().to(secret)))
     .service(web::resource("/api/workflows/configured/{guid}").route(web::delete().to(delete)))
     .service(
         web::resource("/api/workflows/{entityType}/configured").route(web::get().to(configured)),
@@ -185,7 +186,8 @@ pub struct ConfigureWorkflow {
     pub trigger_id: String,
     /// `{"type": "send_email", "recipient": "customer" | address, "template": name}`,
     /// `{"type": "send_push", "title", "body", "url", "audience": "customer" | "all"}`,
-    /// `{"type": "webhook", "url", "secret"}`, `{"type": "update_status", "status",
+    /// `{"type": "webhook", "url", "secret" | "secrets"}` (a `whsec_` secret is made when
+    /// none is given), `{"type": "update_status", "status",
     /// "target": "order" | "shipment"}`.
     #[schema(value_type = Object)]
     pub action: Value,
@@ -204,6 +206,10 @@ pub struct ConfiguredWorkflow {
     pub guid: Uuid,
     pub name: String,
     pub is_active: bool,
+    /// The `whsec_` secret made for a webhook action configured without one: shown in this
+    /// answer only; `GET /api/workflows/configured/{guid}/secret` reads it again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// Create a workflow, or change one (`guid`): checked against its trigger (every condition
@@ -276,23 +282,27 @@ pub async fn configure(
         trigger,
         &conditions,
         &wire,
-    );
+    )
+    .map_err(|e| ApiError::Configuration(e.to_string()))?;
+    let guid = stored.workflow;
     let configure = Configure {
         name,
         trigger,
         stored,
         active: request.is_active.unwrap_or(true),
     };
-    let (guid, status) = match guid {
-        Some(guid) => {
+    let (secret, status) = match request.guid {
+        Some(_) => {
             if store::find(&pool, guid).await?.is_managed {
                 return Err(ApiError::Conflict(
                     "A managed workflow cannot be changed; toggle it, or configure your own."
                         .into(),
                 ));
             }
-            store::update(&pool, &vault, kind, configure).await?;
-            (guid, StatusCode::OK)
+            (
+                store::update(&pool, &vault, kind, configure).await?,
+                StatusCode::OK,
+            )
         }
         None => (
             store::create(&pool, &vault, kind, configure).await?,
@@ -306,6 +316,7 @@ pub async fn configure(
             guid,
             name: listed.name,
             is_active: listed.is_active,
+            secret,
         },
     ))
 }
@@ -326,12 +337,12 @@ async fn check_action(
                 engine.templates.names().join(", ")
             ),
         )),
-        Action::Webhook { url, secret } => {
+        Action::Webhook { url, secrets } => {
             check_url(url, guard)
                 .await
                 .map_err(|e| invalid("action.url", e.0.trim_start_matches("url: ")))?;
-            check_secrets(&Vec::from_iter(secret.clone()))
-                .map_err(|e| invalid("action.secret", e.0.trim_start_matches("secret: ")))?;
+            check_secrets(secrets)
+                .map_err(|e| invalid("action.secrets", e.0.trim_start_matches("secrets: ")))?;
             Ok(())
         }
         Action::Status {
@@ -386,6 +397,36 @@ pub async fn toggle(
     let guid = workflow_guid(&path)?;
     let is_active = store::toggle(&pool, guid).await?;
     Ok(success(StatusCode::OK, Toggled { guid, is_active }))
+}
+
+/// The secrets a webhook workflow signs with (Standard Webhooks), for its receiver: every
+/// one while a secret rotates, the newest first. `[]` for other actions.
+#[utoipa::path(
+    get,
+    path = "/api/workflows/configured/{guid}/secret",
+    tag = "workflows",
+    params(("guid" = String, Path, format = Uuid)),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = Success<WorkflowSecrets>),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+    )
+)]
+pub async fn secret(
+    _: Admin,
+    pool: web::Data<PgPool>,
+    vault: web::Data<Vault>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let secrets = store::secrets(&pool, &vault, workflow_guid(&path)?).await?;
+    Ok(success(StatusCode::OK, WorkflowSecrets { secrets }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}))]
+pub struct WorkflowSecrets {
+    pub secrets: Vec<String>,
 }
 
 /// Delete a workflow with its executions. A managed workflow is refused (409): toggle it off.

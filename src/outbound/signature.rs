@@ -44,6 +44,13 @@ impl WebhookSecret {
         }
     }
 
+    /// A new Standard Webhooks secret of 32 random bytes, as Svix makes one for an endpoint.
+    pub fn generate() -> Self {
+        let mut key = vec![0; 32];
+        getrandom::fill(&mut key).expect("the operating system provides random bytes");
+        WebhookSecret::Standard(key)
+    }
+
     /// As stored and given: `whsec_…` or the legacy text.
     pub fn as_text(&self) -> String {
         match self {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::conditions::Conditions;
 use super::triggers::{self, EntityType, Trigger};
+use crate::outbound::signature::WebhookSecret;
 
 /// The action as configured (`{"type": "send_email", …}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,8 +30,14 @@ pub enum ActionWire {
     },
     Webhook {
         url: String,
+        /// Signs every request; a `whsec_` secret is made when neither this nor `secrets`
+        /// is given, and a change that gives neither keeps the ones it had.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         secret: Option<String>,
+        /// Every secret that signs from now on (1 to 5): while rotating, the new one and the
+        /// old one, then the new one alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secrets: Option<Vec<String>>,
     },
     UpdateStatus {
         status: String,
@@ -50,13 +57,39 @@ impl ActionWire {
         }
     }
 
-    /// As listed: a webhook's secret only by name.
+    /// As listed: a webhook's secrets only as `configured` (a webhook action always has one).
     pub fn shown(&self) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(secret) = value.get_mut("secret") {
-            *secret = Value::String("configured".into());
+        if let (ActionWire::Webhook { .. }, Value::Object(fields)) = (self, &mut value) {
+            fields.remove("secrets");
+            fields.insert("secret".into(), Value::String("configured".into()));
         }
         value
+    }
+
+    /// The secrets a webhook action was given (`secret` or `secrets`), if any.
+    fn given_secrets(&self) -> Result<Option<Vec<String>>, Invalid> {
+        match self {
+            ActionWire::Webhook {
+                secret: Some(_),
+                secrets: Some(_),
+                ..
+            } => Err(invalid(
+                "action.secrets",
+                "give `secret` or `secrets`, not both.",
+            )),
+            ActionWire::Webhook {
+                secrets: Some(secrets),
+                ..
+            } if secrets.is_empty() => Err(invalid(
+                "action.secrets",
+                "1 to 5 secrets; leave it out to keep the current ones.",
+            )),
+            ActionWire::Webhook {
+                secret, secrets, ..
+            } => Ok(secrets.clone().or_else(|| secret.clone().map(|s| vec![s]))),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -98,7 +131,7 @@ pub enum Action {
     },
     Webhook {
         url: String,
-        secret: Option<String>,
+        secrets: Vec<String>,
     },
     Status {
         target: StatusTarget,
@@ -191,9 +224,9 @@ impl Action {
                     everyone,
                 }
             }
-            ActionWire::Webhook { url, secret } => Action::Webhook {
+            ActionWire::Webhook { url, .. } => Action::Webhook {
                 url: url.clone(),
-                secret: secret.clone(),
+                secrets: wire.given_secrets()?.unwrap_or_default(),
             },
             ActionWire::UpdateStatus { status, target } => {
                 let target =
@@ -237,31 +270,66 @@ pub struct Stored {
     #[serde(default)]
     pub conditions: Value,
     pub action: ActionWire,
-    /// A webhook action's secret, kept beside the action so it is sealed at rest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A webhook action's secrets, kept beside the action so they are sealed at rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// The one secret of a webhook action stored before secrets rotated.
+    #[serde(default, skip_serializing)]
     pub secret: Option<String>,
 }
 
 impl Stored {
-    /// The config of `definition`'s destination, its webhook secret moved out of the action.
-    pub fn of(guid: Uuid, trigger: &Trigger, conditions: &Conditions, action: &ActionWire) -> Self {
-        let (action, secret) = match action {
-            ActionWire::Webhook { url, secret } => (
-                ActionWire::Webhook {
-                    url: url.clone(),
-                    secret: None,
-                },
-                secret.clone(),
-            ),
-            other => (other.clone(), None),
+    /// The config of `definition`'s destination, its webhook secrets moved out of the action.
+    pub fn of(
+        guid: Uuid,
+        trigger: &Trigger,
+        conditions: &Conditions,
+        action: &ActionWire,
+    ) -> Result<Self, Invalid> {
+        let secrets = action.given_secrets()?.unwrap_or_default();
+        let action = match action {
+            ActionWire::Webhook { url, .. } => ActionWire::Webhook {
+                url: url.clone(),
+                secret: None,
+                secrets: None,
+            },
+            other => other.clone(),
         };
-        Stored {
+        Ok(Stored {
             workflow: guid,
             trigger: trigger.code.to_owned(),
             conditions: conditions.to_json(),
             action,
-            secret,
+            secrets,
+            secret: None,
+        })
+    }
+
+    /// A webhook action given no secret keeps `old`'s, the stored config it replaces.
+    pub fn keep_secrets_of(&mut self, old: Value) {
+        if let (ActionWire::Webhook { .. }, true) = (&self.action, self.secrets.is_empty()) {
+            if let Ok(old) = serde_json::from_value::<Stored>(old) {
+                self.secrets = old.all_secrets();
+            }
         }
+    }
+
+    /// A webhook action with no secret gets a new `whsec_` one, so every request it sends is
+    /// signed; the secret made.
+    pub fn sign_if_unsigned(&mut self) -> Option<String> {
+        let unsigned = matches!(self.action, ActionWire::Webhook { .. })
+            && self.secrets.is_empty()
+            && self.secret.is_none();
+        unsigned.then(|| {
+            let secret = WebhookSecret::generate().as_text();
+            self.secrets.push(secret.clone());
+            secret
+        })
+    }
+
+    /// Every secret that signs, the one stored before rotation included.
+    pub fn all_secrets(&self) -> Vec<String> {
+        self.secrets.iter().chain(&self.secret).cloned().collect()
     }
 }
 
@@ -277,8 +345,9 @@ pub struct Definition {
 
 impl Definition {
     pub fn parse(mut stored: Stored) -> Result<Self, Invalid> {
-        if let ActionWire::Webhook { secret, .. } = &mut stored.action {
-            *secret = stored.secret.take();
+        let all_secrets = stored.all_secrets();
+        if let ActionWire::Webhook { secrets, .. } = &mut stored.action {
+            *secrets = Some(all_secrets).filter(|s| !s.is_empty());
         }
         let trigger = triggers::by_code(&stored.trigger)
             .ok_or_else(|| invalid("trigger", format!("no trigger {:?}", stored.trigger)))?;

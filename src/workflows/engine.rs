@@ -236,8 +236,8 @@ impl Engine {
     ) -> Step {
         let trigger = definition.trigger;
         match &definition.action {
-            Action::Webhook { url, secret } => {
-                let config = json!({"url": url, "secrets": Vec::from_iter(secret.clone())});
+            Action::Webhook { url, secrets } => {
+                let config = json!({"url": url, "secrets": secrets});
                 let target = match self.webhooks.target(&config) {
                     Ok(target) => target,
                     Err(problem) => return Step::Held(problem),
@@ -696,7 +696,7 @@ impl DestinationKind for WorkflowKind {
     }
 
     fn secret_fields(&self) -> &'static [&'static str] {
-        &["secret"]
+        &["secrets", "secret"]
     }
 
     /// Workflows come and go through the workflows API.

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::definition::{ActionWire, Definition, StatusTarget, Stored};
+use super::definition::{Definition, StatusTarget, Stored};
 use super::triggers::{EntityType, Trigger};
 use crate::delivery::destinations::{self, DestinationError, DestinationName};
 use crate::delivery::kind::DestinationKind;
@@ -172,14 +172,15 @@ fn events(trigger: &Trigger) -> Vec<EventPattern> {
     vec![EventPattern::try_from(trigger.event.to_owned()).expect("a trigger's event is a name")]
 }
 
-/// Creates a workflow, enabled or not.
+/// Creates a workflow, enabled or not; the webhook secret made for it, if one was.
 pub async fn create(
     pool: &PgPool,
     vault: &Vault,
     kind: &dyn DestinationKind,
-    workflow: Configure<'_>,
-) -> Result<Uuid, StoreError> {
+    mut workflow: Configure<'_>,
+) -> Result<Option<String>, StoreError> {
     let guid = workflow.stored.workflow;
+    let made = workflow.stored.sign_if_unsigned();
     let config = serde_json::to_value(&workflow.stored).expect("a workflow serialises");
     let mut tx = pool.begin().await?;
     let destination = destinations::add_in(
@@ -208,16 +209,17 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(guid)
+    Ok(made)
 }
 
-/// Changes a workflow: its name, trigger, conditions and action; its state stays.
+/// Changes a workflow: its name, trigger, conditions and action; its state stays. The
+/// webhook secret made for it, if one was.
 pub async fn update(
     pool: &PgPool,
     vault: &Vault,
     kind: &dyn DestinationKind,
     workflow: Configure<'_>,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     let guid = workflow.stored.workflow;
     let mut tx = pool.begin().await?;
     let name: Option<String> = sqlx::query_scalar(
@@ -233,6 +235,7 @@ pub async fn update(
     .await?;
     let name = name.ok_or(StoreError::NotFound(guid))?;
     let mut stored = workflow.stored;
+    let mut made = None;
     destinations::reconfigure_in(
         &mut tx,
         vault,
@@ -240,16 +243,24 @@ pub async fn update(
         kind,
         Some(&events(workflow.trigger)),
         |old| {
-            // A webhook action given without its secret keeps the one it had.
-            if let (ActionWire::Webhook { .. }, None) = (&stored.action, &stored.secret) {
-                stored.secret = old.get("secret").and_then(Value::as_str).map(str::to_owned);
-            }
+            stored.keep_secrets_of(old);
+            made = stored.sign_if_unsigned();
             Ok(serde_json::to_value(&stored).expect("a workflow serialises"))
         },
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(made)
+}
+
+/// The secrets signing a webhook workflow's requests (none for other actions).
+pub async fn secrets(pool: &PgPool, vault: &Vault, guid: Uuid) -> Result<Vec<String>, StoreError> {
+    let config = destinations::config(pool, vault, destination_name(guid).as_str())
+        .await?
+        .ok_or(StoreError::NotFound(guid))?;
+    let stored = serde_json::from_value::<Stored>(config)
+        .map_err(|e| StoreError::Conflict(format!("the stored workflow cannot be read: {e}")))?;
+    Ok(stored.all_secrets())
 }
 
 /// Turns a workflow on or off; whether it is on now.

@@ -86,6 +86,116 @@ async fn a_webhook_action_posts_matching_events_signed_and_records_the_others_as
 }
 
 #[tokio::test]
+async fn a_webhook_action_given_no_secret_signs_with_one_made_for_it_and_rotates_like_a_destination(
+) {
+    let sink = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&sink)
+        .await;
+    let app = spawn_app().await;
+    exec(&app.pool, SHOP).await;
+    let trigger = super::trigger_id(&app, "Order", "order_status_changed").await;
+    let configure = |guid: Option<&str>, action: Value| {
+        json!({"guid": guid, "name": "To the CRM", "entityType": "Order", "triggerId": trigger,
+               "action": action})
+    };
+    let url = format!("{}/hook", sink.uri());
+    let created = post(
+        &app,
+        "/api/workflows/configure",
+        &configure(None, json!({"type": "webhook", "url": url})),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let made = created["data"]["secret"].as_str().unwrap().to_owned();
+    assert!(made.starts_with("whsec_"), "{created}");
+    let guid = created["data"]["guid"].as_str().unwrap().to_owned();
+    let read = super::get_json(&app, &format!("/api/workflows/configured/{guid}/secret")).await;
+    assert_eq!(read["data"]["secrets"], json!([made]));
+    let listed = super::get_json(&app, "/api/workflows/Order/configured?managed=false").await;
+    assert_eq!(listed["data"][0]["actionConfig"]["secret"], "configured");
+    assert!(
+        !listed.to_string().contains(&made),
+        "the listing never shows it"
+    );
+
+    let received = |n: usize| {
+        let sink = &sink;
+        async move {
+            eventually(Duration::from_secs(10), "the change received", || async {
+                sink.received_requests().await.unwrap().len() >= n
+            })
+            .await;
+            sink.received_requests().await.unwrap().pop().unwrap()
+        }
+    };
+    exec(
+        &app.pool,
+        "UPDATE orders SET status = 'shipped' WHERE id = 10",
+    )
+    .await;
+    let request = received(1).await;
+    standardwebhooks::Webhook::new(&made)
+        .unwrap()
+        .verify(&request.body, &request.headers)
+        .expect("signed with the secret made for it");
+
+    let rotated = post(
+        &app,
+        "/api/workflows/configure",
+        &configure(
+            Some(&guid),
+            json!({"type": "webhook", "url": url, "secrets": [SECRET, made]}),
+        ),
+    )
+    .await;
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.unwrap();
+    assert!(
+        rotated["data"].get("secret").is_none(),
+        "nothing made: {rotated}"
+    );
+    exec(
+        &app.pool,
+        "UPDATE orders SET status = 'delivered' WHERE id = 10",
+    )
+    .await;
+    let request = received(2).await;
+    for secret in [SECRET, made.as_str()] {
+        standardwebhooks::Webhook::new(secret)
+            .unwrap()
+            .verify(&request.body, &request.headers)
+            .expect("while rotating, both secrets sign");
+    }
+
+    let kept = post(
+        &app,
+        "/api/workflows/configure",
+        &configure(Some(&guid), json!({"type": "webhook", "url": url})),
+    )
+    .await;
+    assert_eq!(kept.status(), 200);
+    let read = super::get_json(&app, &format!("/api/workflows/configured/{guid}/secret")).await;
+    assert_eq!(
+        read["data"]["secrets"],
+        json!([SECRET, made]),
+        "a change without secrets keeps them"
+    );
+    let both = post(
+        &app,
+        "/api/workflows/configure",
+        &configure(
+            Some(&guid),
+            json!({"type": "webhook", "url": url, "secret": SECRET, "secrets": [SECRET]}),
+        ),
+    )
+    .await;
+    assert_eq!(both.status(), 400);
+}
+
+#[tokio::test]
 async fn two_workflows_that_set_each_other_s_status_stop_after_one_round() {
     let app = spawn_app().await;
     exec(&app.pool, SHOP).await;
