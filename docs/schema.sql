@@ -328,10 +328,10 @@ END
 $$;
 
 --
--- Name: one_receive(text, text, boolean, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+-- Name: one_receive(text, text, boolean, text, text, text, text, jsonb, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.one_receive(p_kind text, p_sent_kind text, p_test boolean, p_customer_id text, p_cart_id text, p_offer_id text, p_problem text, p_payload jsonb, OUT id bigint, OUT event_id bigint) RETURNS record
+CREATE FUNCTION public.one_receive(p_kind text, p_sent_kind text, p_test boolean, p_customer_id text, p_cart_id text, p_offer_id text, p_problem text, p_payload jsonb, p_body text, OUT id bigint, OUT event_id bigint) RETURNS record
     LANGUAGE plpgsql
     AS $$
 BEGIN
@@ -354,9 +354,9 @@ BEGIN
             false, 'one');
     END IF;
     INSERT INTO one_events (id, kind, sent_kind, test, customer_id, cart_id, offer_id, problem,
-                            payload, event_id)
+                            payload, body, event_id)
     VALUES (one_receive.id, p_kind, p_sent_kind, p_test, p_customer_id, p_cart_id, p_offer_id,
-            p_problem, p_payload, one_receive.event_id);
+            p_problem, p_payload, p_body, one_receive.event_id);
 END
 $$;
 
@@ -1264,6 +1264,7 @@ CREATE TABLE public.one_events (
     problem text,
     payload jsonb NOT NULL,
     event_id bigint,
+    body text,
     CONSTRAINT one_events_kind_check CHECK ((kind = ANY (ARRAY['cart_opened'::text, 'client_logged'::text, 'offer_opened'::text])))
 );
 

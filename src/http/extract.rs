@@ -134,6 +134,32 @@ pub fn check_limit(limit: Option<u32>) -> Result<(), ApiError> {
 pub const NUL_REFUSED: &str =
     "Invalid request: text must not contain the NUL character (\\u0000 or %00).";
 
+/// A JSON text with each NUL escape (`\u0000`) written as U+FFFD (`\ufffd`), for what
+/// cannot hold a NUL (PostgreSQL's text and jsonb). A raw NUL byte is not valid JSON and is
+/// left for the parser to refuse.
+pub fn nul_escapes_replaced(json: &str) -> std::borrow::Cow<'_, str> {
+    if !holds_nul(json.as_bytes()) {
+        return json.into();
+    }
+    let bytes = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if bytes[i + 1..].starts_with(b"u0000") => {
+                out.push_str(&json[copied..i]);
+                out.push_str("\\ufffd");
+                i += 6;
+                copied = i;
+            }
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    out.push_str(&json[copied.min(json.len())..]);
+    out.into()
+}
+
 /// Whether a JSON text holds a NUL character: a `\u0000` escape (an escaped backslash
 /// followed by `u0000` is not one) or a raw NUL byte.
 pub fn holds_nul(json: &[u8]) -> bool {
@@ -178,7 +204,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::holds_nul;
+    use super::{holds_nul, nul_escapes_replaced};
 
     #[test]
     fn a_nul_escape_is_found_and_an_escaped_backslash_is_not_one() {
@@ -187,5 +213,14 @@ mod tests {
         assert!(!holds_nul(br#"{"a": "x\\u0000y"}"#));
         assert!(holds_nul(br#"{"a": "x\\\u0000y"}"#));
         assert!(!holds_nul(br#"{"a": "\u0001", "b": "\\"}"#));
+    }
+
+    #[test]
+    fn nul_escapes_become_replacement_characters_and_escaped_backslashes_stay() {
+        assert_eq!(
+            nul_escapes_replaced(r#"{"odd\u0000key": "x\\u0000y\\\u0000"}"#),
+            r#"{"odd\ufffdkey": "x\\u0000y\\\ufffd"}"#
+        );
+        assert_eq!(nul_escapes_replaced(r#"{"a": "b"}"#), r#"{"a": "b"}"#);
     }
 }

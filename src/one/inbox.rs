@@ -20,25 +20,30 @@ pub struct Stored {
     pub event_id: Option<i64>,
 }
 
-/// Stores a received payload with what was recognised in it, and records the shop event in
-/// the same transaction (`one_receive`). `payload` is the JSON text as received, parsed by
-/// PostgreSQL, so numbers keep every digit.
+/// Stores a received body with what was recognised in it, and records the shop event in the
+/// same transaction (`one_receive`). `body` is kept exactly as received; `payload` is its
+/// JSON text with NUL escapes replaced (jsonb holds no NUL), parsed by PostgreSQL, so numbers
+/// keep every digit.
 pub async fn store(
     pool: &PgPool,
+    body: &str,
     payload: &str,
     event: &Recognised,
 ) -> Result<Stored, sqlx::Error> {
-    sqlx::query_as("SELECT id, event_id FROM one_receive($1, $2, $3, $4, $5, $6, $7, $8::jsonb)")
-        .bind(event.kind.map(Kind::code))
-        .bind(&event.sent_kind)
-        .bind(event.test)
-        .bind(&event.customer_id)
-        .bind(&event.cart_id)
-        .bind(&event.offer_id)
-        .bind(&event.problem)
-        .bind(payload)
-        .fetch_one(pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, event_id FROM one_receive($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
+    )
+    .bind(event.kind.map(Kind::code))
+    .bind(&event.sent_kind)
+    .bind(event.test)
+    .bind(&event.customer_id)
+    .bind(&event.cart_id)
+    .bind(&event.offer_id)
+    .bind(&event.problem)
+    .bind(payload)
+    .bind(body)
+    .fetch_one(pool)
+    .await
 }
 
 /// What the page and `/one/events.json` can filter on.
@@ -136,7 +141,8 @@ pub struct ReceivedEvent {
     pub problem: Option<String>,
     /// The shop event it became (`customer.cart_opened` …), if any.
     pub event_id: Option<i64>,
-    /// The payload as received (as JSON text, never through a float).
+    /// The payload exactly as received (as JSON text, never through a float; a NUL
+    /// character included).
     #[schema(value_type = Object)]
     #[serde(serialize_with = "raw_json")]
     pub payload: String,
@@ -173,7 +179,7 @@ pub async fn page(
     let events: Vec<ReceivedEvent> = sqlx::query_as(
         "SELECT id, event_time(received_at) AS received_at, kind, sent_kind, test,
                 customer_id, cart_id, offer_id, problem, event_id,
-                payload::text AS payload, jsonb_pretty(payload) AS payload_pretty
+                coalesce(body, payload::text) AS payload, jsonb_pretty(payload) AS payload_pretty
          FROM one_events
          WHERE ($1::bigint IS NULL OR id < $1)
            AND CASE $2::text

@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use crate::configuration::OneSettings;
 use crate::db::notify::Announcer;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::http::extract::{check_limit, holds_nul, ApiQuery, RawBody, NUL_REFUSED};
+use crate::http::extract::{check_limit, nul_escapes_replaced, ApiQuery, RawBody};
 use crate::providers::live::Live;
 use inbox::{InboxFilter, InboxPage};
 
@@ -83,7 +83,8 @@ pub struct Received {
     pub problem: Option<String>,
 }
 
-/// Receives one ONe event: any JSON object, stored whole before the answer.
+/// Receives one ONe event: any JSON object, stored whole before the answer, exactly as
+/// received (a NUL character included).
 #[utoipa::path(
     post,
     path = "/one/webhooks",
@@ -104,12 +105,10 @@ pub async fn receive(
     announcer: web::Data<Announcer>,
     RawBody(body): RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    if holds_nul(&body) {
-        return Err(ApiError::BadRequest(NUL_REFUSED.into()));
-    }
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::BadRequest(format!("Invalid JSON: not UTF-8 ({e}).")))?;
-    let payload = match serde_json::from_str::<Value>(text) {
+    let parsed = nul_escapes_replaced(text);
+    let payload = match serde_json::from_str::<Value>(&parsed) {
         Ok(Value::Object(object)) => object,
         Ok(_) => {
             return Err(ApiError::BadRequest(
@@ -119,7 +118,7 @@ pub async fn receive(
         Err(e) => return Err(ApiError::BadRequest(format!("Invalid JSON: {e}."))),
     };
     let event = recognise::recognise(&payload);
-    let stored = inbox::store(&pool, text, &event).await?;
+    let stored = inbox::store(&pool, text, &parsed, &event).await?;
     if stored.event_id.is_some() {
         announcer.announce();
     }

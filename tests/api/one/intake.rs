@@ -229,22 +229,39 @@ async fn add_webhook(app: &crate::helpers::TestApp, url: &str) {
 }
 
 #[tokio::test]
-async fn a_nul_character_is_refused_since_it_cannot_be_stored() {
+async fn a_payload_holding_nul_characters_is_stored_exactly_as_received() {
     let app = spawn_app().await;
-    let response = post_as(
-        &app,
-        Some(ONE_CREDENTIALS),
-        r#"{"event": "Cart opened", "customerId": "C\u0000-1"}"#,
+    add_webhook(&app, "http://127.0.0.1:9/hook").await;
+    let body = r#"{"event": "Cart opened", "customerId": "C\u0000-1", "odd\u0000key": 1,
+                   "note": "a \\u0000 b"}"#;
+    let response = post_as(&app, Some(ONE_CREDENTIALS), body).await;
+    assert_eq!(response.status().as_u16(), 200, "any JSON object is stored");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["kind"], "cart_opened");
+    let (kept, customer, raw): (String, String, Value) = sqlx::query_as(
+        "SELECT o.body, o.customer_id, e.payload -> 'raw'
+         FROM one_events o JOIN events e ON e.id = o.event_id WHERE o.id = $1",
     )
-    .await;
-    let message = assert_error(response, 400, "BAD_REQUEST").await;
-    assert!(message.contains("NUL"), "{message}");
-    let escaped = post(&app, json!({"event": "Cart opened", "note": "a \\u0000 b"})).await;
+    .bind(answer["id"].as_i64().unwrap())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, body, "the body as received");
     assert_eq!(
-        escaped["kind"], "cart_opened",
-        "an escaped backslash is text"
+        customer, "C\u{fffd}-1",
+        "where text cannot hold a NUL, U+FFFD stands"
     );
-    assert_eq!(stored(&app).await, 1);
+    assert_eq!(raw["odd\u{fffd}key"], 1);
+    assert_eq!(raw["note"], "a \\u0000 b", "an escaped backslash is text");
+    let listed: Value = super::get(&app, "/one/events.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["events"][0]["payload"]["odd\u{0}key"], 1,
+        "listed as received"
+    );
 }
 
 #[tokio::test]
