@@ -127,13 +127,23 @@ async fn subscriptions(api: &AdminApi) -> Result<Vec<Subscription>, AdminError> 
     }
 }
 
-/// Makes the subscriptions pointing at `base`'s intake URLs exactly `wanted`: creates the
-/// missing ones, deletes the others. Topic → subscription id.
-async fn sync_subscriptions(
+/// What connecting changes at the store: the subscriptions it keeps (topic → id), those it
+/// made, and those no longer wanted.
+#[derive(Default)]
+struct SubscriptionChange {
+    kept: BTreeMap<String, String>,
+    made: Vec<String>,
+    unwanted: Vec<String>,
+}
+
+/// Creates the subscriptions pointing at `base`'s intake URLs that `wanted` lacks and finds
+/// those it no longer wants, deleting none yet. A creation that fails deletes the ones this
+/// call made before it, so nothing it made is left at the store.
+async fn create_missing(
     api: &AdminApi,
     base: &reqwest::Url,
     wanted: &[(&'static str, Endpoint)],
-) -> Result<BTreeMap<String, String>, AdminError> {
+) -> Result<SubscriptionChange, AdminError> {
     let base = base.as_str().trim_end_matches('/');
     let uri = |endpoint: Endpoint| format!("{base}{}", endpoint.path());
     let ours_prefix = format!("{base}/shopify/webhooks/");
@@ -146,7 +156,7 @@ async fn sync_subscriptions(
                 .is_some_and(|u| u.starts_with(&ours_prefix))
         })
         .collect();
-    let mut kept = BTreeMap::new();
+    let mut change = SubscriptionChange::default();
     for (topic, endpoint) in wanted {
         let (name, target) = (topic_enum(topic), uri(*endpoint));
         let found = existing
@@ -154,32 +164,50 @@ async fn sync_subscriptions(
             .find(|s| s.topic == name && s.uri.as_deref() == Some(target.as_str()));
         let id = match found {
             Some(subscription) => subscription.id.clone(),
-            None => {
-                let data: graphql::SubscriptionCreateData = api
-                    .query(
-                        graphql::WEBHOOK_SUBSCRIPTION_CREATE,
-                        json!({"topic": name, "uri": target}),
-                        graphql::MUTATION_COST as f64,
-                    )
-                    .await?;
-                data.webhook_subscription_create
-                    .made()
-                    .map_err(AdminError::Refused)?
-                    .webhook_subscription
-                    .ok_or_else(|| AdminError::Refused(format!("{name}: no subscription made")))?
-                    .id
-            }
+            None => match create(api, &name, &target).await {
+                Ok(id) => {
+                    change.made.push(id.clone());
+                    id
+                }
+                Err(error) => {
+                    undo(api, &change.made).await;
+                    return Err(error);
+                }
+            },
         };
-        kept.insert((*topic).to_owned(), id);
+        change.kept.insert((*topic).to_owned(), id);
     }
-    for unwanted in existing
-        .iter()
-        .filter(|s| !kept.values().any(|id| *id == s.id))
-    {
+    change.unwanted = existing
+        .into_iter()
+        .map(|s| s.id)
+        .filter(|id| !change.kept.values().any(|kept| kept == id))
+        .collect();
+    Ok(change)
+}
+
+async fn create(api: &AdminApi, topic: &str, uri: &str) -> Result<String, AdminError> {
+    let data: graphql::SubscriptionCreateData = api
+        .query(
+            graphql::WEBHOOK_SUBSCRIPTION_CREATE,
+            json!({"topic": topic, "uri": uri}),
+            graphql::MUTATION_COST as f64,
+        )
+        .await?;
+    Ok(data
+        .webhook_subscription_create
+        .made()
+        .map_err(AdminError::Refused)?
+        .webhook_subscription
+        .ok_or_else(|| AdminError::Refused(format!("{topic}: no subscription made")))?
+        .id)
+}
+
+async fn delete(api: &AdminApi, ids: &[String]) -> Result<(), AdminError> {
+    for id in ids {
         let data: graphql::SubscriptionDeleteData = api
             .query(
                 graphql::WEBHOOK_SUBSCRIPTION_DELETE,
-                json!({"id": unwanted.id}),
+                json!({"id": id}),
                 graphql::MUTATION_COST as f64,
             )
             .await?;
@@ -187,12 +215,34 @@ async fn sync_subscriptions(
             .made()
             .map_err(AdminError::Refused)?;
     }
-    Ok(kept)
+    Ok(())
+}
+
+/// Deletes the subscriptions a connect that failed made; what cannot be deleted is said in
+/// the log (the next connect adopts or deletes it).
+async fn undo(api: &AdminApi, made: &[String]) {
+    if let Err(error) = delete(api, made).await {
+        log::warn!("the subscriptions a failed connect made were not all deleted: {error}");
+    }
+}
+
+/// Makes the subscriptions pointing at `base`'s intake URLs exactly `wanted`: creates the
+/// missing ones, deletes the others. Topic → subscription id.
+async fn sync_subscriptions(
+    api: &AdminApi,
+    base: &reqwest::Url,
+    wanted: &[(&'static str, Endpoint)],
+) -> Result<BTreeMap<String, String>, AdminError> {
+    let change = create_missing(api, base, wanted).await?;
+    delete(api, &change.unwanted).await?;
+    Ok(change.kept)
 }
 
 impl Admin {
     /// Connects the store at `store_url` with `token` as `switches` say, `before` being what
-    /// they were (None: not connected); the destination's id.
+    /// they were (None: not connected); the destination's id. Everything is read from the
+    /// store before anything is made there; a connect that fails after making subscriptions
+    /// deletes them again, and deletes the unwanted ones only once the store is recorded.
     pub async fn connect(
         &self,
         store: Store,
@@ -206,13 +256,6 @@ impl Admin {
         let shop: graphql::ShopData = api
             .query(graphql::SHOP, json!({}), graphql::SHOP_COST as f64)
             .await?;
-        let wanted = switches.topics();
-        self.leave_previous_store(&store).await;
-        let subscriptions = match (&self.public_url, wanted.is_empty()) {
-            (Some(base), _) => sync_subscriptions(&api, base, &wanted).await?,
-            (None, true) => BTreeMap::new(),
-            (None, false) => return Err(ConnectError::NoPublicUrl),
-        };
         let since = switches.orders_since.map(|since| since.to_rfc3339());
         let counts: graphql::CountsData = api
             .query(
@@ -221,7 +264,45 @@ impl Admin {
                 graphql::COUNTS_COST as f64,
             )
             .await?;
+        let wanted = switches.topics();
+        if self.public_url.is_none() && !wanted.is_empty() {
+            return Err(ConnectError::NoPublicUrl);
+        }
+        self.leave_previous_store(&store).await;
+        let change = match &self.public_url {
+            Some(base) => create_missing(&api, base, &wanted).await?,
+            None => SubscriptionChange::default(),
+        };
+        let recorded = self
+            .record(&store, &shop, &counts, &change.kept, switches, before)
+            .await;
+        let id = match recorded {
+            Ok(id) => id,
+            Err(error) => {
+                undo(&api, &change.made).await;
+                return Err(error);
+            }
+        };
+        // Left in place, an unwanted subscription's webhooks are stored as ignored; the
+        // next connect deletes it.
+        if let Err(error) = delete(&api, &change.unwanted).await {
+            log::warn!("subscriptions no longer wanted were not all deleted: {error}");
+        }
+        self.orders.wake();
+        self.products.wake();
+        Ok(id)
+    }
 
+    /// Records the connected store, its destination and its imports, in one transaction.
+    async fn record(
+        &self,
+        store: &Store,
+        shop: &graphql::ShopData,
+        counts: &graphql::CountsData,
+        subscriptions: &BTreeMap<String, String>,
+        switches: &Switches,
+        before: Option<&Switches>,
+    ) -> Result<i64, ConnectError> {
         let mut tx = self.pool.begin().await?;
         // Processes configuring together do it one after the other.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('shopbridge.shopify-admin'))")
@@ -246,13 +327,13 @@ impl Admin {
         .bind(&store.store_url)
         .bind(&shop.shop.name)
         .bind(&shop.shop.myshopify_domain)
-        .bind(sqlx::types::Json(&subscriptions))
+        .bind(sqlx::types::Json(subscriptions))
         .bind(switches.orders_since)
         .bind(counts.orders_count.count)
         .bind(counts.products_count.count)
         .execute(&mut *tx)
         .await?;
-        let id = self.configure_destination(&mut tx, &store).await?;
+        let id = self.configure_destination(&mut tx, store).await?;
         let same_store = previous
             .as_ref()
             .is_some_and(|(domain, _)| *domain == shop.shop.myshopify_domain);
@@ -277,8 +358,6 @@ impl Admin {
         )
         .await?;
         tx.commit().await?;
-        self.orders.wake();
-        self.products.wake();
         Ok(id)
     }
 

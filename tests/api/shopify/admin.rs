@@ -144,6 +144,26 @@ async fn a_token_shopify_refuses_or_a_store_url_that_leads_nowhere_is_a_configur
     );
 }
 
+#[tokio::test]
+async fn a_connect_that_fails_part_way_leaves_no_subscription_at_the_store() {
+    let store = StandIn::start(1000.0, 1000.0).await;
+    let app = spawn_app().await;
+    let all_on = json!({"autoImportOrders": true, "syncProducts": true, "pushTracking": true});
+    for failing in [("Counts", 0), ("SubscriptionCreate", 5)] {
+        store.state().failing = Some(failing);
+        let answered = configure(&app, &configuration(&store, all_on.clone())).await;
+        assert_eq!(answered.status().as_u16(), 502, "{failing:?}");
+        assert!(
+            subscribed(&store).is_empty(),
+            "{failing:?}: what the failed connect made is deleted"
+        );
+        assert_eq!(status(&app).await["store"]["connected"], false);
+    }
+    store.state().failing = None;
+    configured(&app, &configuration(&store, all_on)).await;
+    assert_eq!(subscribed(&store).len(), 11, "the outage over, it connects");
+}
+
 /// A webhook for the stand-in's order `id`: newer than the store's copy, with another total.
 fn newer_order_webhook(id: i64) -> String {
     order_with(json!({

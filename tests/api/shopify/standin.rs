@@ -105,6 +105,9 @@ pub struct State {
     pub forced: VecDeque<u16>,
     /// Operation names, in the order they came.
     pub operations: Vec<String>,
+    /// An operation answered with Shopify's INTERNAL_SERVER_ERROR once this many of it went
+    /// through, as in an outage.
+    pub failing: Option<(&'static str, usize)>,
     next_id: i64,
 }
 
@@ -493,6 +496,13 @@ async fn graphql(
                                     "throttleStatus": status(&state)}}
         }));
     }
+    if let Some((failing, after)) = state.failing {
+        if failing == operation && state.count(&operation) >= after {
+            return HttpResponse::Ok().json(json!({"errors": [{
+                "message": "Internal error. Looks like something went wrong on our end.",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}));
+        }
+    }
     state.operations.push(operation.clone());
     let (data, actual) = answer(&mut state, &operation, &variables);
     let actual = actual.min(asked);
@@ -517,6 +527,7 @@ impl StandIn {
             products: BTreeMap::new(),
             subscriptions: Vec::new(),
             subscriptions_created: 0,
+            failing: None,
             fulfillments: Vec::new(),
             tracking_updates: Vec::new(),
             bucket: Bucket {
