@@ -242,6 +242,7 @@ async fn main() -> anyhow::Result<()> {
     let partner = Arc::new(Partner::default());
     let url = start_partner(partner.clone(), (shedding, capacity, latency)).await?;
     webhook::replace(
+        &settings,
         &pool,
         "bench-capacity",
         &format!("{url}/hook"),

@@ -73,7 +73,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let with_destination = std::env::var_os("BENCH_NO_DESTINATION").is_none();
     if with_destination {
-        webhook::replace(&pool, "bench-one", &format!("{sink}/hook"), &["customer.*"]).await?;
+        webhook::replace(
+            &settings,
+            &pool,
+            "bench-one",
+            &format!("{sink}/hook"),
+            &["customer.*"],
+        )
+        .await?;
     }
     settings.one.credentials =
         BasicCredentials::parse(&format!("{USER}:{PASSWORD}")).map_err(anyhow::Error::msg)?;

@@ -106,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     for with_destination in [false, true] {
         reset(&pool).await?;
         if with_destination {
-            add_destination(&pool, &sink).await?;
+            add_destination(&settings, &pool, &sink).await?;
         }
         store(&pool, &seed, 0, orders).await?;
         let before = delivered.load(Ordering::Relaxed);
@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     reset(&pool).await?;
-    add_destination(&pool, &sink).await?;
+    add_destination(&settings, &pool, &sink).await?;
     let url = format!("http://127.0.0.1:{port}/shopify/webhooks/orders");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
@@ -198,9 +198,16 @@ async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn add_destination(pool: &PgPool, sink: &str) -> anyhow::Result<()> {
+async fn add_destination(settings: &Settings, pool: &PgPool, sink: &str) -> anyhow::Result<()> {
     let url = format!("{sink}/hook");
-    webhook::replace(pool, DESTINATION, &url, &["order.*", "customer.*"]).await
+    webhook::replace(
+        settings,
+        pool,
+        DESTINATION,
+        &url,
+        &["order.*", "customer.*"],
+    )
+    .await
 }
 
 /// Stores orders `from..to` in the inbox as intake would.

@@ -1,15 +1,22 @@
 //! A webhook destination to a local sink, added afresh by a benchmark.
 
+use shopbridge::configuration::Settings;
 use shopbridge::delivery::destinations::{self, DestinationName};
 use shopbridge::events::EventPattern;
 use shopbridge::outbound::address::{Allowlist, Guard, SystemLookup};
-use shopbridge::secrets::vault::{SecretKey, Vault};
 use shopbridge::webhook::{Config, WebhookKind};
 use sqlx::PgPool;
 
 /// Removes what an earlier run left of the destination `name`, then adds it anew, taking
-/// `events`, to `url`.
-pub async fn replace(pool: &PgPool, name: &str, url: &str, events: &[&str]) -> anyhow::Result<()> {
+/// `events`, to `url`, sealed with the key `settings` name (the service started after
+/// refuses secrets sealed under another).
+pub async fn replace(
+    settings: &Settings,
+    pool: &PgPool,
+    name: &str,
+    url: &str,
+    events: &[&str],
+) -> anyhow::Result<()> {
     remove(pool, name).await?;
     let events = events
         .iter()
@@ -21,8 +28,7 @@ pub async fn replace(pool: &PgPool, name: &str, url: &str, events: &[&str]) -> a
         secret: None,
     })?;
     let name = DestinationName::parse(name)?;
-    // No secret: nothing is sealed, so any key does.
-    let vault = Vault::new(SecretKey::generate(), None);
+    let vault = shopbridge::startup::open_vault(settings, pool).await?;
     let kind = WebhookKind::new(
         std::time::Duration::from_secs(30),
         Guard::new(Allowlist::default(), std::sync::Arc::new(SystemLookup)),

@@ -245,13 +245,13 @@ impl Deliverer {
                 continue;
             };
             taken += batch.deliveries.len();
-            let ticket = self
-                .limiters
-                .lock()
-                .expect("not poisoned")
-                .entry(destination.id)
-                .or_insert_with(|| Limiter::new(self.settings.concurrency))
-                .started(batch.deliveries.len());
+            let (ticket, spacing) = {
+                let mut limiters = self.limiters.lock().expect("not poisoned");
+                let limiter = limiters
+                    .entry(destination.id)
+                    .or_insert_with(|| Limiter::new(self.settings.concurrency));
+                (limiter.started(batch.deliveries.len()), limiter.spacing())
+            };
             let target = destinations::opened(
                 &self.vault,
                 destination.id,
@@ -261,13 +261,15 @@ impl Deliverer {
             .map_err(|e| e.to_string())
             .and_then(|config| kind.target(&config));
             let paced = kind.paced();
-            for delivery in batch.deliveries {
+            for (nth, delivery) in batch.deliveries.into_iter().enumerate() {
                 let target = target.clone();
+                let paced_by = spacing * nth as u32;
                 let sent = sent.clone();
                 let (lease, claimed_at, destination_id) =
                     (batch.lease, batch.claimed_at, destination.id);
                 let deliverer = self.clone();
                 tokio::spawn(async move {
+                    tokio::time::sleep(paced_by).await;
                     let sending = Instant::now();
                     let outcome = match &target {
                         Ok(target) => target.send(&delivery).await,
