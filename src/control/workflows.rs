@@ -272,27 +272,22 @@ pub async fn configure(
     let action =
         Action::parse(&wire, trigger).map_err(|e| ApiError::Configuration(e.to_string()))?;
     check_action(&pool, &guard, &engine, &action).await?;
-    let guid = match &request.guid {
+    let existing = match &request.guid {
         Some(guid) => Some(workflow_guid(guid)?),
         None => None,
     };
     let kind = super::registered(&kinds, KIND)?;
-    let stored = Stored::of(
-        guid.unwrap_or_else(Uuid::new_v4),
-        trigger,
-        &conditions,
-        &wire,
-    )
-    .map_err(|e| ApiError::Configuration(e.to_string()))?;
-    let guid = stored.workflow;
+    let guid = existing.unwrap_or_else(Uuid::new_v4);
+    let stored = Stored::of(guid, trigger, &conditions, &wire)
+        .map_err(|e| ApiError::Configuration(e.to_string()))?;
     let configure = Configure {
         name,
         trigger,
         stored,
         active: request.is_active.unwrap_or(true),
     };
-    let (secret, status) = match request.guid {
-        Some(_) => {
+    let (secret, status) = match existing {
+        Some(guid) => {
             if store::find(&pool, guid).await?.is_managed {
                 return Err(ApiError::Conflict(
                     "A managed workflow cannot be changed; toggle it, or configure your own."
@@ -341,8 +336,10 @@ async fn check_action(
             check_url(url, guard)
                 .await
                 .map_err(|e| invalid("action.url", e.0.trim_start_matches("url: ")))?;
-            check_secrets(secrets)
-                .map_err(|e| invalid("action.secrets", e.0.trim_start_matches("secrets: ")))?;
+            check_secrets(secrets).map_err(|e| {
+                let problem = e.0.trim_start_matches("secrets: ");
+                invalid("action.secrets", problem.trim_start_matches("secret: "))
+            })?;
             Ok(())
         }
         Action::Status {
