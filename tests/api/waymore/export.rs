@@ -312,26 +312,6 @@ async fn a_permanent_refusal_fails_the_export_without_retrying() {
 }
 
 #[tokio::test]
-async fn more_parts_in_flight_than_database_connections_still_complete_each_part_once() {
-    let fake = FakeWaymore::start().await;
-    fake.data.set_delay(Duration::from_millis(20));
-    let uri = fake.server.uri();
-    // Eight parts sending, eight more built ahead, and three connections for all of them.
-    let app = spawn_app_on(fresh_database().await, |s| {
-        s.waymore = waymore_settings(&uri);
-        s.waymore.batch_size = 10;
-        s.waymore.export_concurrency = 8;
-        s.database.max_connections = 3;
-    })
-    .await;
-    demo::seed(&app.pool, SHOP).await.unwrap();
-    connect(&app).await;
-    let status = export_finished(&app).await;
-    assert_eq!(status["export"]["state"], "completed");
-    assert_delivered_once(&fake.data.acknowledged(), &expected(&app.pool).await, 10);
-}
-
-#[tokio::test]
 async fn a_second_export_while_one_runs_conflicts() {
     let fake = FakeWaymore::start().await;
     fake.data.script(&[Step::Hang]);
