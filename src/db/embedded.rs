@@ -200,10 +200,10 @@ impl EmbeddedPostgres {
                 .fetch_one(&mut conn)
                 .await?;
         if !exists {
-            sqlx::query(&format!(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "CREATE DATABASE \"{}\"",
                 database.replace('"', "\"\"")
-            ))
+            )))
             .execute(&mut conn)
             .await?;
         }

@@ -157,7 +157,7 @@ pub async fn migrations_applied<'c>(
 /// locks on a large backlog. The rows deleted.
 pub async fn delete_in_batches(
     pool: &PgPool,
-    sql: &str,
+    sql: &'static str,
     retention: Duration,
 ) -> Result<u64, sqlx::Error> {
     const BATCH: i64 = 5000;

@@ -77,7 +77,7 @@ pub async fn claim(
         true => ("NO KEY UPDATE", "", "d.next_attempt_at > now(), d.event_id"),
     };
     let token = Uuid::new_v4();
-    let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
+    let rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH destination AS MATERIALIZED (
              SELECT config, now() AS claimed_at,
                     (SELECT sealed FROM secrets WHERE owner = 'destination/' || $1 AND name = 'config')
@@ -115,7 +115,7 @@ pub async fn claim(
              WHERE id = $1 AND $5 AND EXISTS (SELECT FROM claimed)
          )
          SELECT destination.*, claimed.* FROM destination, claimed"
-    ))
+    )))
     .bind(destination)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(token)
@@ -274,7 +274,7 @@ pub async fn record(
     probe_base: Duration,
     probe_cap: Duration,
 ) -> Result<(DeliveredHeads, usize), sqlx::Error> {
-    let recorded: Vec<RecordedHead> = sqlx::query_as(&format!(
+    let recorded: Vec<RecordedHead> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH o AS (
              SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::float8[])
                  AS o(id, lease, outcome, status, error, delay)
@@ -335,7 +335,7 @@ pub async fn record(
         hand_over = hand_over_sql(
             "(SELECT destination_id, ordering_key, event_id FROM done WHERE state = 'delivered')"
         ),
-    ))
+    )))
     .bind(&outcomes.ids)
     .bind(&outcomes.leases)
     .bind(&outcomes.written)
@@ -391,9 +391,9 @@ pub async fn hand_over(pool: &PgPool, heads: &DeliveredHeads) -> Result<u64, sql
     if heads.events.is_empty() {
         return Ok(0);
     }
-    let handed = sqlx::query(&hand_over_sql(
+    let handed = sqlx::query(sqlx::AssertSqlSafe(hand_over_sql(
         "unnest($1::bigint[], $2::text[], $3::bigint[])",
-    ))
+    )))
     .bind(&heads.destinations)
     .bind(&heads.keys)
     .bind(&heads.events)

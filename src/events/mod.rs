@@ -98,7 +98,7 @@ const DELIVERIES_JSON: &str = "
 
 pub async fn list(pool: &PgPool, filter: &EventFilter) -> Result<EventPage, sqlx::Error> {
     let limit = i64::from(filter.limit.unwrap_or(100).clamp(1, 500));
-    let events: Vec<EventSummary> = sqlx::query_as(&format!(
+    let events: Vec<EventSummary> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT e.id, e.name, e.entity_type, e.entity_id, e.ordering_key, e.source, e.occurred_at,
                 {DELIVERIES_JSON}
          FROM events e
@@ -114,7 +114,7 @@ pub async fn list(pool: &PgPool, filter: &EventFilter) -> Result<EventPage, sqlx
                   AND ($8::delivery_state IS NULL OR d.state = $8)))
          ORDER BY e.id DESC
          LIMIT $9"
-    ))
+    )))
     .bind(filter.before)
     .bind(&filter.name)
     .bind(&filter.entity_type)
@@ -160,7 +160,7 @@ pub struct Attempt {
 }
 
 pub async fn show(pool: &PgPool, id: i64) -> Result<Option<EventDetail>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT e.id, e.name, e.entity_type, e.entity_id, e.ordering_key, e.source, e.occurred_at,
                 e.payload, {DELIVERIES_JSON},
                 coalesce((SELECT json_agg(json_build_object(
@@ -170,7 +170,7 @@ pub async fn show(pool: &PgPool, id: i64) -> Result<Option<EventDetail>, sqlx::E
                           FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
                           WHERE d.event_id = e.id), '[]'::json) AS attempts
          FROM events e WHERE e.id = $1"
-    ))
+    )))
     .bind(id)
     .fetch_optional(pool)
     .await

@@ -89,12 +89,14 @@ pub async fn next_part_end(
     bound: i64,
     size: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(&format!("SELECT max(id) FROM ({keys}) part"))
-        .bind(after)
-        .bind(bound)
-        .bind(size)
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT max(id) FROM ({keys}) part"
+    )))
+    .bind(after)
+    .bind(bound)
+    .bind(size)
+    .fetch_one(pool)
+    .await
 }
 
 /// A stage as a job's plan sets it out.

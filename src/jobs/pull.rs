@@ -170,9 +170,9 @@ impl<D: PullDefinition> PullRunner<D> {
             }
             next = following?;
         }
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE job_stages SET done = true WHERE job_id = $1 AND stage = $3 AND {FENCE}"
-        ))
+        )))
         .bind(claim.id)
         .bind(claim.token)
         .bind(stage)

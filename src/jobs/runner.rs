@@ -192,9 +192,9 @@ impl<D: JobDefinition> Runner<D> {
             }
         }
         if matches!(end, PartEnd::Acknowledged) {
-            sqlx::query(&format!(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE job_stages SET done = true WHERE job_id = $1 AND stage = $3 AND {FENCE}"
-            ))
+            )))
             .bind(claim.id)
             .bind(claim.token)
             .bind(stage)

@@ -69,19 +69,21 @@ pub async fn find<'c>(
     executor: impl PgExecutor<'c>,
     id: Uuid,
 ) -> Result<Option<Integration>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(executor)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await
 }
 
 pub async fn find_provider(
     pool: &PgPool,
     provider: &str,
 ) -> Result<Option<Integration>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM integrations WHERE provider = $1 ORDER BY connected_at LIMIT 1"
-    ))
+    )))
     .bind(provider)
     .fetch_optional(pool)
     .await
@@ -117,13 +119,13 @@ pub async fn save(
     destination_id: Option<i64>,
 ) -> Result<Option<Integration>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let saved: Option<Integration> = sqlx::query_as(&format!(
+    let saved: Option<Integration> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO integrations (id, provider, settings, details, destination_id)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, details = excluded.details,
              destination_id = excluded.destination_id, status = 'active'
          RETURNING {COLUMNS}"
-    ))
+    )))
     .bind(id)
     .bind(provider)
     .bind(sqlx::types::Json(&configuration.settings))
@@ -158,9 +160,9 @@ pub async fn set_status(
     status: Status,
 ) -> Result<Option<Integration>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let changed: Option<Integration> = sqlx::query_as(&format!(
+    let changed: Option<Integration> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE integrations SET status = $2 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
+    )))
     .bind(id)
     .bind(&status)
     .fetch_optional(&mut *tx)

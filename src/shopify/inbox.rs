@@ -60,13 +60,13 @@ const CLAIMED_COLUMNS: &str = "id, topic, shop_domain, triggered_at, received_at
 
 /// Up to `limit` due webhooks, oldest first, skipping those other workers hold.
 pub async fn claim_due(conn: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {CLAIMED_COLUMNS} FROM shopify_webhooks
          WHERE state = 'pending' AND next_attempt_at <= now()
          ORDER BY next_attempt_at, id
          LIMIT $1
          FOR UPDATE SKIP LOCKED"
-    ))
+    )))
     .bind(limit)
     .fetch_all(conn)
     .await
@@ -75,9 +75,9 @@ pub async fn claim_due(conn: &mut PgConnection, limit: i64) -> Result<Vec<Claime
 /// Webhook `id` whatever its state and due time (the CLI's replay), waiting for a worker
 /// that holds it.
 pub async fn claim(conn: &mut PgConnection, id: i64) -> Result<Option<Claimed>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {CLAIMED_COLUMNS} FROM shopify_webhooks WHERE id = $1 FOR UPDATE"
-    ))
+    )))
     .bind(id)
     .fetch_optional(conn)
     .await
@@ -312,14 +312,14 @@ const STORED_COLUMNS: &str = "id, webhook_id, topic, shop_domain, triggered_at, 
 
 pub async fn list(pool: &PgPool, filter: &WebhookFilter) -> Result<WebhookPage, sqlx::Error> {
     let limit = i64::from(filter.limit.unwrap_or(50).clamp(1, 500));
-    let webhooks: Vec<StoredWebhook> = sqlx::query_as(&format!(
+    let webhooks: Vec<StoredWebhook> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {STORED_COLUMNS} FROM shopify_webhooks
          WHERE ($1::shopify_webhook_state IS NULL OR state = $1)
            AND ($2::text IS NULL OR topic = $2)
            AND ($3::bigint IS NULL OR id < $3)
          ORDER BY id DESC
          LIMIT $4"
-    ))
+    )))
     .bind(filter.state)
     .bind(&filter.topic)
     .bind(filter.before)
@@ -352,9 +352,9 @@ pub async fn show(pool: &PgPool, id: i64) -> Result<Option<WebhookDetail>, sqlx:
         webhook: StoredWebhook,
         body: String,
     }
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {STORED_COLUMNS}, body FROM shopify_webhooks WHERE id = $1"
-    ))
+    )))
     .bind(id)
     .fetch_optional(pool)
     .await?;

@@ -177,10 +177,10 @@ pub async fn bounds(conn: &mut PgConnection) -> Result<Vec<(i64, i64)>, sqlx::Er
             )
         })
         .collect();
-    let rows: Vec<(i32, i64, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(i32, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{} ORDER BY position",
         selects.join(" UNION ALL ")
-    ))
+    )))
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -237,7 +237,7 @@ pub async fn part(
         table = entity.table(),
         objects = entity.objects_sql(),
     );
-    let row: PartRow = sqlx::query_as(&sql)
+    let row: PartRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(after)
         .bind(last)
         .bind(size)

@@ -120,10 +120,10 @@ pub async fn list(
     entity: EntityType,
     managed: Option<bool>,
 ) -> Result<Vec<WorkflowListing>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE w.entity_type = $1 AND ($2::boolean IS NULL OR w.managed = $2)
          ORDER BY w.managed DESC, w.created_at, w.guid"
-    ))
+    )))
     .bind(entity.as_str())
     .bind(managed)
     .fetch_all(pool)
@@ -132,10 +132,11 @@ pub async fn list(
 }
 
 pub async fn find(pool: &PgPool, guid: Uuid) -> Result<WorkflowListing, StoreError> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE w.guid = $1"))
-        .bind(guid)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE w.guid = $1")))
+            .bind(guid)
+            .fetch_optional(pool)
+            .await?;
     row.map(Row::listed).ok_or(StoreError::NotFound(guid))
 }
 
@@ -361,13 +362,13 @@ pub async fn set_status(
         .bind(cause)
         .execute(&mut *tx)
         .await?;
-    let previous: Option<String> = sqlx::query_scalar(&format!(
+    let previous: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "WITH old AS (SELECT status FROM {table} WHERE id = $1 FOR UPDATE)
          UPDATE {table} t SET status = $2 FROM old
          WHERE t.id = $1 AND old.status IS DISTINCT FROM $2
          RETURNING old.status",
         table = target.table()
-    ))
+    )))
     .bind(id)
     .bind(status)
     .fetch_optional(&mut *tx)
@@ -381,10 +382,10 @@ pub async fn status_of(
     target: StatusTarget,
     id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(&format!(
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT status FROM {} WHERE id = $1",
         target.table()
-    ))
+    )))
     .bind(id)
     .fetch_optional(pool)
     .await

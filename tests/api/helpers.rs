@@ -121,7 +121,7 @@ async fn create_database(admin: &PgConnectOptions, name: &str, template: Option<
         }
         None => format!(r#"CREATE DATABASE "{name}""#),
     };
-    sqlx::query(&sql)
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .execute(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("create database: {e}{}", cluster_log()));
@@ -170,7 +170,9 @@ fn drop_at_the_end_of_the_test(admin: &PgConnectOptions, name: String) {
                     // The run may be ending and the cluster with it: nothing to report.
                     if let Ok(mut conn) = admin.connect().await {
                         let sql = format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#);
-                        let _ = sqlx::query(&sql).execute(&mut conn).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut conn)
+                            .await;
                         let _ = conn.close().await;
                     }
                 });

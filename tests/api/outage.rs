@@ -198,3 +198,40 @@ async fn an_outcome_a_database_crash_lost_is_written_again_after_the_restart() {
     direct.close().await.unwrap();
     cluster.stop();
 }
+
+/// Work stopped at any point while opening a transaction (a runner aborted, a client gone)
+/// leaves its connection outside any transaction: the next statement on it runs alone
+/// (sqlx before 0.9.1 could hand such a connection back to the pool still in a transaction,
+/// and a job's lease then stayed locked by it for good).
+#[tokio::test]
+async fn work_stopped_while_opening_a_transaction_leaves_its_connection_outside_it() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(fresh_database().await)
+        .await
+        .unwrap();
+    for round in 0..400 {
+        let polls = 1 + round % 40;
+        let mut begin = Box::pin(pool.begin());
+        for _ in 0..polls {
+            if futures_util::poll!(begin.as_mut()).is_ready() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(begin);
+        // Two statements in no transaction get two transaction ids.
+        let first: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let second: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_ne!(
+            first, second,
+            "stopped after {polls} polls: left in a transaction"
+        );
+    }
+}

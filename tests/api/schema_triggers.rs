@@ -16,11 +16,13 @@ fn long_ago() -> DateTime<Utc> {
 }
 
 async fn updated_at(pool: &PgPool, table: &str, id: i64) -> DateTime<Utc> {
-    sqlx::query_scalar(&format!("SELECT updated_at FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT updated_at FROM {table} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 async fn customer(pool: &PgPool) -> i64 {
@@ -42,7 +44,10 @@ async fn backdate(pool: &PgPool, table: &str, id: i64) {
         format!("UPDATE {table} SET updated_at = '{LONG_AGO}' WHERE id = {id}"),
         format!("ALTER TABLE {table} ENABLE TRIGGER {table}_touch_updated_at"),
     ] {
-        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
 }

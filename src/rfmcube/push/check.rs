@@ -104,11 +104,11 @@ impl JobDefinition for ConsistencyCheck {
     ) -> Result<(Self::Part, i64), sqlx::Error> {
         let pool = self.sync.pool();
         if stage == DELETED {
-            let deleted: Vec<(i64, String)> = sqlx::query_as(&format!(
+            let deleted: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT s.id, s.email FROM rfmcube_push_sent s
                  WHERE s.entity = 'customer' AND s.id IN ({DELETED_KEYS})
                  ORDER BY s.id"
-            ))
+            )))
             .bind(after)
             .bind(last)
             .bind(size)

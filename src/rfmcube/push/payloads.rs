@@ -203,7 +203,7 @@ pub async fn entries(pool: &PgPool, selection: Selection<'_>) -> Result<Vec<Entr
         .replace("{orders}", ORDER_OBJECTS)
         .replace("{customers_objects}", CUSTOMER_OBJECTS)
         .replace("{not_deleted}", NOT_DELETED);
-    let query = sqlx::query_as::<_, EntryRow>(&sql);
+    let query = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(sql));
     let query = match selection {
         Selection::Customers { after, last, size } | Selection::Guests { after, last, size } => {
             query.bind(after).bind(last).bind(size)
@@ -305,8 +305,10 @@ async fn one(
     entity: &'static str,
     id: i64,
 ) -> Result<Option<(Box<RawValue>, Sent)>, sqlx::Error> {
-    let row: Option<(String, String, Uuid)> =
-        sqlx::query_as(sql).bind(id).fetch_optional(pool).await?;
+    let row: Option<(String, String, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     row.map(|(json, email, hash)| {
         Ok((
             raw(json)?,
@@ -347,7 +349,7 @@ pub async fn anonymised(
         items = crate::rfmcube::orders::CTES_SQL,
         orders = last_cte(ORDER_OBJECTS),
     );
-    let json: String = sqlx::query_scalar(&sql)
+    let json: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(email)
         .bind(anonymous)

@@ -125,9 +125,11 @@ async fn plan(
     stage: &'static str,
     column: &str,
 ) -> Result<Vec<StagePlan>, sqlx::Error> {
-    let total: Option<i64> = sqlx::query_scalar(&format!("SELECT {column} FROM shopify_store"))
-        .fetch_optional(conn)
-        .await?;
+    let total: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {column} FROM shopify_store"
+    )))
+    .fetch_optional(conn)
+    .await?;
     Ok(vec![StagePlan {
         stage,
         upper: i64::MAX,

@@ -471,10 +471,10 @@ async fn change_stock_now(writer: &mut sqlx::PgConnection, stock: i32) {
 /// Whether the events the transaction recorded (see [`change_stock_now`]) skip the NOTIFY:
 /// they took the lock shared.
 async fn unannounced(writer: &mut sqlx::PgConnection) -> bool {
-    sqlx::query_scalar(&format!(
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid()
                         AND mode = 'ShareLock' AND granted AND {ASLEEP_SIGN})"
-    ))
+    )))
     .fetch_one(writer)
     .await
     .unwrap()

@@ -33,7 +33,10 @@ pub async fn connected(pool: &PgPool) {
 }
 
 pub async fn exec(pool: &PgPool, sql: &str) {
-    sqlx::raw_sql(sql).execute(pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// The app talking to a fake Waymore, with the shop's 40 products, connected.
@@ -80,7 +83,10 @@ pub fn stock_sequences(events: &[Value]) -> std::collections::BTreeMap<String, V
 }
 
 pub async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// Deliveries recorded as delivered (the partner may have answered a moment before).

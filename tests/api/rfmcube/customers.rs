@@ -80,9 +80,9 @@ async fn timestamps_are_utc_with_second_precision_whatever_the_time_zones() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         r#"ALTER DATABASE "{db}" SET timezone TO 'Asia/Kolkata'"#
-    ))
+    )))
     .execute(&app.pool)
     .await
     .unwrap();

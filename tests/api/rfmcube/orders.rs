@@ -126,9 +126,8 @@ async fn statements_run(pool: &sqlx::PgPool) -> Option<i64> {
 async fn a_page_costs_the_same_two_statements_whatever_its_size() {
     let app = spawn_app().await;
     for _ in 0..40 {
-        sqlx::query_as::<_, (i64, i64, i64, i64)>(
-            &SHOP
-                .replace("'Nike'", "'Nike' || gen_random_uuid()")
+        sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(
+            SHOP.replace("'Nike'", "'Nike' || gen_random_uuid()")
                 .replace("'SB-1'", "gen_random_uuid()::text")
                 .replace("'SB-2'", "gen_random_uuid()::text")
                 .replace(
@@ -139,7 +138,7 @@ async fn a_page_costs_the_same_two_statements_whatever_its_size() {
                     "('buyer@example.com')",
                     "(gen_random_uuid() || '@example.com')",
                 ),
-        )
+        ))
         .fetch_one(&app.pool)
         .await
         .unwrap();

@@ -76,7 +76,10 @@ async fn synced(pool: &PgPool) {
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 async fn admin(app: &TestApp, method: Method, path: &str) -> reqwest::Response {

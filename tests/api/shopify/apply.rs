@@ -501,10 +501,12 @@ async fn an_order_from_shopify_reaches_waymore_as_order_add_and_rfmcube_s_next_c
 
 /// The one row `sql` selects, as a JSON object of its columns.
 async fn json_row(app: &TestApp, sql: &str) -> Value {
-    sqlx::query_scalar(&format!("SELECT to_jsonb(r) FROM ({sql}) r"))
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT to_jsonb(r) FROM ({sql}) r"
+    )))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }
 
 async fn admin(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {

@@ -65,9 +65,9 @@ async fn the_password_is_stored_nowhere() {
     .await
     .unwrap();
     for table in tables {
-        let found: i64 = sqlx::query_scalar(&format!(
+        let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             r#"SELECT count(*) FROM "{table}" t WHERE t::text LIKE '%s3cret-Pa55%'"#
-        ))
+        )))
         .fetch_one(&app.pool)
         .await
         .unwrap();

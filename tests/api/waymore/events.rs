@@ -46,7 +46,10 @@ async fn delivered(fake: &FakeWaymore, n: usize) -> Vec<Value> {
 }
 
 async fn exec(pool: &PgPool, sql: &str) {
-    sqlx::raw_sql(sql).execute(pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// A product, a customer with an address and a cart, made before connecting: no events.
