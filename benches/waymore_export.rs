@@ -6,7 +6,14 @@
 //! 1. a sink that answers at once, batch size 1000 (`BENCH_BATCH_SIZE`): the whole export,
 //!    objects per second per entity and the process's resident memory through it;
 //! 2. a sink that answers after 100 ms (`BENCH_PARTNER_MS`), the default batch size 100:
-//!    objects per second over the first 20 s (customers).
+//!    objects per second over the first 20 s (customers);
+//! 3. a shop of 5,000 customers and 20,000 orders (`BENCH_SMALL_CUSTOMERS`,
+//!    `BENCH_SMALL_ORDERS`) in a database of its own, exported whole `BENCH_RUNS` (5) times
+//!    to the same sink at the default batch size: from the start to `completed`, each run's
+//!    objects per second and their median, beside the floor (every part taking the partner's
+//!    round trip, `WAYMORE_EXPORT_CONCURRENCY` at once, nothing between them).
+//!
+//! `BENCH_ONLY=whole` runs the third alone, without seeding the benchmark shop.
 
 mod common;
 #[path = "common/knobs.rs"]
@@ -15,6 +22,8 @@ mod knobs;
 mod memory;
 #[path = "common/sink.rs"]
 mod sink;
+#[path = "common/small_shop.rs"]
+mod small_shop;
 #[path = "common/waymore.rs"]
 mod waymore;
 
@@ -45,11 +54,11 @@ async fn new_export(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (mut settings, db) = common::bench_shop().await?;
-    let batch_size = knobs::env_number("BENCH_BATCH_SIZE", 1000) as u32;
-    let partner_ms = knobs::env_number("BENCH_PARTNER_MS", 100);
-    let pool = db.pool.clone();
-
+    let only_whole = std::env::var("BENCH_ONLY").is_ok_and(|only| only == "whole");
+    let (mut settings, db) = match only_whole {
+        true => common::bench_database().await?,
+        false => common::bench_shop().await?,
+    };
     let bytes = Arc::new(AtomicU64::new(0));
     let delay_ms = Arc::new(AtomicU64::new(0));
     let sink = {
@@ -60,12 +69,81 @@ async fn main() -> anyhow::Result<()> {
         .await?
     };
     settings.waymore.data_url = format!("{sink}/api/data").parse()?;
+    if !only_whole {
+        whole_shop_and_first_seconds(&mut settings, &db, &bytes, &delay_ms).await?;
+    }
+    let partner_ms = knobs::env_number("BENCH_PARTNER_MS", 100);
+    delay_ms.store(partner_ms, Ordering::Relaxed);
+    small_shop_whole(&mut settings, &db, partner_ms).await?;
+    db.close().await;
+    Ok(())
+}
+
+/// 3. The small shop exported whole, `BENCH_RUNS` times, to a partner `partner_ms` away.
+async fn small_shop_whole(
+    settings: &mut Settings,
+    db: &shopbridge::db::Database,
+    partner_ms: u64,
+) -> anyhow::Result<()> {
+    let size = shopbridge::demo::DemoSize {
+        customers: knobs::env_number("BENCH_SMALL_CUSTOMERS", 5_000) as u32,
+        orders: knobs::env_number("BENCH_SMALL_ORDERS", 20_000) as u32,
+    };
+    let runs = knobs::env_number("BENCH_RUNS", 5);
+    let pool = small_shop::small_shop(db, size).await?;
+    let batch_size = Settings::from_lookup(|_| None)?.waymore.batch_size;
+    settings.waymore.batch_size = batch_size;
+    let concurrency = settings.waymore.export_concurrency;
+    println!(
+        "\n{} customers and {} orders, whole, batch size {batch_size}, {concurrency} parts at once, partner answering in {partner_ms} ms",
+        size.customers, size.orders
+    );
+    println!("\n| run | objects | requests | seconds | objects/s |");
+    println!("| --- | --- | --- | --- | --- |");
+    let parts = |objects: i64| (objects + i64::from(batch_size) - 1) / i64::from(batch_size);
+    let (mut rates, mut floor) = (Vec::new(), 0.0);
+    for run in 1..=runs {
+        let (_, exporter) = new_export(&pool, settings, batch_size).await?;
+        let begun = Instant::now();
+        let outcome = exporter.run_once().await?;
+        let seconds = begun.elapsed().as_secs_f64();
+        assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+        let status = export::latest(&pool).await?.expect("the export exists");
+        let objects: i64 = status.entities.iter().map(|e| e.sent).sum();
+        let requests: i64 = status.entities.iter().map(|e| parts(e.sent)).sum();
+        floor =
+            objects as f64 / (requests as f64 / concurrency as f64 * partner_ms as f64 / 1000.0);
+        let rate = objects as f64 / seconds;
+        rates.push(rate);
+        println!("| {run} | {objects} | {requests} | {seconds:.2} | {rate:.0} |");
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "\nmedian {median:.0} objects/s; the floor {floor:.0} objects/s ({:.0} % of it)",
+        100.0 * median / floor
+    );
+    pool.close().await;
+    Ok(())
+}
+
+/// 1 and 2: the benchmark shop exported whole to a sink answering at once, then the first
+/// seconds of an export to a partner `BENCH_PARTNER_MS` away.
+async fn whole_shop_and_first_seconds(
+    settings: &mut Settings,
+    db: &shopbridge::db::Database,
+    bytes: &AtomicU64,
+    delay_ms: &AtomicU64,
+) -> anyhow::Result<()> {
+    let batch_size = knobs::env_number("BENCH_BATCH_SIZE", 1000) as u32;
+    let partner_ms = knobs::env_number("BENCH_PARTNER_MS", 100);
+    let pool = db.pool.clone();
     settings.waymore.batch_size = batch_size;
     println!(
         "parts in flight at once: {}",
         settings.waymore.export_concurrency
     );
-    let (export_id, exporter) = new_export(&pool, &settings, batch_size).await?;
+    let (export_id, exporter) = new_export(&pool, settings, batch_size).await?;
 
     let rss_before = memory::rss_mib();
     let begun = Instant::now();
@@ -146,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
     // 2. A partner 100 ms away, the default batch size: the first 20 s.
     let default_batch = Settings::from_lookup(|_| None)?.waymore.batch_size;
     delay_ms.store(partner_ms, Ordering::Relaxed);
-    let (_, exporter) = new_export(&pool, &settings, default_batch).await?;
+    let (_, exporter) = new_export(&pool, settings, default_batch).await?;
     let run = tokio::spawn({
         let exporter = exporter.clone();
         async move { exporter.run_once().await }
@@ -167,6 +245,5 @@ async fn main() -> anyhow::Result<()> {
         window.as_secs(),
         sent as f64 / window.as_secs_f64()
     );
-    db.close().await;
     Ok(())
 }

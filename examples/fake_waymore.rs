@@ -1,12 +1,24 @@
 //! A stand-in for Routee-Waymore on loopback, to try `shopbridge waymore …` without an
 //! account: `cargo run --example fake_waymore` (address: FAKE_WAYMORE_ADDR, default
 //! 127.0.0.1:9797). It issues a UUID for any credentials except the password `wrong`,
-//! accepts mass data and events, and prints what it received.
+//! accepts mass data and events, and prints what it received. `FAKE_WAYMORE_MS` delays each
+//! answer, as a real partner's round trip does (0 by default).
+
+use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
+/// How long each answer waits: `FAKE_WAYMORE_MS`.
+fn latency() -> Duration {
+    let ms = std::env::var("FAKE_WAYMORE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok());
+    Duration::from_millis(ms.unwrap_or(0))
+}
+
 async fn authenticate(body: web::Json<Value>) -> HttpResponse {
+    tokio::time::sleep(latency()).await;
     println!(
         "authenticate: username={} domain={}",
         body["username"], body["domain"]
@@ -19,6 +31,7 @@ async fn authenticate(body: web::Json<Value>) -> HttpResponse {
 }
 
 async fn data(body: web::Json<Value>) -> HttpResponse {
+    tokio::time::sleep(latency()).await;
     for entity in body["data"].as_array().into_iter().flatten() {
         let objects = entity["object"].as_array().map_or(0, Vec::len);
         println!(
@@ -30,6 +43,7 @@ async fn data(body: web::Json<Value>) -> HttpResponse {
 }
 
 async fn event(body: web::Json<Value>) -> HttpResponse {
+    tokio::time::sleep(latency()).await;
     println!(
         "event: {} {}",
         body["event"].as_str().unwrap_or("?"),

@@ -13,6 +13,21 @@ pub const SHOP: DemoSize = DemoSize {
 /// `DATABASE_URL` if set, else a private cluster under `BENCH_PG_DIR` (default
 /// `<tmp>/shopbridge-bench-pg`), kept between runs so the seeding happens once.
 pub async fn bench_shop() -> anyhow::Result<(Settings, Database)> {
+    let (settings, db) = bench_database().await?;
+    if demo::shop_counts(&db.pool).await? == (0, 0) {
+        println!(
+            "seeding {} customers and {} orders (once; reused by later runs)…",
+            SHOP.customers, SHOP.orders
+        );
+        let report = demo::seed(&db.pool, SHOP).await?;
+        println!("seeded in {:.1} s", report.elapsed.as_secs_f64());
+        sqlx::query("VACUUM ANALYZE").execute(&db.pool).await?;
+    }
+    Ok((settings, db))
+}
+
+/// [`bench_shop`]'s settings and database, not seeded.
+pub async fn bench_database() -> anyhow::Result<(Settings, Database)> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
     let dir: std::path::PathBuf = std::env::var_os("BENCH_PG_DIR")
         .map(Into::into)
@@ -36,14 +51,5 @@ pub async fn bench_shop() -> anyhow::Result<(Settings, Database)> {
     };
     let db = Database::connect(&settings.database).await?;
     db.migrate().await?;
-    if demo::shop_counts(&db.pool).await? == (0, 0) {
-        println!(
-            "seeding {} customers and {} orders (once; reused by later runs)…",
-            SHOP.customers, SHOP.orders
-        );
-        let report = demo::seed(&db.pool, SHOP).await?;
-        println!("seeded in {:.1} s", report.elapsed.as_secs_f64());
-        sqlx::query("VACUUM ANALYZE").execute(&db.pool).await?;
-    }
     Ok((settings, db))
 }

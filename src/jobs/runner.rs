@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
 use super::JobDefinition;
@@ -124,7 +125,9 @@ impl<D: JobDefinition> Runner<D> {
     }
 
     /// Sends one stage's remaining parts, up to `concurrency` at once, skipping the ranges
-    /// acknowledged before a crash; `Acknowledged` once every part is.
+    /// acknowledged before a crash; `Acknowledged` once every part is. As many parts again
+    /// are cut and built ahead of the sends, and a part's acknowledgement is written after
+    /// its sending slot is free: a slot passes from one answer to the next send at once.
     async fn run_stage(
         &self,
         claim: &Claim,
@@ -143,45 +146,51 @@ impl<D: JobDefinition> Runner<D> {
         .await?;
         let mut acknowledged = acknowledged.into_iter().peekable();
         let mut position = position;
+        let sending = Semaphore::new(self.settings.concurrency);
         let mut in_flight = FuturesUnordered::new();
+        // The next range being cut, polled beside the parts: awaited alone, it would leave
+        // them unpolled, holding their connections while it waits for one.
+        let mut cutting = FuturesUnordered::new();
         let mut exhausted = false;
         let mut end = PartEnd::Acknowledged;
         loop {
-            while !exhausted
+            if cutting.is_empty()
+                && !exhausted
                 && matches!(end, PartEnd::Acknowledged)
-                && in_flight.len() < self.settings.concurrency
+                && in_flight.len() < 2 * self.settings.concurrency
             {
-                if !claim.may_start() {
-                    end = PartEnd::Halted;
-                    break;
-                }
-                // Skip what was acknowledged before; never overlap it.
-                while let Some(&(after, last)) = acknowledged.peek() {
-                    if after > position {
-                        break;
+                if claim.may_start() {
+                    // Skip what was acknowledged before; never overlap it.
+                    while let Some(&(after, last)) = acknowledged.peek() {
+                        if after > position {
+                            break;
+                        }
+                        position = position.max(last);
+                        acknowledged.next();
                     }
-                    position = position.max(last);
-                    acknowledged.next();
+                    let bound = acknowledged
+                        .peek()
+                        .map_or(upper, |&(after, _)| after.min(upper));
+                    let after = position;
+                    cutting.push(async move {
+                        let last = self.definition.cut(stage, after, bound, size).await;
+                        (after, bound, last)
+                    });
+                } else {
+                    end = PartEnd::Halted;
                 }
-                let bound = acknowledged
-                    .peek()
-                    .map_or(upper, |&(after, _)| after.min(upper));
-                match self.definition.cut(stage, position, bound, size).await? {
+            }
+            tokio::select! {
+                Some((after, bound, last)) = cutting.next() => match last? {
                     Some(last) => {
-                        let range = Range {
-                            after: position,
-                            last,
-                        };
-                        in_flight.push(self.send_part(claim, stage, range, size));
+                        let range = Range { after, last };
+                        in_flight.push(self.send_part(claim, stage, range, size, &sending));
                         position = last;
                     }
                     None if bound < upper => position = bound,
                     None => exhausted = true,
-                }
-            }
-            match in_flight.next().await {
-                None => break,
-                Some(part) => match part? {
+                },
+                Some(part) = in_flight.next() => match part? {
                     PartEnd::Acknowledged => {}
                     other => {
                         if matches!(end, PartEnd::Acknowledged) {
@@ -189,6 +198,7 @@ impl<D: JobDefinition> Runner<D> {
                         }
                     }
                 },
+                else => break,
             }
         }
         if matches!(end, PartEnd::Acknowledged) {
@@ -204,14 +214,16 @@ impl<D: JobDefinition> Runner<D> {
         Ok(end)
     }
 
-    /// Builds one part, sends it (retrying transient failures) and records the
-    /// acknowledgement before anything else.
+    /// Builds one part, sends it in a slot of `sending` (retrying transient failures, the
+    /// slot given up while it waits) and records the acknowledgement before anything else.
+    /// A part that fails the stage closes `sending`, so parts built ahead are not sent.
     async fn send_part(
         &self,
         claim: &Claim,
         stage: &str,
         range: Range,
         size: i64,
+        sending: &Semaphore,
     ) -> Result<PartEnd, sqlx::Error> {
         let (part, count) = self
             .definition
@@ -227,13 +239,25 @@ impl<D: JobDefinition> Runner<D> {
         let (mut lost, mut stopping) = (claim.lost.clone(), claim.stopping.clone());
         let mut attempt = 1;
         loop {
+            // A part built ahead that has not started sending is given up on a stop.
+            let slot = tokio::select! {
+                biased;
+                _ = lost.wait_for(|lost| *lost) => return Ok(PartEnd::Halted),
+                _ = stopping.wait_for(|stopping| *stopping) => return Ok(PartEnd::Halted),
+                slot = sending.acquire() => match slot {
+                    Ok(slot) => slot,
+                    // Another part failed the stage.
+                    Err(_) => return Ok(PartEnd::Halted),
+                },
+            };
             // The destination as it is now; none once it is disabled or held.
             let destination = match self.leases().destination(claim, &self.vault).await? {
                 None => return Ok(PartEnd::Halted),
                 Some(Err(error)) => {
+                    sending.close();
                     return Ok(PartEnd::Failed(format!(
                         "the destination's config: {error}"
-                    )))
+                    )));
                 }
                 Some(Ok(destination)) => destination,
             };
@@ -243,19 +267,23 @@ impl<D: JobDefinition> Runner<D> {
             };
             let error = match sent {
                 Ok(()) => {
+                    drop(slot);
                     return Ok(match self.acknowledge(claim, stage, range, count).await? {
                         true => PartEnd::Acknowledged,
                         false => PartEnd::Halted,
-                    })
+                    });
                 }
                 Err(error) if error.permanent || attempt >= self.settings.retry.max_attempts => {
+                    // Closed before the slot is given back: no part built ahead goes out.
+                    sending.close();
                     return Ok(PartEnd::Failed(format!(
                         "{stage} after id {}: {error}",
                         range.after
-                    )))
+                    )));
                 }
                 Err(error) => error,
             };
+            drop(slot);
             let delay = self.settings.retry.delay(attempt);
             log::warn!(
                 "{} job #{}: {stage} part failed (attempt {attempt}): {error}; retrying in {delay:?}",

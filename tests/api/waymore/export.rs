@@ -312,6 +312,26 @@ async fn a_permanent_refusal_fails_the_export_without_retrying() {
 }
 
 #[tokio::test]
+async fn more_parts_in_flight_than_database_connections_still_complete_each_part_once() {
+    let fake = FakeWaymore::start().await;
+    fake.data.set_delay(Duration::from_millis(20));
+    let uri = fake.server.uri();
+    // Eight parts sending, eight more built ahead, and three connections for all of them.
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.batch_size = 10;
+        s.waymore.export_concurrency = 8;
+        s.database.max_connections = 3;
+    })
+    .await;
+    demo::seed(&app.pool, SHOP).await.unwrap();
+    connect(&app).await;
+    let status = export_finished(&app).await;
+    assert_eq!(status["export"]["state"], "completed");
+    assert_delivered_once(&fake.data.acknowledged(), &expected(&app.pool).await, 10);
+}
+
+#[tokio::test]
 async fn a_second_export_while_one_runs_conflicts() {
     let fake = FakeWaymore::start().await;
     fake.data.script(&[Step::Hang]);
@@ -350,6 +370,26 @@ fn exporter(
     )
 }
 
+/// Waits until the export's acknowledged objects number `n`, or fails the test after 30 s.
+async fn sent_reaches(pool: &PgPool, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let sent: i64 = sqlx::query_scalar("SELECT sum(sent)::bigint FROM job_stages")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert!(sent <= n, "{sent} objects acknowledged, expected {n}");
+        if sent == n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{sent} of {n} acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Waits until the fake's data URL received `n` requests, or fails the test after 30 s.
 async fn received_at_least(fake: &FakeWaymore, n: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -374,21 +414,18 @@ async fn a_process_stopped_mid_export_resumes_and_sends_each_part_once() {
         lease: Duration::from_secs(1),
         ..settings.export()
     };
-    fake.data
-        .script(&[Step::Ok, Step::Ok, Step::Ok, Step::Hang]);
+    // Three parts are acknowledged; then Waymore stops answering until the stop, so no
+    // part is acknowledged between the check below and the stop.
+    fake.data.script(&[Step::Ok, Step::Ok, Step::Ok]);
+    fake.data.set_holding(true);
     let first = exporter(&pool, &client, settings.clone());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 4).await;
+    // The fourth part may go out before the third's acknowledgement is written.
+    sent_reaches(&pool, 27).await;
     running.abort();
     let _ = running.await;
-    let sent: i64 = sqlx::query_scalar("SELECT sent FROM job_stages WHERE stage = 'customers'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        sent, 27,
-        "three parts of 9 were acknowledged before the stop"
-    );
+    fake.data.set_holding(false);
 
     let second = exporter(&pool, &client, settings);
     let mut outcome = second.run_once().await.unwrap();
@@ -430,46 +467,26 @@ async fn parallel_parts_acknowledged_out_of_order_resume_exactly_after_a_crash()
         lease: Duration::from_secs(1),
         ..settings.export()
     };
-    // The second part hangs while the parts around it are acknowledged: out of order. The
-    // parts sent after those hang too, so none is acknowledged between the check below and
-    // the crash (a part in flight at a crash may go out again).
-    fake.data.script(&[
-        Step::Ok,
-        Step::Hang,
-        Step::Ok,
-        Step::Ok,
-        Step::Ok,
-        Step::Hang,
-        Step::Hang,
-        Step::Hang,
-    ]);
+    // The second part hangs while the parts around it are acknowledged: out of order. Then
+    // Waymore stops answering until the crash (the parts sent after those, and every
+    // retry), so none is acknowledged between the check below and the crash however slow
+    // the machine (a part in flight at a crash may go out again).
+    fake.data
+        .script(&[Step::Ok, Step::Hang, Step::Ok, Step::Ok, Step::Ok]);
+    fake.data.set_holding(true);
     let first = exporter(&pool, &client, settings.clone());
     let running = tokio::spawn(async move { first.run_once().await });
     received_at_least(&fake, 5).await;
-    let acknowledged = |fake: &FakeWaymore| -> i64 {
-        fake.data
-            .acknowledged()
-            .iter()
-            .map(|p| p["data"][0]["object"].as_array().unwrap().len() as i64)
-            .sum()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let sent: i64 = sqlx::query_scalar("SELECT sum(sent)::bigint FROM job_stages")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if sent == acknowledged(&fake) && sent >= 36 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "acknowledgements recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let acknowledged: usize = fake
+        .data
+        .acknowledged()
+        .iter()
+        .map(|p| p["data"][0]["object"].as_array().unwrap().len())
+        .sum();
+    sent_reaches(&pool, acknowledged as i64).await;
     running.abort();
     let _ = running.await;
+    fake.data.set_holding(false);
     let before_crash: HashSet<String> = fake
         .data
         .acknowledged()

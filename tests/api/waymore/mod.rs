@@ -39,6 +39,8 @@ pub struct FakeState {
     delay: Mutex<Duration>,
     /// While down, every request gets a 503 (after the script).
     down: AtomicBool,
+    /// While holding, every request hangs (after the script): nothing more is acknowledged.
+    holding: AtomicBool,
 }
 
 impl Fake {
@@ -57,6 +59,9 @@ impl Fake {
     pub fn set_down(&self, down: bool) {
         self.0.down.store(down, Ordering::SeqCst);
     }
+    pub fn set_holding(&self, holding: bool) {
+        self.0.holding.store(holding, Ordering::SeqCst);
+    }
 }
 
 impl Respond for Fake {
@@ -64,9 +69,13 @@ impl Respond for Fake {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         self.0.received.lock().unwrap().push(body.clone());
         let step = self.0.script.lock().unwrap().pop_front().unwrap_or(
-            match self.0.down.load(Ordering::SeqCst) {
-                true => Step::Status(503),
-                false => Step::Ok,
+            match (
+                self.0.holding.load(Ordering::SeqCst),
+                self.0.down.load(Ordering::SeqCst),
+            ) {
+                (true, _) => Step::Hang,
+                (false, true) => Step::Status(503),
+                (false, false) => Step::Ok,
             },
         );
         let delay = *self.0.delay.lock().unwrap();
