@@ -105,6 +105,15 @@ impl Outcome {
         })
     }
 
+    /// A retry for want of room at the destination, not for anything about the event: it
+    /// was turned away (429, 503), or got no answer (a full accept queue, a timeout).
+    pub fn turned_away(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Retry { problem, .. } if matches!(problem.status, None | Some(429 | 503))
+        )
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             Outcome::Delivered(status) => Some(*status),

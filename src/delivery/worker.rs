@@ -26,7 +26,8 @@
 //! - **Drain on stop.** When the server stops, nothing new is claimed and the sends in
 //!   flight are awaited and recorded (bounded by `drain_timeout`).
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,7 @@ use super::queue::{self, Change, DestinationChange, Outcomes, Written};
 use crate::configuration::DeliverySettings;
 use crate::db::listen::listen;
 use crate::events::CHANNEL;
+use crate::retry::RetryPolicy;
 use crate::secrets::vault::Vault;
 
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -69,8 +71,9 @@ pub struct Deliverer {
     wake: Arc<Notify>,
     /// How much each destination takes from this process.
     limiters: Mutex<HashMap<i64, Limiter>>,
-    /// When this process's earliest scheduled retry falls due.
-    next_retry: Mutex<Option<Instant>>,
+    /// When each retry this process scheduled falls due, soonest first (keeping only the
+    /// soonest forgot the later ones once it passed: they waited a whole poll).
+    retries_due: Mutex<BinaryHeap<Reverse<Instant>>>,
     /// The oldest transaction still in progress at the previous round's queue re-check.
     horizon: Mutex<Option<i64>>,
     /// When the database server last started, as the previous round saw it.
@@ -108,7 +111,7 @@ impl Deliverer {
             settings,
             wake: Arc::new(Notify::new()),
             limiters: Mutex::new(HashMap::new()),
-            next_retry: Mutex::new(None),
+            retries_due: Mutex::new(BinaryHeap::new()),
             horizon: Mutex::new(None),
             server_started: Mutex::new(None),
             written: Mutex::new(VecDeque::new()),
@@ -193,6 +196,7 @@ impl Deliverer {
         self: &Arc<Self>,
         sent: &mpsc::UnboundedSender<Sent>,
     ) -> Result<Round, sqlx::Error> {
+        let looked = Instant::now();
         let mut wait = self.settings.poll;
         let mut taken = 0;
         let destinations = queue::ready_destinations(&self.pool).await?;
@@ -298,11 +302,14 @@ impl Deliverer {
         if self.recheck_recent_queues().await? > 0 {
             wait = Duration::ZERO;
         }
-        let mut next_retry = self.next_retry.lock().expect("not poisoned");
-        match *next_retry {
-            Some(at) if at > Instant::now() => wait = wait.min(at - Instant::now()),
-            Some(_) => *next_retry = None,
-            None => {}
+        let mut retries_due = self.retries_due.lock().expect("not poisoned");
+        // Those due before this round looked were seen by its claims; the soonest other
+        // (due now, or while this round looked, too late for its claims) sets the wait.
+        while retries_due.peek().is_some_and(|Reverse(at)| *at <= looked) {
+            retries_due.pop();
+        }
+        if let Some(Reverse(at)) = retries_due.peek() {
+            wait = wait.min(at.saturating_duration_since(Instant::now()));
         }
         Ok(Round {
             claimed: taken,
@@ -383,7 +390,7 @@ impl Deliverer {
     async fn record_outcomes(self: Arc<Self>, mut received: mpsc::UnboundedReceiver<Sent>) {
         let mut batch = Vec::with_capacity(OUTCOME_BATCH);
         while received.recv_many(&mut batch, OUTCOME_BATCH).await > 0 {
-            let (outcomes, finished) = self.outcomes(&batch);
+            let (outcomes, finished, retries) = self.outcomes(&batch);
             batch.clear();
             // The database may be briefly away: keep the outcomes and try again. Should the
             // leases expire meanwhile, another worker re-sends and these writes are refused.
@@ -401,6 +408,14 @@ impl Deliverer {
                     "event delivery: {} outcomes came after their lease was lost; those deliveries go out again",
                     outcomes.len() - written
                 );
+            }
+            // Counted from now, after the write: the database counted each retry's time
+            // from its statement, so the dispatcher never looks before a retry is due (and,
+            // finding nothing, sleeps a whole poll).
+            {
+                let now = Instant::now();
+                let mut retries_due = self.retries_due.lock().expect("not poisoned");
+                retries_due.extend(retries.into_iter().map(|delay| Reverse(now + delay)));
             }
             self.written
                 .lock()
@@ -457,13 +472,13 @@ impl Deliverer {
         }
     }
 
-    /// A batch of sends as rows to write, and what the batch does to each destination; and
-    /// how many sends each destination had in the batch.
-    fn outcomes(&self, batch: &[Sent]) -> (Outcomes, HashMap<i64, usize>) {
+    /// A batch of sends as rows to write, and what the batch does to each destination; how
+    /// many sends each destination had in the batch; and when each retry among them is due.
+    fn outcomes(&self, batch: &[Sent]) -> (Outcomes, HashMap<i64, usize>, Vec<Duration>) {
         let mut outcomes = Outcomes::default();
         let mut finished: HashMap<i64, usize> = HashMap::new();
         let mut changes: HashMap<i64, DestinationChange> = HashMap::new();
-        let mut earliest_retry: Option<Duration> = None;
+        let mut retries = Vec::new();
         for sent in batch {
             *finished.entry(sent.destination_id).or_default() += 1;
             let mut change = |change: Change, reason: Option<String>, pause: Duration| {
@@ -519,12 +534,8 @@ impl Deliverer {
                     if let Some(after) = retry_after {
                         change(Change::Pause, Some(problem.error.clone()), after);
                     }
-                    let backoff = self
-                        .settings
-                        .retry
-                        .delay(u32::try_from(sent.attempts).unwrap_or(0) + 1);
-                    let delay = backoff.max(retry_after.unwrap_or_default());
-                    earliest_retry = Some(earliest_retry.map_or(delay, |d| d.min(delay)));
+                    let delay = retry_delay(&self.settings.retry, sent, retry_after);
+                    retries.push(delay);
                     (Written::Retry, delay)
                 }
             };
@@ -540,13 +551,21 @@ impl Deliverer {
         for (destination, change) in changes {
             outcomes.change(destination, change);
         }
-        if let Some(delay) = earliest_retry {
-            let at = Instant::now() + delay;
-            let mut next_retry = self.next_retry.lock().expect("not poisoned");
-            *next_retry = Some(next_retry.map_or(at, |t| t.min(at)));
-        }
-        (outcomes, finished)
+        (outcomes, finished, retries)
     }
+}
+
+/// When a send to retry is tried again: the backoff of its attempt, or what the destination
+/// asked for if longer. Turned away by a partner that took others of its round, it waits
+/// the first step of the backoff, not one that doubles with each turn it lost: the partner
+/// is full, the limit says how much it takes, and a draining backlog would otherwise wait
+/// on its unluckiest entities.
+fn retry_delay(retry: &RetryPolicy, sent: &Sent, retry_after: Option<Duration>) -> Duration {
+    let attempt = match !sent.down && sent.outcome.turned_away() {
+        true => 1,
+        false => u32::try_from(sent.attempts).unwrap_or(0) + 1,
+    };
+    retry.delay(attempt).max(retry_after.unwrap_or_default())
 }
 
 /// Repeats a bookkeeping write until the database takes it, once a second.
@@ -560,5 +579,60 @@ where
             Err(error) => log::error!("event delivery: {what}: {error}"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RETRY: RetryPolicy = RetryPolicy {
+        max_attempts: 0,
+        base: Duration::from_millis(500),
+        cap: Duration::from_secs(60),
+    };
+
+    fn sent(attempts: i32, down: bool, status: Option<u16>) -> Sent {
+        Sent {
+            delivery_id: 1,
+            destination_id: 1,
+            lease: Uuid::nil(),
+            claimed_at: Utc::now(),
+            attempts,
+            down,
+            outcome: Outcome::Retry {
+                problem: Problem {
+                    status,
+                    error: "no".into(),
+                },
+                retry_after: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_full_partner_s_tenth_turn_away_waits_no_longer_than_its_first() {
+        for status in [Some(503), Some(429), None] {
+            let delay = retry_delay(&RETRY, &sent(9, false, status), None);
+            assert!(delay <= RETRY.base, "{status:?}: {delay:?}");
+        }
+    }
+
+    #[test]
+    fn a_down_partner_or_an_error_backs_off_further_each_attempt() {
+        let down = retry_delay(&RETRY, &sent(9, true, Some(503)), None);
+        let error = retry_delay(&RETRY, &sent(9, false, Some(500)), None);
+        for delay in [down, error] {
+            assert!(delay >= Duration::from_secs(30), "{delay:?}");
+        }
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_the_backoff_is_honoured() {
+        let asked = Duration::from_secs(5);
+        assert_eq!(
+            retry_delay(&RETRY, &sent(0, false, Some(429)), Some(asked)),
+            asked
+        );
     }
 }

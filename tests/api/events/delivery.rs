@@ -803,3 +803,34 @@ async fn a_quiet_shop_s_failing_destination_is_probed_at_the_probe_cadence() {
         healed.elapsed()
     );
 }
+
+/// Each retry wakes the worker when it falls due, not only the soonest: a retry due after
+/// another used to wait for the next poll (a minute here).
+#[tokio::test]
+async fn retries_due_one_after_another_each_go_out_when_due() {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.delivery.retry.base = Duration::from_millis(400);
+    })
+    .await;
+    exec(
+        &app.pool,
+        "INSERT INTO products (id, sku, name, price, stock_quantity)
+         SELECT g, 'P' || g, 'product ' || g, 10, 1 FROM generate_series(1, 40) g",
+    )
+    .await;
+    connected(&app.pool).await;
+    // Ten turned away among others taken: a full partner, each retried after 200-400 ms.
+    fake.events
+        .script(&[[Step::Status(503), Step::Ok]; 10].concat());
+    let started = Instant::now();
+    exec(&app.pool, "UPDATE products SET stock_quantity = 2").await;
+    eventually(Duration::from_secs(20), "40 events delivered", || async {
+        fake.events.acknowledged().len() >= 40
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
