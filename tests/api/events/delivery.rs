@@ -19,7 +19,9 @@ use shopbridge::outbound::signature::legacy_signature;
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::destination::WaymoreKind;
 
-use super::{connected, connected_app, count, eventually, exec, stock_sequences};
+use super::{
+    connected, connected_app, connected_app_with, count, eventually, exec, stock_sequences,
+};
 use crate::helpers::spawn_app_on;
 use crate::helpers::{delivery_settings, fresh_database, test_vault, waymore_settings};
 use crate::waymore::{admin, status, FakeWaymore, Step};
@@ -808,20 +810,10 @@ async fn a_quiet_shop_s_failing_destination_is_probed_at_the_probe_cadence() {
 /// another used to wait for the next poll (a minute here).
 #[tokio::test]
 async fn retries_due_one_after_another_each_go_out_when_due() {
-    let fake = FakeWaymore::start().await;
-    let uri = fake.server.uri();
-    let app = spawn_app_on(fresh_database().await, |s| {
-        s.waymore = waymore_settings(&uri);
+    let (app, fake) = connected_app_with(|s| {
         s.delivery.retry.base = Duration::from_millis(400);
     })
     .await;
-    exec(
-        &app.pool,
-        "INSERT INTO products (id, sku, name, price, stock_quantity)
-         SELECT g, 'P' || g, 'product ' || g, 10, 1 FROM generate_series(1, 40) g",
-    )
-    .await;
-    connected(&app.pool).await;
     // Ten turned away among others taken: a full partner, each retried after 200-400 ms.
     fake.events
         .script(&[[Step::Status(503), Step::Ok]; 10].concat());

@@ -41,10 +41,18 @@ pub async fn exec(pool: &PgPool, sql: &str) {
 
 /// The app talking to a fake Waymore, with the shop's 40 products, connected.
 pub async fn connected_app() -> (TestApp, FakeWaymore) {
+    connected_app_with(|_| {}).await
+}
+
+/// [`connected_app`] with settings of the test's own beside the fake Waymore's.
+pub async fn connected_app_with(
+    configure: impl FnOnce(&mut shopbridge::configuration::Settings),
+) -> (TestApp, FakeWaymore) {
     let fake = FakeWaymore::start().await;
     let uri = fake.server.uri();
     let app = spawn_app_on(fresh_database().await, |s| {
-        s.waymore = waymore_settings(&uri)
+        s.waymore = waymore_settings(&uri);
+        configure(s);
     })
     .await;
     exec(
