@@ -156,8 +156,14 @@ impl Browser {
 
     /// Writes a PNG of the page as the viewport shows it.
     pub async fn screenshot(&mut self, path: &Path) {
+        // A capture waits for the tab's next frame, and a tab Chromium counts as in the
+        // background may never draw one; Puppeteer activates the tab first for the same reason.
+        self.call("Page.bringToFront", json!({})).await;
         let shot = self
-            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": false}),
+            )
             .await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap())
