@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 use shopbridge::configuration::Settings;
-use shopbridge::delivery::kind::Kinds;
 use shopbridge::jobs::pull::PullRunner;
 use shopbridge::jobs::RunOutcome;
 use shopbridge::outbound::address::{Allowlist, Guard, SystemLookup};
@@ -77,7 +76,7 @@ async fn admin(settings: &Settings, pool: &PgPool) -> anyhow::Result<Admin> {
         pool: pool.clone(),
         http: client()?,
         vault: vault.clone(),
-        kinds: Kinds::default().with(TrackingKind::new(
+        tracking: Arc::new(TrackingKind::new(
             pool.clone(),
             client()?,
             Duration::from_secs(30),

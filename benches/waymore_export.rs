@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shopbridge::configuration::Settings;
-use shopbridge::jobs::{RunOutcome, Runner};
+use shopbridge::jobs::{JobWorker, RunOutcome, Runner};
 use shopbridge::waymore::client::WaymoreClient;
 use shopbridge::waymore::export::{self, ExportState, MassExport};
 

@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use shopbridge::configuration::{Settings, TlsSettings};
-use shopbridge::outbound::address::{Guard, SystemLookup};
+use shopbridge::outbound::address::Guard;
 use shopbridge::outbound::Client;
 use shopbridge::secrets::vault::Vault;
 use shopbridge::startup::{self, Application};
@@ -426,9 +426,9 @@ async fn main() -> anyhow::Result<()> {
     settings.email.ca_file = Some(smtp.ca_file.clone());
     settings.email.templates_dir = Some(templates.path().to_owned());
     settings.outbound.ca_file = Some(push_ca);
-    let vault = startup::open_vault(&settings, &pool).await?;
-    let guard = Guard::new(settings.outbound.allowlist.clone(), Arc::new(SystemLookup));
-    let kind = WorkflowKind(startup::workflow_engine(&settings, &pool, &vault, &guard)?);
+    let backbone = startup::backbone(&settings, &pool).await?;
+    let (vault, guard) = (backbone.vault.clone(), backbone.guard.clone());
+    let kind = WorkflowKind(shopbridge::workflows::engine(&backbone)?);
     let recipients = subscribe_customers(&pool, &vault, &customers, &push_origin, &guard).await?;
     serve(&settings, &pool).await?;
     println!(

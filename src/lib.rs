@@ -1,18 +1,19 @@
 //! shopbridge: connects a shop's PostgreSQL database to the platforms around it.
 //!
-//! Integrations, one folder each:
-//! - [`rfmcube`]: the pull webservice Rfmcube crawls every night.
+//! Integrations, one folder each, each handing startup one [`bundle::Bundle`] (the list is
+//! [`INTEGRATIONS`]):
+//! - [`rfmcube`]: the pull webservice Rfmcube crawls every night, and the push to its API.
 //! - [`waymore`]: connect to Routee-Waymore, send it the shop's history (a job) and its
 //!   real-time events (a destination kind).
 //! - [`webhook`]: webhook destinations, signed the Standard Webhooks way.
 //! - [`one`]: the ONe webhook inbox and its sample-event page.
-//! - [`shopify`]: Shopify webhook intake: orders, fulfillments and products into the shop.
-//! - [`webpush`]: Web Push: the shop's VAPID key, its customers' browser subscriptions, and
-//!   sending to them.
-//! - [`email`]: email templates and the SMTP relay.
-//! - [`workflows`]: trigger → conditions → action, on the shop event log.
+//! - [`shopify`]: Shopify both ways: webhooks and imports in, tracking out.
+//! - [`workflows`]: trigger → conditions → action, on the shop event log, with what its
+//!   actions use: [`webpush`] (the shop's VAPID key, its customers' browser
+//!   subscriptions, sending to them) and [`email`] (templates and the SMTP relay).
 //!
 //! The backbone they share, which names none of them:
+//! - [`bundle`]: what an integration hands startup, built from what it is given.
 //! - [`events`]: the shop event log every integration feeds and consumes.
 //! - [`delivery`]: concurrent, in-order, replayable delivery to destinations of any kind.
 //! - [`jobs`]: resumable bulk jobs.
@@ -21,11 +22,11 @@
 //! - [`secrets`]: secrets presented and kept; [`secrets::vault`] seals them at rest.
 //! - [`http`], [`db`], [`retry`]: plumbing.
 //!
-//! The control plane, [`control`] (the admin endpoints and seed 004's integrations and
-//! workflows APIs), the
-//! [`cli`], and what puts it together: [`startup`],
+//! The control plane, [`control`] (the backbone's admin endpoints and seed 004's
+//! integrations and workflows APIs), the [`cli`], and what puts it together: [`startup`],
 //! [`configuration`], [`openapi`], [`probes`]. [`demo`]: deterministic demo data.
 
+pub mod bundle;
 pub mod cli;
 pub mod configuration;
 pub mod control;
@@ -36,17 +37,23 @@ pub mod email;
 pub mod events;
 pub mod http;
 pub mod jobs;
-pub mod one;
 pub mod openapi;
 pub mod outbound;
 pub mod probes;
 pub mod providers;
 pub mod retry;
-pub mod rfmcube;
 pub mod secrets;
-pub mod shopify;
 pub mod startup;
-pub mod waymore;
-pub mod webhook;
 pub mod webpush;
-pub mod workflows;
+
+/// Declares the integrations' modules and [`INTEGRATIONS`], so that adding one is one line.
+macro_rules! integrations {
+    ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+
+        /// Every integration's bundle, in the order the providers' catalog lists them.
+        pub const INTEGRATIONS: &[bundle::Register] = &[$($name::bundle),*];
+    };
+}
+
+integrations![shopify, waymore, rfmcube, one, webhook, workflows];

@@ -1,7 +1,5 @@
 //! `shopbridge events …`: the event log and its destinations, as the admin endpoints.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -11,9 +9,7 @@ use super::state_arg;
 use crate::configuration::Settings;
 use crate::delivery::destinations;
 use crate::events::{self, EventFilter, EventPattern, ReplayRequest};
-use crate::outbound::address::{Guard, SystemLookup};
-use crate::startup::{destination_kinds, open_vault, workflow_engine};
-use crate::waymore::client::WaymoreClient;
+use crate::startup;
 
 #[derive(Subcommand)]
 pub enum EventsCommand {
@@ -90,11 +86,7 @@ pub async fn run(
                 .with_context(|| format!("no event has id {id}"))?,
         )?,
         EventsCommand::Destinations => {
-            let guard = Guard::new(settings.outbound.allowlist.clone(), Arc::new(SystemLookup));
-            let client = WaymoreClient::new(settings.waymore.clone());
-            let vault = open_vault(settings, pool).await?;
-            let engine = workflow_engine(settings, pool, &vault, &guard)?;
-            let kinds = destination_kinds(settings, pool, &guard, &client, &engine)?;
+            let kinds = startup::kinds(settings, pool).await?;
             serde_json::to_value(destinations::status(pool, &kinds, None).await?)?
         }
         EventsCommand::Retry { destination } => {

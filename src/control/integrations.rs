@@ -11,7 +11,6 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::configuration::{OneSettings, RfmcubePushSettings, RfmcubeSettings, ShopifySettings};
 use crate::delivery::worker::Deliverer;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
@@ -139,7 +138,6 @@ pub async fn list(
     _: Admin,
     pool: web::Data<PgPool>,
     catalog: web::Data<Catalog>,
-    environment: web::Data<Environment>,
 ) -> Result<HttpResponse, ApiError> {
     let integrations = store::list(&pool).await?;
     let mut listed: Vec<Listed> = integrations
@@ -149,10 +147,12 @@ pub async fn list(
             Some(listed(about, &i.integration, i.problem.clone()))
         })
         .collect();
-    for code in &environment.0 {
-        let configured_here = integrations.iter().any(|i| &i.integration.provider == code);
-        if let (false, Some(provider)) = (configured_here, catalog.by_code(code)) {
-            let about = provider.about();
+    for provider in catalog.all().filter(|p| p.configured_by_environment()) {
+        let about = provider.about();
+        if !integrations
+            .iter()
+            .any(|i| i.integration.provider == about.code)
+        {
             listed.push(Listed {
                 guid: None,
                 provider_id: about.provider_id,
@@ -191,33 +191,6 @@ fn listed(about: &About, integration: &Integration, problem: Option<String>) -> 
         credentials: Value::Object(credentials),
         connected_at: Some(integration.connected_at),
         problem,
-    }
-}
-
-/// The providers configured by their environment variables (the bootstrap), by code.
-pub struct Environment(pub Vec<&'static str>);
-
-impl Environment {
-    pub fn of(
-        shopify: &ShopifySettings,
-        one: &OneSettings,
-        rfmcube: &RfmcubeSettings,
-        rfmcube_push: &RfmcubePushSettings,
-    ) -> Self {
-        let configured = [
-            (crate::shopify::provider::CODE, !shopify.secrets.is_empty()),
-            (crate::one::provider::CODE, !one.credentials.is_empty()),
-            (
-                crate::rfmcube::provider::CODE,
-                !rfmcube.api_keys.is_empty() || rfmcube_push.api_key.is_some(),
-            ),
-        ];
-        Environment(
-            configured
-                .into_iter()
-                .filter_map(|(code, set)| set.then_some(code))
-                .collect(),
-        )
     }
 }
 

@@ -1,12 +1,10 @@
-//! The control plane: admin endpoints over the event log and its destinations, the jobs
-//! ([`jobs`]) and the Shopify intake ([`shopify`]) (`Authorization: Bearer <ADMIN_TOKEN>`).
-//! The CLI offers the same (`shopbridge events …`, `shopbridge jobs …`, `shopbridge
-//! shopify …`).
+//! The control plane: admin endpoints over the event log and its destinations and the jobs
+//! ([`jobs`]) (`Authorization: Bearer <ADMIN_TOKEN>`), and seed 004's integrations and
+//! workflows APIs. A partner's own admin endpoints live in its folder. The CLI offers the
+//! same (`shopbridge events …`, `shopbridge jobs …`).
 
 pub mod integrations;
 pub mod jobs;
-pub mod rfmcube;
-pub mod shopify;
 pub mod workflows;
 
 use actix_web::{web, HttpResponse};
@@ -21,6 +19,7 @@ use crate::events::{self, EventDetail, EventFilter, EventPage, ReplayError, Repl
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
+use crate::http::Queued;
 use crate::outbound::address::Guard;
 use crate::secrets::vault::Vault;
 use crate::webhook::{self, NewWebhook, WebhookChange};
@@ -43,39 +42,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/destinations/{name}/release").route(web::post().to(release)))
         .configure(integrations::routes)
         .configure(jobs::routes)
-        .configure(workflows::routes)
-        .configure(shopify::routes)
-        .configure(rfmcube::routes);
+        .configure(workflows::routes);
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Destinations {
     pub destinations: Vec<DestinationStatus>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Queued {
-    /// Deliveries queued.
-    pub queued: u64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct JobStarted {
-    pub job_id: i64,
-    /// A failed job was resumed from where it stopped, rather than a new one started.
-    pub resumed: bool,
-}
-
-impl From<crate::jobs::Started> for JobStarted {
-    fn from(started: crate::jobs::Started) -> Self {
-        JobStarted {
-            job_id: started.id,
-            resumed: started.resumed,
-        }
-    }
 }
 
 impl From<DestinationError> for ApiError {

@@ -182,6 +182,12 @@ pub trait DestinationKind: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Kinds(HashMap<&'static str, Arc<dyn DestinationKind>>);
 
+impl FromIterator<Arc<dyn DestinationKind>> for Kinds {
+    fn from_iter<I: IntoIterator<Item = Arc<dyn DestinationKind>>>(kinds: I) -> Self {
+        Kinds(kinds.into_iter().map(|kind| (kind.name(), kind)).collect())
+    }
+}
+
 impl Kinds {
     pub fn with(mut self, kind: impl DestinationKind) -> Self {
         self.0.insert(kind.name(), Arc::new(kind));

@@ -7,3 +7,10 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod tls;
+
+/// What an endpoint queued to be done again (deliveries, webhooks).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    pub queued: u64,
+}

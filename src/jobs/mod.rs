@@ -17,6 +17,7 @@ pub mod pull;
 pub mod runner;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -43,6 +44,15 @@ pub trait Job: Send + Sync + 'static {
         &self,
         conn: &mut PgConnection,
     ) -> impl Future<Output = Result<Vec<StagePlan>, sqlx::Error>> + Send;
+}
+
+/// A runner's worker as startup runs and stops it.
+pub trait JobWorker: Send + Sync + 'static {
+    /// Runs jobs as they come, until stopped.
+    fn run_worker(self: Arc<Self>) -> impl Future<Output = ()> + Send;
+
+    /// Stops the worker: nothing new starts, what is in flight finishes and is recorded.
+    fn stop(&self);
 }
 
 /// What a kind of job that sends the shop's rows does; its runner does the rest.
@@ -135,6 +145,24 @@ pub struct Started {
     pub id: i64,
     /// A failed job was resumed from where it stopped, rather than a new one started.
     pub resumed: bool,
+}
+
+/// A job started or resumed, as an endpoint answers it.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStarted {
+    pub job_id: i64,
+    /// A failed job was resumed from where it stopped, rather than a new one started.
+    pub resumed: bool,
+}
+
+impl From<Started> for JobStarted {
+    fn from(started: Started) -> Self {
+        JobStarted {
+            job_id: started.id,
+            resumed: started.resumed,
+        }
+    }
 }
 
 /// Another job of the kind is unfinished: its id.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sqlx::{PgConnection, PgPool};
 
 use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
+use super::JobWorker;
 use super::{Job, PartError};
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;
@@ -60,6 +61,16 @@ pub struct PullRunner<D> {
     worker: Worker,
 }
 
+impl<D: PullDefinition> JobWorker for PullRunner<D> {
+    async fn run_worker(self: Arc<Self>) {
+        self.worker.run(D::KIND, || self.run_once()).await
+    }
+
+    fn stop(&self) {
+        self.worker.stop();
+    }
+}
+
 impl<D: PullDefinition> PullRunner<D> {
     /// `vault` opens the sealed part of the job's destination's config.
     pub fn new(pool: PgPool, definition: D, settings: JobSettings, vault: Vault) -> Arc<Self> {
@@ -79,16 +90,6 @@ impl<D: PullDefinition> PullRunner<D> {
     /// Tells this process's worker that a job is waiting.
     pub fn wake(&self) {
         self.worker.wake();
-    }
-
-    /// Stops the worker: nothing new starts, what is in flight finishes and is recorded.
-    pub fn stop(&self) {
-        self.worker.stop();
-    }
-
-    /// Runs jobs as they come, until stopped.
-    pub async fn run_worker(self: Arc<Self>) {
-        self.worker.run(D::KIND, || self.run_once()).await
     }
 
     fn leases(&self) -> Leases {

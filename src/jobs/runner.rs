@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
 use super::JobDefinition;
+use super::JobWorker;
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;
 
@@ -40,6 +41,16 @@ struct Range {
     last: i64,
 }
 
+impl<D: JobDefinition> JobWorker for Runner<D> {
+    async fn run_worker(self: Arc<Self>) {
+        self.worker.run(D::KIND, || self.run_once()).await
+    }
+
+    fn stop(&self) {
+        self.worker.stop();
+    }
+}
+
 impl<D: JobDefinition> Runner<D> {
     /// `vault` opens the sealed part of the job's destination's config.
     pub fn new(pool: PgPool, definition: D, settings: JobSettings, vault: Vault) -> Arc<Self> {
@@ -59,16 +70,6 @@ impl<D: JobDefinition> Runner<D> {
     /// Tells this process's worker that a job is waiting.
     pub fn wake(&self) {
         self.worker.wake();
-    }
-
-    /// Stops the worker: nothing new starts, what is in flight finishes and is recorded.
-    pub fn stop(&self) {
-        self.worker.stop();
-    }
-
-    /// Runs jobs as they come, until stopped.
-    pub async fn run_worker(self: Arc<Self>) {
-        self.worker.run(D::KIND, || self.run_once()).await
     }
 
     fn leases(&self) -> Leases {

@@ -22,16 +22,40 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
+use crate::bundle::{Backbone, Bundle};
 use crate::configuration::OneSettings;
 use crate::db::notify::Announcer;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, nul_escapes_replaced, ApiQuery, RawBody};
 use crate::providers::live::Live;
 use inbox::{InboxFilter, InboxPage};
+use provider::OneProvider;
 
 const REALM: &str = "shopbridge ONe";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// ONe's part of the application: its provider, the inbox and its sample-event page, and
+/// the pruning of events past the retention period.
+pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
+    let settings = backbone.settings.one.clone();
+    let unconfigured = backbone.unconfigured(provider::CODE);
+    let (pool, retention) = (backbone.pool.clone(), settings.retention);
+    let environment = !settings.credentials.is_empty();
+    let shared = web::Data::new(settings);
+    Ok(Bundle::default()
+        .provider(OneProvider { environment })
+        .routes(move |cfg| {
+            cfg.app_data(shared.clone());
+            routes(cfg);
+        })
+        .task(move |stop| prune_until_stopped(pool, retention, stop))
+        .warn_if(
+            !environment && unconfigured,
+            "ONE_WEBHOOK_CREDENTIALS is empty and ONe is not configured (/api/integrations): \
+             /one endpoints refuse every request",
+        ))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/one/webhooks").route(web::post().to(receive)))
         .service(web::resource("/one/events").route(web::get().to(sample_event_page)))
         .service(web::resource("/one/events.json").route(web::get().to(list_events)));
@@ -179,7 +203,7 @@ pub async fn sample_event_page(
 
 /// Deletes received events past the retention period, now and then every hour, until
 /// `stopped`.
-pub async fn prune_until_stopped(
+async fn prune_until_stopped(
     pool: PgPool,
     retention: Duration,
     stopped: watch::Receiver<bool>,

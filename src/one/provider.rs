@@ -40,11 +40,18 @@ static ABOUT: About = About {
     settings: &[],
 };
 
-pub struct OneProvider;
+pub struct OneProvider {
+    /// `ONE_WEBHOOK_CREDENTIALS` is set.
+    pub environment: bool,
+}
 
 impl Provider for OneProvider {
     fn about(&self) -> &About {
         &ABOUT
+    }
+
+    fn configured_by_environment(&self) -> bool {
+        self.environment
     }
 
     fn check(&self, configuration: &Configuration) -> Result<(), FieldError> {

@@ -180,6 +180,12 @@ pub type Hook<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + S
 pub trait Provider: Send + Sync + 'static {
     fn about(&self) -> &About;
 
+    /// Configured by its environment variables (the bootstrap), whether or not the
+    /// integrations API configured it too.
+    fn configured_by_environment(&self) -> bool {
+        false
+    }
+
     /// Checks the configuration beyond its fields' types.
     fn check(&self, _configuration: &Configuration) -> Result<(), FieldError> {
         Ok(())
@@ -208,12 +214,13 @@ pub trait Provider: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Catalog(Vec<Arc<dyn Provider>>);
 
-impl Catalog {
-    pub fn with(mut self, provider: impl Provider) -> Self {
-        self.0.push(Arc::new(provider));
-        self
+impl FromIterator<Arc<dyn Provider>> for Catalog {
+    fn from_iter<I: IntoIterator<Item = Arc<dyn Provider>>>(providers: I) -> Self {
+        Catalog(providers.into_iter().collect())
     }
+}
 
+impl Catalog {
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.0.iter()
     }

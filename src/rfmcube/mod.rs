@@ -18,17 +18,60 @@ use serde_json::value::RawValue;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::bundle::{Backbone, Bundle};
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiQuery};
 use auth::RfmcubeClient;
 use cursor::CursorKeys;
+use provider::RfmcubeProvider;
+use push::Push;
 use request::CrawlRequest;
 use window::Entity;
 
 pub use customers::Customer;
 pub use orders::{Delivery, Order, OrderItem};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Rfmcube's part of the application, configured as one provider: the pull webservice
+/// Rfmcube crawls, and the push to its API (the `rfmcube` destination kind, the initial
+/// synchronisation and the consistency check, their admin endpoints).
+pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
+    let settings = &backbone.settings;
+    let unconfigured = backbone.unconfigured(provider::CODE);
+    let keys = web::Data::new(CursorKeys::new(backbone.pool.clone()));
+    let pull = web::Data::new(settings.rfmcube.clone());
+    let push = Push::new(backbone);
+    let operated = web::Data::new(push.clone());
+    let (pool, push_settings) = (backbone.pool.clone(), settings.rfmcube_push.clone());
+    Ok(Bundle::default()
+        .kind(push.kind.clone())
+        .provider(RfmcubeProvider {
+            push: push.clone(),
+            push_url: settings.rfmcube_push.url.clone(),
+            environment: !settings.rfmcube.api_keys.is_empty()
+                || settings.rfmcube_push.api_key.is_some(),
+        })
+        .routes(move |cfg| {
+            cfg.app_data(keys.clone())
+                .app_data(pull.clone())
+                .app_data(operated.clone());
+            routes(cfg);
+            push::operator::routes(cfg);
+        })
+        .job(push.importer.clone())
+        .job(push.checker.clone())
+        .warn_if(
+            settings.rfmcube.api_keys.is_empty() && unconfigured,
+            "RFMCUBE_API_KEYS is empty and Rfmcube is not configured (/api/integrations): \
+             /rfmcube endpoints refuse every request",
+        )
+        .start(async move {
+            Ok(push
+                .from_environment(&pool, &push_settings, !unconfigured)
+                .await?)
+        }))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/rfmcube/customers")
             .route(web::get().to(get_customers))

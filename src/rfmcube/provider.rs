@@ -51,11 +51,17 @@ pub struct RfmcubeProvider {
     pub push: Push,
     /// `RFMCUBE_PUSH_URL`: where push goes unless `pushUrl` says.
     pub push_url: reqwest::Url,
+    /// `RFMCUBE_API_KEYS` or `RFMCUBE_PUSH_API_KEY` is set.
+    pub environment: bool,
 }
 
 impl Provider for RfmcubeProvider {
     fn about(&self) -> &About {
         &ABOUT
+    }
+
+    fn configured_by_environment(&self) -> bool {
+        self.environment
     }
 
     fn check(&self, configuration: &Configuration) -> Result<(), FieldError> {

@@ -13,6 +13,7 @@ pub mod apply;
 pub mod fulfillments;
 pub mod inbox;
 pub mod mapping;
+pub mod operator;
 pub mod orders;
 pub mod products;
 pub mod provider;
@@ -30,15 +31,71 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
+use crate::bundle::{Backbone, Bundle};
 use crate::configuration::ShopifySettings;
 use crate::db::notify::Announcer;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::RawBody;
 use crate::providers::live::Live;
 use crate::secrets::SigningSecrets;
+use admin::Admin;
+use provider::ShopifyProvider;
 use topic::{Endpoint, Topic};
+use worker::Applier;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Shopify's part of the application: its provider, the webhook intake and its applier,
+/// the Admin API side (the tracking kind, the imports), the admin endpoints, and the
+/// pruning of applied webhooks.
+pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
+    let settings = &backbone.settings.shopify;
+    let pool = backbone.pool.clone();
+    let environment = !settings.secrets.is_empty();
+    let unconfigured = backbone.unconfigured(provider::CODE);
+    let announcer = Announcer::new(inbox::CHANNEL);
+    let applier = Applier::new(
+        pool.clone(),
+        settings.clone(),
+        Some(backbone.events.clone()),
+        Some(backbone.live.clone()),
+    );
+    let admin = Admin::new(backbone);
+    let data = (
+        web::Data::new(settings.clone()),
+        web::Data::new(ShopifyAnnouncer(announcer.clone())),
+        web::Data::from(applier.clone()),
+        web::Data::new(admin.clone()),
+    );
+    let retention = settings.retention;
+    Ok(Bundle::default()
+        .kind(admin.tracking.clone())
+        .provider(ShopifyProvider {
+            admin: admin.clone(),
+            environment,
+        })
+        .routes(move |cfg| {
+            cfg.app_data(data.0.clone())
+                .app_data(data.1.clone())
+                .app_data(data.2.clone())
+                .app_data(data.3.clone());
+            routes(cfg);
+            operator::routes(cfg);
+        })
+        .task({
+            let pool = pool.clone();
+            move |stop| announcer.run(pool, stop)
+        })
+        .task(move |stop| applier.run(stop))
+        .job(admin.orders)
+        .job(admin.products)
+        .task(move |stop| prune_until_stopped(pool, retention, stop))
+        .warn_if(
+            !environment && unconfigured,
+            "SHOPIFY_WEBHOOK_SECRETS is empty and Shopify is not configured \
+             (/api/integrations): /shopify endpoints refuse every webhook",
+        ))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(Endpoint::Orders.path()).route(web::post().to(receive_orders)))
         .service(web::resource(Endpoint::Products.path()).route(web::post().to(receive_products)));
 }
@@ -261,7 +318,7 @@ fn required_header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str, ApiE
 
 /// Deletes applied webhooks past the retention period, now and then every hour, until
 /// `stopped`.
-pub async fn prune_until_stopped(
+async fn prune_until_stopped(
     pool: PgPool,
     retention: Duration,
     stopped: watch::Receiver<bool>,

@@ -87,6 +87,8 @@ static ABOUT: About = About {
 
 pub struct ShopifyProvider {
     pub admin: Admin,
+    /// `SHOPIFY_WEBHOOK_SECRETS` is set.
+    pub environment: bool,
 }
 
 /// `importOrdersSince`: a date (midnight UTC) or an RFC 3339 time.
@@ -118,6 +120,10 @@ fn switches(settings: &Map<String, Value>) -> Switches {
 impl Provider for ShopifyProvider {
     fn about(&self) -> &About {
         &ABOUT
+    }
+
+    fn configured_by_environment(&self) -> bool {
+        self.environment
     }
 
     fn check(&self, configuration: &Configuration) -> Result<(), FieldError> {

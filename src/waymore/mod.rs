@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::bundle::{Backbone, Bundle};
 use crate::delivery::destinations;
 use crate::delivery::kind::Kinds;
 use crate::delivery::worker::Deliverer;
@@ -28,8 +29,10 @@ use crate::http::extract::ApiJson;
 use crate::jobs::Runner;
 use crate::secrets::vault::Vault;
 use client::WaymoreClient;
+use destination::WaymoreKind;
 use connection::{ConnectError, Credentials, DisconnectError};
 use export::{ExportStatus, MassExport, StartError, Started};
+use provider::WaymoreProvider;
 
 /// The destination name of Waymore in the event log.
 pub const DESTINATION: &str = "waymore";
@@ -43,10 +46,39 @@ pub struct Waymore {
     /// Seals the account's UUID, and opens it to disconnect.
     pub vault: Vault,
     pub exporter: Arc<Runner<MassExport>>,
-    pub deliverer: Arc<Deliverer>,
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Waymore's part of the application: the `waymore` destination kind, its provider, the
+/// export's runner and the admin endpoints.
+pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
+    let settings = &backbone.settings.waymore;
+    let client = WaymoreClient::new(settings.clone());
+    let exporter = Runner::new(
+        backbone.pool.clone(),
+        MassExport::new(backbone.pool.clone(), client.clone()),
+        settings.export(),
+        backbone.vault.clone(),
+    );
+    let shared = web::Data::new(Waymore {
+        client: client.clone(),
+        vault: backbone.vault.clone(),
+        exporter: exporter.clone(),
+    });
+    Ok(Bundle::default()
+        .kind(Arc::new(WaymoreKind::new(client.clone())))
+        .provider(WaymoreProvider {
+            client,
+            vault: backbone.vault.clone(),
+            exporter: exporter.clone(),
+        })
+        .routes(move |cfg| {
+            cfg.app_data(shared.clone());
+            routes(cfg);
+        })
+        .job(exporter))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/waymore/connect")
             .route(web::post().to(connect))
@@ -286,10 +318,10 @@ pub async fn export(
 pub async fn retry_events(
     _: Admin,
     pool: web::Data<PgPool>,
-    waymore: web::Data<Waymore>,
+    deliverer: web::Data<Deliverer>,
 ) -> Result<HttpResponse, ApiError> {
     let retried = crate::events::retry_failed(&pool, DESTINATION).await?;
-    waymore.deliverer.wake();
+    deliverer.wake();
     Ok(HttpResponse::Ok().json(Retried { retried }))
 }
 

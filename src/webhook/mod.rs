@@ -17,11 +17,29 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
+use crate::bundle::{Backbone, Bundle};
 use crate::delivery::kind::{Delivery, DestinationKind, Outcome, Sending, Target};
 use crate::events::EventPattern;
 use crate::outbound::address::Guard;
 use crate::outbound::signature::{legacy_signature, standard_signatures, WebhookSecret};
 use crate::outbound::Client;
+use provider::WebhookProvider;
+
+/// Webhooks' part of the application: the `webhook` destination kind, and the provider that
+/// makes one destination per webhook configured.
+pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
+    let kind: Arc<dyn DestinationKind> = Arc::new(WebhookKind::new(
+        backbone.settings.delivery.timeout,
+        backbone.guard.clone(),
+    ));
+    Ok(Bundle::default()
+        .kind(kind.clone())
+        .provider(WebhookProvider {
+            guard: backbone.guard.clone(),
+            vault: backbone.vault.clone(),
+            kind,
+        }))
+}
 
 pub const KIND: &str = "webhook";
 

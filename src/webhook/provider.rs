@@ -2,11 +2,13 @@
 //! destination of its own, which the integration holds while disabled and deletes when
 //! removed.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
-use super::{check_secrets, check_url, Config, KIND};
+use super::{check_secrets, check_url, Config};
 use crate::delivery::destinations::{self, DestinationError, DestinationName};
-use crate::delivery::kind::Kinds;
+use crate::delivery::kind::DestinationKind;
 use crate::events::EventPattern;
 use crate::outbound::address::Guard;
 use crate::providers::{
@@ -48,7 +50,8 @@ static ABOUT: About = About {
 pub struct WebhookProvider {
     pub guard: Guard,
     pub vault: Vault,
-    pub kinds: Kinds,
+    /// The webhook destination kind.
+    pub kind: Arc<dyn DestinationKind>,
 }
 
 impl Provider for WebhookProvider {
@@ -94,10 +97,7 @@ impl Provider for WebhookProvider {
                 secret: None,
             })
             .expect("a config serialises");
-            let kind = self
-                .kinds
-                .get(KIND)
-                .expect("the webhook kind is registered");
+            let kind = &self.kind;
             let database = |e: DestinationError| match e {
                 DestinationError::Database(e) => ProviderError::Database(e),
                 DestinationError::Vault(e) => ProviderError::Internal(e.into()),

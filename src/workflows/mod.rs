@@ -18,3 +18,42 @@ pub mod engine;
 pub mod executions;
 pub mod store;
 pub mod triggers;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::bundle::{Backbone, Bundle};
+use crate::webhook::WebhookKind;
+use engine::{Engine, WorkflowKind};
+
+/// What runs workflows: the SMTP relay and templates, the push and webhook clients.
+pub fn engine(backbone: &Backbone) -> anyhow::Result<Arc<Engine>> {
+    let settings = &backbone.settings;
+    Ok(Arc::new(Engine::new(
+        backbone.pool.clone(),
+        backbone.vault.clone(),
+        settings.workflows.clone(),
+        &settings.email,
+        backbone.client_trusting(settings.delivery.timeout),
+        WebhookKind::new(settings.delivery.timeout, backbone.guard.clone()),
+    )?))
+}
+
+/// Workflows' part of the application: the `workflow` destination kind, the engine the
+/// workflows API tests with, and the pruning of old executions.
+pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
+    let engine = engine(backbone)?;
+    let shared = web::Data::from(engine.clone());
+    let (pool, retention) = (backbone.pool.clone(), backbone.settings.delivery.retention);
+    Ok(Bundle::default()
+        .kind(Arc::new(WorkflowKind(engine.clone())))
+        .routes(move |cfg| {
+            cfg.app_data(shared.clone());
+        })
+        .task(move |stop| executions::prune_until_stopped(pool, retention, stop))
+        .warn_if(
+            engine.mailer.is_none(),
+            "SMTP_URL is not set: workflows that send email are held until it is",
+        ))
+}

@@ -380,19 +380,27 @@ pub async fn spawn_app_resolving(
     let app = Application::build_with(&settings, pool.clone(), lookup)
         .await
         .expect("application builds");
-    let port = app.port();
-    let scheme = if app.is_https() { "https" } else { "http" };
+    let test_app = TestApp::of(&app, pool);
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address: format!("{scheme}://localhost:{port}"),
-        port,
-        pool,
-        // A stuck server fails the test instead of hanging the run.
-        client: Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .unwrap(),
+    test_app
+}
+
+impl TestApp {
+    /// How tests reach `app`, which serves on `pool`.
+    pub fn of(app: &Application, pool: PgPool) -> TestApp {
+        let port = app.port();
+        let scheme = if app.is_https() { "https" } else { "http" };
+        TestApp {
+            address: format!("{scheme}://localhost:{port}"),
+            port,
+            pool,
+            // A stuck server fails the test instead of hanging the run.
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        }
     }
 }
 

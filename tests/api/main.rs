@@ -1,6 +1,7 @@
 //! Integration tests: one binary, so one PostgreSQL cluster serves the whole run.
 
 mod browser;
+mod bundle;
 mod demo_seed;
 mod embedded_postgres;
 mod errors;

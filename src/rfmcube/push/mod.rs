@@ -17,6 +17,7 @@ pub mod check;
 pub mod client;
 pub mod destination;
 pub mod import;
+pub mod operator;
 pub mod payloads;
 
 use std::sync::Arc;
@@ -27,13 +28,15 @@ use serde_json::json;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::bundle::Backbone;
 use crate::configuration::RfmcubePushSettings;
 use crate::delivery::destinations::{self, DestinationError, DestinationName};
-use crate::delivery::kind::Kinds;
+use crate::delivery::kind::DestinationKind;
 use crate::events::EventPattern;
 use crate::jobs::{self, Job, JobStatus, Runner, StartError};
 use crate::secrets::vault::Vault;
 use check::ConsistencyCheck;
+use destination::RfmcubeKind;
 use import::InitialSync;
 
 /// The managed destination of the incremental sync.
@@ -50,12 +53,13 @@ pub const EVENTS: [&str; 7] = [
     "order.payment_confirmed",
 ];
 
-/// What push needs besides the database: the vault that seals the key, the kinds, and the
+/// What push needs besides the database: the vault that seals the key, its destination kind, and the
 /// runners of the initial synchronisation and of the consistency check.
 #[derive(Clone)]
 pub struct Push {
     pub vault: Vault,
-    pub kinds: Kinds,
+    /// Its destination kind, `rfmcube`.
+    pub kind: Arc<dyn DestinationKind>,
     pub importer: Arc<Runner<InitialSync>>,
     pub checker: Arc<Runner<ConsistencyCheck>>,
 }
@@ -67,6 +71,39 @@ pub struct Connection<'a> {
 }
 
 impl Push {
+    /// The push as configured: its destination kind, and the runners of the initial
+    /// synchronisation and of the consistency check.
+    pub fn new(backbone: &Backbone) -> Push {
+        let settings = &backbone.settings.rfmcube_push;
+        let sync = || {
+            InitialSync::new(
+                backbone.pool.clone(),
+                backbone.client(settings.timeout),
+                settings.clone(),
+            )
+        };
+        Push {
+            vault: backbone.vault.clone(),
+            kind: Arc::new(RfmcubeKind::new(
+                backbone.pool.clone(),
+                backbone.client(settings.timeout),
+                settings.clone(),
+            )),
+            importer: Runner::new(
+                backbone.pool.clone(),
+                sync(),
+                settings.import(),
+                backbone.vault.clone(),
+            ),
+            checker: Runner::new(
+                backbone.pool.clone(),
+                ConsistencyCheck::new(sync()),
+                settings.import(),
+                backbone.vault.clone(),
+            ),
+        }
+    }
+
     /// Makes the `rfmcube` destination send to `connection` (or changes it to), and starts
     /// the initial synchronisation when this is a connector the shop has not been synced
     /// to; the destination's id.
@@ -75,10 +112,7 @@ impl Push {
         pool: &PgPool,
         connection: Connection<'_>,
     ) -> Result<i64, DestinationError> {
-        let kind = self
-            .kinds
-            .get(destination::KIND)
-            .expect("the rfmcube kind is registered");
+        let kind = &self.kind;
         let config = json!({"url": connection.url, "api_key": connection.api_key});
         let events: Vec<EventPattern> = EVENTS
             .iter()

@@ -391,10 +391,7 @@ impl Admin {
         tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         store: &Store,
     ) -> Result<i64, DestinationError> {
-        let kind = self
-            .kinds
-            .get(tracking::KIND)
-            .expect("the shopify kind is registered");
+        let kind = &self.tracking;
         let config = serde_json::to_value(store).expect("a store serialises");
         let events: Vec<EventPattern> = tracking::EVENTS
             .iter()

@@ -25,15 +25,17 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::bundle::Backbone;
 use crate::delivery::destinations;
-use crate::delivery::kind::Kinds;
+use crate::delivery::kind::DestinationKind;
 use crate::jobs::pull::PullRunner;
 use crate::jobs::{self, Job, JobStatus};
 use crate::outbound::rate::SharedBucket;
 use crate::outbound::Client;
 use crate::secrets::vault::Vault;
 use client::{AdminApi, STANDARD_PLAN};
-use import::{Catalog, OrderHistory};
+use import::{Catalog, OrderHistory, Reader};
+use tracking::TrackingKind;
 
 /// The managed destination of a connected store.
 pub const DESTINATION: &str = "shopify";
@@ -62,17 +64,48 @@ impl Store {
 }
 
 /// What the Admin API side needs: the database, the HTTP client that reaches the store,
-/// the vault sealing the token, the kinds, the imports' runners, and the public address the
+/// the vault sealing the token, the tracking kind, the imports' runners, and the public address the
 /// webhook subscriptions point at.
 #[derive(Clone)]
 pub struct Admin {
     pub pool: PgPool,
     pub http: Client,
     pub vault: Vault,
-    pub kinds: Kinds,
+    /// The destination kind that pushes tracking to the store.
+    pub tracking: Arc<dyn DestinationKind>,
     pub orders: Arc<PullRunner<OrderHistory>>,
     pub products: Arc<PullRunner<Catalog>>,
     pub public_url: Option<reqwest::Url>,
+}
+
+impl Admin {
+    /// The Admin API side as configured: the tracking kind, and the runners of the order
+    /// history's and the catalog's imports.
+    pub fn new(backbone: &Backbone) -> Admin {
+        let settings = &backbone.settings.shopify;
+        let (pool, vault) = (&backbone.pool, &backbone.vault);
+        let http = backbone.client_trusting(settings.admin_timeout);
+        let reader = Reader::new(pool.clone(), http.clone());
+        let job = settings.import();
+        Admin {
+            pool: pool.clone(),
+            http: http.clone(),
+            vault: vault.clone(),
+            tracking: Arc::new(TrackingKind::new(
+                pool.clone(),
+                http,
+                settings.admin_timeout,
+            )),
+            orders: PullRunner::new(
+                pool.clone(),
+                OrderHistory::new(reader.clone()),
+                job.clone(),
+                vault.clone(),
+            ),
+            products: PullRunner::new(pool.clone(), Catalog::new(reader), job, vault.clone()),
+            public_url: settings.public_url.clone(),
+        }
+    }
 }
 
 /// The store's side, as `GET /admin/shopify` shows it.

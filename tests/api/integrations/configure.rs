@@ -66,7 +66,8 @@ async fn the_listing_shows_status_and_settings_and_never_a_secret() {
         shopify["credentials"],
         json!({"storeUrl": store.url, "apiSecret": "configured", "apiKey": "configured"})
     );
-    // The test app's environment configures ONe and Rfmcube: listed as such.
+    // The test app's environment configures ONe and Rfmcube: listed as such, after what
+    // the API configured, in the catalog's order.
     let from_environment: Vec<&str> = body["data"]
         .as_array()
         .unwrap()
@@ -74,7 +75,7 @@ async fn the_listing_shows_status_and_settings_and_never_a_secret() {
         .filter(|i| i["source"] == "environment")
         .map(|i| i["provider"].as_str().unwrap())
         .collect();
-    assert_eq!(from_environment, ["one", "rfmcube"], "{text}");
+    assert_eq!(from_environment, ["rfmcube", "one"], "{text}");
 }
 
 #[tokio::test]

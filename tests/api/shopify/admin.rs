@@ -11,9 +11,8 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use shopbridge::configuration::JobSettings;
-use shopbridge::delivery::kind::Kinds;
 use shopbridge::jobs::pull::PullRunner;
-use shopbridge::jobs::{Job, RunOutcome};
+use shopbridge::jobs::{Job, JobWorker, RunOutcome};
 use shopbridge::outbound::address::{Allowlist, Guard, SystemLookup};
 use shopbridge::outbound::rate::{Balance, SharedBucket};
 use shopbridge::outbound::{load_roots, Client};
@@ -254,7 +253,7 @@ fn admin_side(pool: &PgPool, lease: Duration) -> Admin {
         pool: pool.clone(),
         http: http(),
         vault: test_vault(),
-        kinds: Kinds::default().with(TrackingKind::new(
+        tracking: Arc::new(TrackingKind::new(
             pool.clone(),
             http(),
             Duration::from_secs(5),

@@ -4,11 +4,11 @@
 use actix_web::{web, HttpResponse};
 use sqlx::PgPool;
 
-use super::JobStarted;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
-use crate::jobs::{self, StartError};
-use crate::rfmcube::push::{self, Push, PushStatus};
+use crate::jobs::{self, JobStarted, StartError};
+use super::{Push, PushStatus};
+use crate::rfmcube::push;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/rfmcube/push").route(web::get().to(status)))

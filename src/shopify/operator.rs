@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{JobStarted, Queued};
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
-use crate::jobs::StartError;
+use crate::http::Queued;
+use crate::jobs::{JobStarted, StartError};
 use crate::providers::live::{Live, Standing};
 use crate::shopify::admin::connect::Import;
 use crate::shopify::admin::{self, Connection};
