@@ -483,6 +483,18 @@ END
 $$;
 
 --
+-- Name: pending_deliveries(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.pending_deliveries(destination bigint) RETURNS TABLE(delivery_id bigint, event_id bigint, event_name text, entity_type text, entity_id text, created_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT d.id, e.id, e.name, e.entity_type, e.entity_id, d.created_at
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.destination_id = destination AND d.state = 'pending'
+$$;
+
+--
 -- Name: product_changed(); Type: FUNCTION; Schema: public; Owner: -
 --
 

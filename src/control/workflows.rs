@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::integrations::{success, Done, Success};
 use crate::delivery::kind::{Delivery, Kinds};
+use crate::delivery::queue;
 use crate::http::auth::Admin;
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
@@ -525,8 +526,9 @@ pub async fn list_executions(
             )
         })?),
     };
-    store::find(&pool, guid).await?;
-    let list = executions::list(&pool, guid, state, query.limit.unwrap_or(100).into()).await?;
+    let workflow = store::find(&pool, guid).await?;
+    let limit = query.limit.unwrap_or(100).into();
+    let list = executions::list(&pool, &workflow, state, limit).await?;
     Ok(success(StatusCode::OK, list))
 }
 
@@ -579,7 +581,7 @@ pub async fn test(
 ) -> Result<HttpResponse, ApiError> {
     let definition: Definition = store::definition(&pool, workflow_guid(&path)?).await?;
     let delivery = match (request.event_id, request.payload) {
-        (Some(id), None) => store::event(&pool, id)
+        (Some(id), None) => queue::as_delivery(&pool, id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("No event has the id {id}.")))?,
         (None, Some(payload @ Value::Object(_))) => Delivery {

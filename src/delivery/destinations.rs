@@ -455,6 +455,149 @@ pub async fn release(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
     Ok(released.rows_affected() == 1)
 }
 
+/// Deletes the destination `name` with its deliveries, whatever its kind: what the
+/// integration that owns it does when it is turned off. Whether there was one.
+pub async fn forget<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM destinations WHERE name = $1")
+        .bind(name)
+        .execute(executor)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// The name of the destination `id`.
+pub async fn name_of<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM destinations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// A destination as the integration that owns it reads it: its stored config (the sealed
+/// part left sealed), whether it is on, why it is held, the last error, and how many
+/// deliveries wait.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Standing {
+    pub id: i64,
+    pub config: Value,
+    pub enabled: bool,
+    pub held: bool,
+    pub hold_reason: Option<String>,
+    pub last_error: Option<String>,
+    pub pending: i64,
+}
+
+const STANDING: &str = "SELECT d.id, d.config, d.enabled, d.held, d.hold_reason, d.last_error,
+        (SELECT count(*) FROM deliveries x
+         WHERE x.destination_id = d.id AND x.state = 'pending') AS pending
+ FROM destinations d";
+
+/// The destination `name`, as [`Standing`] says.
+pub async fn standing(pool: &PgPool, name: &str) -> Result<Option<Standing>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{STANDING} WHERE d.name = $1")))
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The destinations `ids`, as [`Standing`] says, in no particular order.
+pub async fn standings(pool: &PgPool, ids: &[i64]) -> Result<Vec<Standing>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{STANDING} WHERE d.id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// Turns the destination `id` on or off, waking the workers at the commit.
+pub async fn set_enabled(tx: &mut PgConnection, id: i64, enabled: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE destinations SET enabled = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(enabled)
+        .execute(&mut *tx)
+        .await?;
+    announce(tx).await
+}
+
+/// Turns the destination `id` off if it is on, on if it is off, waking the workers at the
+/// commit; whether it is on now.
+pub async fn toggle(tx: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let enabled = sqlx::query_scalar(
+        "UPDATE destinations SET enabled = NOT enabled, updated_at = now() WHERE id = $1
+         RETURNING enabled",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    announce(tx).await?;
+    Ok(enabled)
+}
+
+/// Cancels every delivery of the destination `name` not yet made (pending or failed), with
+/// `why`: they will never be made. How many.
+pub async fn cancel_undelivered(
+    tx: &mut PgConnection,
+    name: &str,
+    why: &str,
+) -> Result<u64, sqlx::Error> {
+    let canceled = sqlx::query(
+        "UPDATE deliveries d SET state = 'canceled', finished_at = now(), last_error = $2
+         FROM destinations ds
+         WHERE ds.id = d.destination_id AND ds.name = $1 AND d.state IN ('pending', 'failed')",
+    )
+    .bind(name)
+    .bind(why)
+    .execute(tx)
+    .await?;
+    Ok(canceled.rows_affected())
+}
+
+/// A delivery of the destination `name` is being sent now, by a process whose lease on it
+/// has not expired.
+pub async fn sending(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM deliveries d JOIN destinations ds ON ds.id = d.destination_id
+                        WHERE ds.name = $1 AND d.state = 'pending'
+                          AND d.lease_token IS NOT NULL AND d.leased_until > now())",
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+}
+
+/// Sends the events `event_ids` to the destination `id` again with a fresh count of
+/// attempts, those not yet delivered, and releases the destination's hold, whatever its
+/// reason: an operator who resumes has fixed what held it. How many were queued.
+pub async fn resend(tx: &mut PgConnection, id: i64, event_ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let queued = sqlx::query(
+        "UPDATE deliveries
+         SET state = 'pending', attempts = 0, next_attempt_at = now(), finished_at = NULL
+         WHERE destination_id = $1 AND event_id = ANY($2) AND state IN ('pending', 'failed')",
+    )
+    .bind(id)
+    .bind(event_ids)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE destinations
+         SET held = false, hold_reason = NULL, consecutive_failures = 0,
+             paused_until = NULL, last_error = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    announce(tx).await?;
+    Ok(queued.rows_affected())
+}
+
 /// Removes a destination with its deliveries: nothing more goes to it. Destinations an
 /// integration manages are not removed here.
 pub async fn remove(pool: &PgPool, kinds: &Kinds, name: &str) -> Result<(), DestinationError> {

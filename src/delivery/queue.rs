@@ -531,3 +531,35 @@ pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Erro
     )
     .await
 }
+
+/// A later delivery of the same ordering key waits behind `delivery`: a kind that sends
+/// an entity's state as it is then may answer [`Outcome::Superseded`](super::kind::Outcome).
+pub async fn superseded(pool: &PgPool, delivery: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM deliveries me
+             JOIN deliveries later ON later.destination_id = me.destination_id
+                                  AND later.ordering_key = me.ordering_key
+                                  AND later.event_id > me.event_id
+             WHERE me.id = $1 AND later.state = 'pending')",
+    )
+    .bind(delivery)
+    .fetch_one(pool)
+    .await
+}
+
+/// The event `id` as a destination would receive it, outside any delivery (a dry run's
+/// input).
+pub async fn as_delivery(
+    pool: &PgPool,
+    id: i64,
+) -> Result<Option<super::kind::Delivery>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT 0::bigint AS delivery_id, id AS event_id, 0 AS attempts, name, entity_type,
+                entity_id, payload::text AS payload, occurred_at, coalesce(cause, '{}') AS cause
+         FROM events WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}

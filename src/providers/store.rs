@@ -1,6 +1,8 @@
 //! The `integrations` table: what a shop has configured, its credentials sealed beside it
 //! in `secrets` under `integration/<id>`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::{PgExecutor, PgPool};
@@ -44,25 +46,40 @@ const COLUMNS: &str =
     "id, provider, status, settings, details, destination_id, connected_at, updated_at";
 
 /// A configured integration, with what its destination says is wrong.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Listing {
-    #[sqlx(flatten)]
     pub integration: Integration,
     /// Why its destination is held (but for being disabled), else its current error.
     pub problem: Option<String>,
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Listing>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT i.id, i.provider, i.status, i.settings, i.details, i.destination_id,
-                i.connected_at, i.updated_at,
-                coalesce(nullif(d.hold_reason, $1), d.last_error) AS problem
-         FROM integrations i LEFT JOIN destinations d ON d.id = i.destination_id
-         ORDER BY i.connected_at, i.id",
-    )
-    .bind(DISABLED)
+    let integrations: Vec<Integration> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations ORDER BY connected_at, id"
+    )))
     .fetch_all(pool)
-    .await
+    .await?;
+    let ids: Vec<i64> = integrations
+        .iter()
+        .filter_map(|i| i.destination_id)
+        .collect();
+    let problems: HashMap<i64, Option<String>> = destinations::standings(pool, &ids)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let held = d.hold_reason.filter(|reason| reason != DISABLED);
+            (d.id, held.or(d.last_error))
+        })
+        .collect();
+    Ok(integrations
+        .into_iter()
+        .map(|integration| Listing {
+            problem: integration
+                .destination_id
+                .and_then(|id| problems.get(&id).cloned().flatten()),
+            integration,
+        })
+        .collect())
 }
 
 pub async fn find<'c>(

@@ -142,15 +142,16 @@ pub async fn connect(
     let mut account = serde_json::Map::new();
     account.insert("uuid".into(), uuid.into());
     destinations::seal_secrets(&mut tx, vault, DESTINATION, &account).await?;
+    let destination = destinations::id_of(&mut *tx, DESTINATION).await?;
     sqlx::query(
         "INSERT INTO integrations (id, provider, details, destination_id)
-         SELECT $1, $2, jsonb_build_object('username', $3::text), id FROM destinations WHERE name = $4
+         VALUES ($1, $2, jsonb_build_object('username', $3::text), $4)
          ON CONFLICT DO NOTHING",
     )
     .bind(integration)
     .bind(super::PROVIDER)
     .bind(&credentials.username)
-    .bind(DESTINATION)
+    .bind(destination)
     .execute(&mut *tx)
     .await?;
     let started = match jobs::start_in(&mut tx, export, client.settings().batch_size).await? {
@@ -228,13 +229,11 @@ pub async fn disconnect(
         .execute(&mut *tx)
         .await?;
     jobs::cancel_in(&mut tx, MassExport::KIND, "Waymore was disconnected").await?;
-    sqlx::query(
-        "UPDATE deliveries d SET state = 'canceled', finished_at = now(),
-                last_error = 'the shop disconnected from Waymore before delivery'
-         FROM destinations ds
-         WHERE ds.id = d.destination_id AND ds.name = 'waymore' AND d.state IN ('pending', 'failed')",
+    destinations::cancel_undelivered(
+        &mut tx,
+        DESTINATION,
+        "the shop disconnected from Waymore before delivery",
     )
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
@@ -246,14 +245,7 @@ pub async fn disconnect(
 async fn wait_for_in_flight(pool: &PgPool, at_most: Duration) -> Result<(), sqlx::Error> {
     let deadline = tokio::time::Instant::now() + at_most;
     loop {
-        let delivering: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM deliveries d JOIN destinations ds ON ds.id = d.destination_id
-                            WHERE ds.name = $1 AND d.state = 'pending'
-                              AND d.lease_token IS NOT NULL AND d.leased_until > now())",
-        )
-        .bind(DESTINATION)
-        .fetch_one(pool)
-        .await?;
+        let delivering = destinations::sending(pool, DESTINATION).await?;
         let exporting = jobs::leased(pool, MassExport::KIND).await?;
         if !(delivering || exporting) || tokio::time::Instant::now() >= deadline {
             return Ok(());

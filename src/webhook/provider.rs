@@ -139,18 +139,18 @@ impl Provider for WebhookProvider {
         integration: &'a Integration,
     ) -> Hook<'a, ()> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM destinations WHERE id = $1")
-                .bind(integration.destination_id)
-                .execute(pool)
-                .await?;
+            if let Some(id) = integration.destination_id {
+                if let Some(name) = destinations::name_of(pool, id).await? {
+                    destinations::forget(pool, &name).await?;
+                }
+            }
             Ok(())
         })
     }
 }
 
 async fn destination_name(pool: &sqlx::PgPool, destination: i64) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT name FROM destinations WHERE id = $1")
-        .bind(destination)
-        .fetch_one(pool)
-        .await
+    destinations::name_of(pool, destination)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }

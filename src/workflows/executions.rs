@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::store::WorkflowListing;
 use crate::delivery::kind::Delivery;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -152,7 +153,7 @@ pub struct Execution {
 /// state when given.
 pub async fn list(
     pool: &PgPool,
-    workflow: Uuid,
+    workflow: &WorkflowListing,
     state: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Execution>, sqlx::Error> {
@@ -162,24 +163,21 @@ pub async fn list(
                     x.state, x.reason, x.tries, x.attempts, x.created_at, x.updated_at
              FROM workflow_executions x WHERE x.workflow_guid = $1
              UNION ALL
-             SELECT -d.id, e.id, e.name, e.entity_type, e.entity_id,
-                    w.destination_config ->> 'type', 'waiting', NULL, 0, '[]'::jsonb,
-                    d.created_at, d.created_at
-             FROM (SELECT wf.destination_id, ds.config -> 'action' AS destination_config
-                   FROM workflows wf JOIN destinations ds ON ds.id = wf.destination_id
-                   WHERE wf.guid = $1) w
-             JOIN deliveries d ON d.destination_id = w.destination_id AND d.state = 'pending'
-             JOIN events e ON e.id = d.event_id
-             WHERE NOT EXISTS (SELECT FROM workflow_executions x
-                               WHERE x.workflow_guid = $1 AND x.event_id = d.event_id)
+             SELECT -p.delivery_id, p.event_id, p.event_name, p.entity_type, p.entity_id,
+                    $4, 'waiting', NULL, 0, '[]'::jsonb, p.created_at, p.created_at
+             FROM workflows w, pending_deliveries(w.destination_id) p
+             WHERE w.guid = $1
+               AND NOT EXISTS (SELECT FROM workflow_executions x
+                               WHERE x.workflow_guid = $1 AND x.event_id = p.event_id)
          ) execution
          WHERE $2::text IS NULL OR state = $2
          ORDER BY event_id DESC, id DESC
          LIMIT $3",
     )
-    .bind(workflow)
+    .bind(workflow.guid)
     .bind(state)
     .bind(limit)
+    .bind(&workflow.action)
     .fetch_all(pool)
     .await
 }

@@ -1,18 +1,20 @@
 //! The workflows' SQL: each workflow is a `workflows` row and its destination, written in one
 //! transaction; status updates written with their cause, for the loop guard.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::definition::{Definition, StatusTarget, Stored};
 use super::triggers::{EntityType, Trigger};
-use crate::delivery::destinations::{self, DestinationError, DestinationName};
+use crate::delivery::destinations::{self, DestinationError, DestinationName, Standing};
 use crate::delivery::kind::DestinationKind;
-use crate::events::{EventPattern, CHANNEL};
+use crate::events::EventPattern;
 use crate::secrets::vault::Vault;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +75,7 @@ struct Row {
     name: String,
     entity_type: String,
     trigger_code: String,
-    config: Value,
-    enabled: bool,
+    destination_id: i64,
     managed: bool,
     paused: i64,
     created_at: DateTime<Utc>,
@@ -82,8 +83,9 @@ struct Row {
 }
 
 impl Row {
-    fn listed(self) -> WorkflowListing {
-        let stored = serde_json::from_value::<Stored>(self.config).ok();
+    /// The workflow with its destination: the definition it runs, whether it is on.
+    fn listed(self, destination: Option<&Standing>) -> WorkflowListing {
+        let stored = destination.and_then(|d| Stored::deserialize(&d.config).ok());
         let trigger_id = super::triggers::by_code(&self.trigger_code).map(Trigger::guid);
         WorkflowListing {
             guid: self.guid,
@@ -100,7 +102,7 @@ impl Row {
                 .map(|s| s.action.shown())
                 .unwrap_or_default(),
             conditions: stored.map(|s| s.conditions).unwrap_or_default(),
-            is_active: self.enabled,
+            is_active: destination.is_some_and(|d| d.enabled),
             is_managed: self.managed,
             paused: self.paused,
             created_at: self.created_at,
@@ -109,11 +111,28 @@ impl Row {
     }
 }
 
-const SELECT: &str = "SELECT w.guid, w.name, w.entity_type, w.trigger_code, d.config, d.enabled,
+const SELECT: &str = "SELECT w.guid, w.name, w.entity_type, w.trigger_code, w.destination_id,
         w.managed, w.created_at, w.updated_at,
         (SELECT count(*) FROM workflow_executions x
          WHERE x.workflow_guid = w.guid AND x.state = 'paused') AS paused
- FROM workflows w JOIN destinations d ON d.id = w.destination_id";
+ FROM workflows w";
+
+/// `rows` with their destinations, in their order.
+async fn listed(pool: &PgPool, rows: Vec<Row>) -> Result<Vec<WorkflowListing>, sqlx::Error> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.destination_id).collect();
+    let destinations: HashMap<i64, Standing> = destinations::standings(pool, &ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let destination = destinations.get(&row.destination_id);
+            row.listed(destination)
+        })
+        .collect())
+}
 
 pub async fn list(
     pool: &PgPool,
@@ -128,7 +147,7 @@ pub async fn list(
     .bind(managed)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(Row::listed).collect())
+    listed(pool, rows).await
 }
 
 pub async fn find(pool: &PgPool, guid: Uuid) -> Result<WorkflowListing, StoreError> {
@@ -137,19 +156,16 @@ pub async fn find(pool: &PgPool, guid: Uuid) -> Result<WorkflowListing, StoreErr
             .bind(guid)
             .fetch_optional(pool)
             .await?;
-    row.map(Row::listed).ok_or(StoreError::NotFound(guid))
+    let row = row.ok_or(StoreError::NotFound(guid))?;
+    Ok(listed(pool, vec![row]).await?.remove(0))
 }
 
 /// A workflow's definition as its destination runs it (secrets left sealed).
 pub async fn definition(pool: &PgPool, guid: Uuid) -> Result<Definition, StoreError> {
-    let config: Option<Value> = sqlx::query_scalar(
-        "SELECT d.config FROM workflows w JOIN destinations d ON d.id = w.destination_id
-         WHERE w.guid = $1",
-    )
-    .bind(guid)
-    .fetch_optional(pool)
-    .await?;
-    let config = config.ok_or(StoreError::NotFound(guid))?;
+    let config = destinations::standing(pool, destination_name(guid).as_str())
+        .await?
+        .ok_or(StoreError::NotFound(guid))?
+        .config;
     serde_json::from_value::<Stored>(config)
         .map_err(|e| e.to_string())
         .and_then(|stored| Definition::parse(stored).map_err(|e| e.to_string()))
@@ -193,11 +209,7 @@ pub async fn create(
         config,
     )
     .await?;
-    sqlx::query("UPDATE destinations SET enabled = $2 WHERE id = $1")
-        .bind(destination)
-        .bind(workflow.active)
-        .execute(&mut *tx)
-        .await?;
+    destinations::set_enabled(&mut tx, destination, workflow.active).await?;
     sqlx::query(
         "INSERT INTO workflows (guid, name, entity_type, trigger_code, destination_id)
          VALUES ($1, $2, $3, $4, $5)",
@@ -223,24 +235,26 @@ pub async fn update(
 ) -> Result<Option<String>, StoreError> {
     let guid = workflow.stored.workflow;
     let mut tx = pool.begin().await?;
-    let name: Option<String> = sqlx::query_scalar(
-        "UPDATE workflows w SET name = $2, entity_type = $3, trigger_code = $4
-         FROM destinations d WHERE w.guid = $1 AND d.id = w.destination_id
-         RETURNING d.name",
+    let updated = sqlx::query(
+        "UPDATE workflows SET name = $2, entity_type = $3, trigger_code = $4 WHERE guid = $1",
     )
     .bind(guid)
     .bind(workflow.name)
     .bind(workflow.trigger.entity_type.as_str())
     .bind(workflow.trigger.code)
-    .fetch_optional(&mut *tx)
+    .execute(&mut *tx)
     .await?;
-    let name = name.ok_or(StoreError::NotFound(guid))?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound(guid));
+    }
+    let name = destination_name(guid);
+    let name = name.as_str();
     let mut stored = workflow.stored;
     let mut made = None;
     destinations::reconfigure_in(
         &mut tx,
         vault,
-        &name,
+        name,
         kind,
         Some(&events(workflow.trigger)),
         |old| {
@@ -264,44 +278,38 @@ pub async fn secrets(pool: &PgPool, vault: &Vault, guid: Uuid) -> Result<Vec<Str
     Ok(stored.all_secrets())
 }
 
+/// The workflow `guid`, locked until the transaction ends: its destination's id and
+/// whether it is managed.
+async fn locked(tx: &mut PgConnection, guid: Uuid) -> Result<(i64, bool), StoreError> {
+    let found: Option<(i64, bool)> =
+        sqlx::query_as("SELECT destination_id, managed FROM workflows WHERE guid = $1 FOR UPDATE")
+            .bind(guid)
+            .fetch_optional(tx)
+            .await?;
+    found.ok_or(StoreError::NotFound(guid))
+}
+
 /// Turns a workflow on or off; whether it is on now.
 pub async fn toggle(pool: &PgPool, guid: Uuid) -> Result<bool, StoreError> {
-    let enabled: Option<bool> = sqlx::query_scalar(
-        "WITH toggled AS (
-             UPDATE destinations d SET enabled = NOT d.enabled, updated_at = now()
-             FROM workflows w WHERE w.guid = $1 AND d.id = w.destination_id
-             RETURNING d.enabled
-         )
-         SELECT enabled FROM toggled, pg_notify($2, '')",
-    )
-    .bind(guid)
-    .bind(CHANNEL)
-    .fetch_optional(pool)
-    .await?;
-    enabled.ok_or(StoreError::NotFound(guid))
+    let mut tx = pool.begin().await?;
+    let (destination, _) = locked(&mut tx, guid).await?;
+    let enabled = destinations::toggle(&mut tx, destination).await?;
+    tx.commit().await?;
+    Ok(enabled)
 }
 
 /// Deletes a workflow with its destination, deliveries and executions; a managed one is
 /// refused.
 pub async fn delete(pool: &PgPool, guid: Uuid) -> Result<(), StoreError> {
-    let managed: Option<bool> = sqlx::query_scalar(
-        "WITH gone AS (
-             DELETE FROM destinations d USING workflows w
-             WHERE w.guid = $1 AND d.id = w.destination_id AND NOT w.managed
-             RETURNING d.id
-         )
-         SELECT w.managed FROM workflows w WHERE w.guid = $1",
-    )
-    .bind(guid)
-    .fetch_optional(pool)
-    .await?;
-    match managed {
-        None => Err(StoreError::NotFound(guid)),
-        Some(true) => Err(StoreError::Conflict(
+    let mut tx = pool.begin().await?;
+    if locked(&mut tx, guid).await?.1 {
+        return Err(StoreError::Conflict(
             "A managed workflow cannot be deleted; toggle it off instead.".into(),
-        )),
-        Some(false) => Ok(()),
+        ));
     }
+    destinations::forget(&mut *tx, destination_name(guid).as_str()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Retries a workflow's paused executions with a fresh retry budget, after releasing a
@@ -309,42 +317,23 @@ pub async fn delete(pool: &PgPool, guid: Uuid) -> Result<(), StoreError> {
 /// them, in order.
 pub async fn resume(pool: &PgPool, guid: Uuid) -> Result<u64, StoreError> {
     let mut tx = pool.begin().await?;
-    let destination: Option<i64> =
-        sqlx::query_scalar("SELECT destination_id FROM workflows WHERE guid = $1 FOR UPDATE")
-            .bind(guid)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let destination = destination.ok_or(StoreError::NotFound(guid))?;
-    let resumed: i64 = sqlx::query_scalar(
-        "WITH paused AS (
-             UPDATE workflow_executions SET state = 'retrying', updated_at = now()
-             WHERE workflow_guid = $1 AND state = 'paused'
-             RETURNING event_id
-         ), retried AS (
-             UPDATE deliveries d
-             SET state = 'pending', attempts = 0, next_attempt_at = now(), finished_at = NULL
-             FROM paused WHERE d.destination_id = $2 AND d.event_id = paused.event_id
-               AND d.state IN ('pending', 'failed')
-         ), released AS (
-             UPDATE destinations
-             SET held = false, hold_reason = NULL, consecutive_failures = 0,
-                 paused_until = NULL, last_error = NULL
-             WHERE id = $2 AND EXISTS (SELECT FROM paused)
-         )
-         SELECT count(*) FROM paused",
+    let (destination, _) = locked(&mut tx, guid).await?;
+    let paused: Vec<i64> = sqlx::query_scalar(
+        "UPDATE workflow_executions SET state = 'retrying', updated_at = now()
+         WHERE workflow_guid = $1 AND state = 'paused'
+         RETURNING event_id",
     )
     .bind(guid)
-    .bind(destination)
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    if resumed == 0 {
+    if paused.is_empty() {
         return Err(StoreError::Conflict(
             "Nothing to resume: the workflow has no paused execution.".into(),
         ));
     }
-    destinations::announce(&mut tx).await?;
+    destinations::resend(&mut tx, destination, &paused).await?;
     tx.commit().await?;
-    Ok(resumed as u64)
+    Ok(paused.len() as u64)
 }
 
 /// Sets an order's or a shipment's status, the transaction tagged with `cause` (the loop
@@ -391,17 +380,3 @@ pub async fn status_of(
     .await
 }
 
-/// An event of the log, as a workflow would receive it (the dry run's input).
-pub async fn event(
-    pool: &PgPool,
-    id: i64,
-) -> Result<Option<crate::delivery::kind::Delivery>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT 0::bigint AS delivery_id, id AS event_id, 0 AS attempts, name, entity_type,
-                entity_id, payload::text AS payload, occurred_at, coalesce(cause, '{}') AS cause
-         FROM events WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-}

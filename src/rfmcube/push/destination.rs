@@ -36,6 +36,7 @@ use super::import::{self, Account};
 use super::payloads::{self, Selection};
 use crate::configuration::{OnDelete, RfmcubePushSettings};
 use crate::delivery::kind::{Delivery, DestinationKind, Outcome, Problem, Sending, Target};
+use crate::delivery::queue;
 use crate::outbound::Client;
 
 pub const KIND: &str = "rfmcube";
@@ -162,28 +163,13 @@ impl Target for Connected {
                 ("order", _, Ok(id)) => Change::Order(id),
                 _ => return Outcome::unsendable("not a customer or an order"),
             };
-            match superseded(&self.shared.pool, delivery.delivery_id).await {
+            match queue::superseded(&self.shared.pool, delivery.delivery_id).await {
                 Ok(true) => Outcome::Superseded,
                 Ok(false) => self.upsert(change).await,
                 Err(e) => retry(format!("the database: {e}")),
             }
         })
     }
-}
-
-/// Is a later delivery of the same entity queued behind this one?
-async fn superseded(pool: &PgPool, delivery: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (
-             SELECT 1 FROM deliveries me
-             JOIN deliveries later ON later.destination_id = me.destination_id
-                                  AND later.ordering_key = me.ordering_key
-                                  AND later.event_id > me.event_id
-             WHERE me.id = $1 AND later.state = 'pending')",
-    )
-    .bind(delivery)
-    .fetch_one(pool)
-    .await
 }
 
 fn retry(error: String) -> Outcome {

@@ -185,10 +185,7 @@ impl Push {
             "Rfmcube push was turned off",
         )
         .await?;
-        sqlx::query("DELETE FROM destinations WHERE name = $1")
-            .bind(DESTINATION)
-            .execute(&mut *tx)
-            .await?;
+        destinations::forget(&mut *tx, DESTINATION).await?;
         tx.commit().await
     }
 
@@ -256,16 +253,22 @@ pub fn not_started(error: &StartError) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct PushStatus {
     /// A connector is configured: changes are pushed.
+    #[sqlx(default)]
     pub configured: bool,
     /// Where they go.
+    #[sqlx(default)]
     pub url: Option<String>,
     /// Held: Rfmcube refused the key or the connector's platform (the reason says which),
     /// or the integration is disabled. Nothing is sent until it is released or configured
     /// again; nothing is lost.
+    #[sqlx(default)]
     pub held: bool,
+    #[sqlx(default)]
     pub hold_reason: Option<String>,
+    #[sqlx(default)]
     pub last_error: Option<String>,
     /// Changes waiting to be sent.
+    #[sqlx(default)]
     pub backlog: i64,
     /// What Rfmcube was sent and has: customers, orders, customers deleted.
     pub sent_customers: i64,
@@ -282,23 +285,22 @@ pub struct PushStatus {
 /// Push's status.
 pub async fn status(pool: &PgPool) -> Result<PushStatus, sqlx::Error> {
     let mut status: PushStatus = sqlx::query_as(
-        "SELECT d.id IS NOT NULL AS configured, d.config->>'url' AS url,
-                coalesce(d.held, false) AS held,
-                d.hold_reason, d.last_error,
-                (SELECT count(*) FROM deliveries x
-                 WHERE x.destination_id = d.id AND x.state = 'pending') AS backlog,
-                s.customers AS sent_customers, s.orders AS sent_orders,
-                s.deleted AS deleted_customers, s.last AS last_sent_at
-         FROM (SELECT count(*) FILTER (WHERE entity = 'customer' AND hash IS NOT NULL) AS customers,
-                      count(*) FILTER (WHERE entity = 'order') AS orders,
-                      count(*) FILTER (WHERE hash IS NULL) AS deleted,
-                      max(sent_at) AS last
-               FROM rfmcube_push_sent) s
-         LEFT JOIN destinations d ON d.name = $1",
+        "SELECT count(*) FILTER (WHERE entity = 'customer' AND hash IS NOT NULL) AS sent_customers,
+                count(*) FILTER (WHERE entity = 'order') AS sent_orders,
+                count(*) FILTER (WHERE hash IS NULL) AS deleted_customers,
+                max(sent_at) AS last_sent_at
+         FROM rfmcube_push_sent",
     )
-    .bind(DESTINATION)
     .fetch_one(pool)
     .await?;
+    if let Some(destination) = destinations::standing(pool, DESTINATION).await? {
+        status.configured = true;
+        status.url = destination.config["url"].as_str().map(str::to_owned);
+        status.held = destination.held;
+        status.hold_reason = destination.hold_reason;
+        status.last_error = destination.last_error;
+        status.backlog = destination.pending;
+    }
     status.import = jobs::latest(pool, InitialSync::KIND).await?;
     status.check = jobs::latest(pool, ConsistencyCheck::KIND).await?;
     Ok(status)

@@ -474,10 +474,7 @@ impl Admin {
         for kind in [OrderHistory::KIND, Catalog::KIND] {
             jobs::cancel_in(&mut tx, kind, "the store was disconnected").await?;
         }
-        sqlx::query("DELETE FROM destinations WHERE name = $1")
-            .bind(DESTINATION)
-            .execute(&mut *tx)
-            .await?;
+        destinations::forget(&mut *tx, DESTINATION).await?;
         sqlx::query("DELETE FROM shopify_store")
             .execute(&mut *tx)
             .await?;

@@ -124,6 +124,7 @@ pub struct Connection {
     pub orders_since: Option<DateTime<Utc>>,
     pub connected_at: Option<DateTime<Utc>>,
     /// Why the store's destination is held (a token Shopify refuses).
+    #[sqlx(default)]
     pub held: Option<String>,
     #[sqlx(skip)]
     pub order_import: Option<JobStatus>,
@@ -135,14 +136,18 @@ pub struct Connection {
 pub async fn connection(pool: &PgPool) -> Result<Connection, sqlx::Error> {
     let mut connection: Connection = sqlx::query_as(
         "SELECT true AS connected, s.store_url, s.name, s.domain, s.subscriptions,
-                s.orders_since, s.connected_at,
-                (SELECT d.hold_reason FROM destinations d WHERE d.name = $1 AND d.held) AS held
+                s.orders_since, s.connected_at
          FROM shopify_store s",
     )
-    .bind(DESTINATION)
     .fetch_optional(pool)
     .await?
     .unwrap_or_default();
+    if connection.connected {
+        connection.held = destinations::standing(pool, DESTINATION)
+            .await?
+            .filter(|d| d.held)
+            .and_then(|d| d.hold_reason);
+    }
     connection.order_import = jobs::latest(pool, OrderHistory::KIND).await?;
     connection.product_import = jobs::latest(pool, Catalog::KIND).await?;
     Ok(connection)
