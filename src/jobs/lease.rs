@@ -10,6 +10,8 @@ use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
+use super::Job;
+use crate::configuration::JobSettings;
 use crate::delivery::destinations;
 use crate::secrets::vault::{Vault, VaultError};
 
@@ -85,6 +87,51 @@ pub struct Leases {
     pub kind: &'static str,
     pub destination: Option<&'static str>,
     pub lease: Duration,
+}
+
+/// What every runner holds: the database, the vault that opens its destination's config,
+/// its job's definition and settings, and this process's worker. [`Runner`] and
+/// [`PullRunner`] reach it through `Deref`.
+///
+/// [`Runner`]: super::Runner
+/// [`PullRunner`]: super::pull::PullRunner
+pub struct RunnerBase<D> {
+    pub pool: PgPool,
+    pub vault: Vault,
+    pub definition: D,
+    pub settings: JobSettings,
+    pub worker: Worker,
+}
+
+impl<D: Job> RunnerBase<D> {
+    /// `vault` opens the sealed part of the job's destination's config.
+    pub fn new(pool: PgPool, definition: D, settings: JobSettings, vault: Vault) -> Self {
+        RunnerBase {
+            pool,
+            vault,
+            definition,
+            settings,
+            worker: Worker::default(),
+        }
+    }
+
+    pub fn definition(&self) -> &D {
+        &self.definition
+    }
+
+    /// Tells this process's worker that a job is waiting.
+    pub fn wake(&self) {
+        self.worker.wake();
+    }
+
+    pub fn leases(&self) -> Leases {
+        Leases {
+            pool: self.pool.clone(),
+            kind: D::KIND,
+            destination: self.definition.destination(),
+            lease: self.settings.lease,
+        }
+    }
 }
 
 /// The claim a runner holds on one job.

@@ -4,13 +4,13 @@
 //! written; the next page is read while the current one is written.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
-use super::JobWorker;
-use super::{Job, PartError};
+use super::lease::{Claim, Leases, RunOutcome, RunnerBase, FENCE};
+use super::{Job, JobWorker, PartError};
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;
 
@@ -53,12 +53,14 @@ enum Step<T> {
     Halted,
 }
 
-pub struct PullRunner<D> {
-    pool: PgPool,
-    vault: Vault,
-    definition: D,
-    settings: JobSettings,
-    worker: Worker,
+pub struct PullRunner<D>(RunnerBase<D>);
+
+impl<D> Deref for PullRunner<D> {
+    type Target = RunnerBase<D>;
+
+    fn deref(&self) -> &RunnerBase<D> {
+        &self.0
+    }
 }
 
 impl<D: PullDefinition> JobWorker for PullRunner<D> {
@@ -74,31 +76,9 @@ impl<D: PullDefinition> JobWorker for PullRunner<D> {
 impl<D: PullDefinition> PullRunner<D> {
     /// `vault` opens the sealed part of the job's destination's config.
     pub fn new(pool: PgPool, definition: D, settings: JobSettings, vault: Vault) -> Arc<Self> {
-        Arc::new(PullRunner {
-            pool,
-            vault,
-            definition,
-            settings,
-            worker: Worker::default(),
-        })
-    }
-
-    pub fn definition(&self) -> &D {
-        &self.definition
-    }
-
-    /// Tells this process's worker that a job is waiting.
-    pub fn wake(&self) {
-        self.worker.wake();
-    }
-
-    fn leases(&self) -> Leases {
-        Leases {
-            pool: self.pool.clone(),
-            kind: D::KIND,
-            destination: self.definition.destination(),
-            lease: self.settings.lease,
-        }
+        Arc::new(PullRunner(RunnerBase::new(
+            pool, definition, settings, vault,
+        )))
     }
 
     /// Runs the waiting job to its end, unless another runner holds it.

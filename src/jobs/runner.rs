@@ -6,24 +6,26 @@
 //! (another runner sends them again); a runner that dies leaves a lease that expires. A
 //! runner asked to stop starts no new part and lets those in flight finish.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
-use super::lease::{Claim, Leases, RunOutcome, Worker, FENCE};
-use super::JobDefinition;
-use super::JobWorker;
+use super::lease::{Claim, RunOutcome, RunnerBase, FENCE};
+use super::{JobDefinition, JobWorker};
 use crate::configuration::JobSettings;
 use crate::secrets::vault::Vault;
 
-pub struct Runner<D> {
-    pool: PgPool,
-    vault: Vault,
-    definition: D,
-    settings: JobSettings,
-    worker: Worker,
+pub struct Runner<D>(RunnerBase<D>);
+
+impl<D> Deref for Runner<D> {
+    type Target = RunnerBase<D>;
+
+    fn deref(&self) -> &RunnerBase<D> {
+        &self.0
+    }
 }
 
 /// How one part, or a stage, ended.
@@ -54,31 +56,7 @@ impl<D: JobDefinition> JobWorker for Runner<D> {
 impl<D: JobDefinition> Runner<D> {
     /// `vault` opens the sealed part of the job's destination's config.
     pub fn new(pool: PgPool, definition: D, settings: JobSettings, vault: Vault) -> Arc<Self> {
-        Arc::new(Runner {
-            pool,
-            vault,
-            definition,
-            settings,
-            worker: Worker::default(),
-        })
-    }
-
-    pub fn definition(&self) -> &D {
-        &self.definition
-    }
-
-    /// Tells this process's worker that a job is waiting.
-    pub fn wake(&self) {
-        self.worker.wake();
-    }
-
-    fn leases(&self) -> Leases {
-        Leases {
-            pool: self.pool.clone(),
-            kind: D::KIND,
-            destination: self.definition.destination(),
-            lease: self.settings.lease,
-        }
+        Arc::new(Runner(RunnerBase::new(pool, definition, settings, vault)))
     }
 
     /// Runs the waiting job to its end, unless another runner holds it.

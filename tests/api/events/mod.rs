@@ -3,6 +3,7 @@
 
 mod admin;
 mod delivery;
+mod guarantees;
 mod kinds;
 
 use std::time::{Duration, Instant};
@@ -104,4 +105,55 @@ pub async fn delivered(pool: &PgPool) -> i64 {
         "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
     )
     .await
+}
+
+/// One delivery at a time: these tests read Waymore's events in one global commit order.
+/// Concurrent delivery, which keeps only each entity's order, has tests of its own.
+pub async fn one_at_a_time_app() -> (TestApp, FakeWaymore) {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = spawn_app_on(fresh_database().await, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.delivery.concurrency = 1;
+    })
+    .await;
+    (app, fake)
+}
+
+/// Waits until the fake acknowledged `n` events; checks no more come; returns them.
+pub async fn acknowledged(fake: &FakeWaymore, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        if fake.events.acknowledged().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = fake.events.acknowledged();
+    assert_eq!(events.len(), n, "events delivered: {events:#?}");
+    for event in &events {
+        assert_eq!(event["uuid"], UUID);
+        assert_eq!(
+            event.as_object().unwrap().len(),
+            3,
+            "event, uuid, data: {event}"
+        );
+    }
+    events
+}
+
+/// A product, a customer with an address and a cart, made before connecting: no events.
+pub const SHOP: &str = "
+    INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (778, 'TS', 't-shirt', 29.40, 10);
+    INSERT INTO product_options (id, product_id, sku, size, color, stock_quantity) VALUES (1, 778, 'TS-S', 'S', 'White', 250);
+    INSERT INTO customers (id, email, firstname, lastname) VALUES (1061, 'john@example.com', 'john', 'Doe');
+    INSERT INTO customer_addresses (customer_id, is_default, city, country) VALUES (1061, true, 'New York', 'United States of America');
+    INSERT INTO carts (id, customer_id) VALUES (5, 1061);
+    INSERT INTO cart_items (cart_id, product_id, option_id, quantity) VALUES (5, 778, 1, 1);
+    INSERT INTO orders (id, reference, customer_id, customer_email, status, total)
+        VALUES (123, 'R123', 1061, 'john@example.com', 'pending', 29.40);";
+
+pub async fn shop_then_connect(pool: &PgPool) {
+    exec(pool, SHOP).await;
+    connected(pool).await;
 }
