@@ -280,76 +280,77 @@ pub fn delivery_settings() -> DeliverySettings {
     }
 }
 
-/// Default test settings: port 0 on loopback, the given database, Waymore nowhere.
+/// Default test settings: port 0 on loopback, the given database, Waymore nowhere, keys
+/// the tests know. A section not named here keeps its default.
 pub fn test_settings(db: PgConnectOptions) -> Settings {
-    Settings {
-        database: DatabaseSettings {
-            source: DatabaseSource::Url(Box::new(db)),
-            max_connections: 5,
+    let mut settings = Settings::from_lookup(|_| None).expect("the defaults are valid");
+    settings.database = DatabaseSettings {
+        source: DatabaseSource::Url(Box::new(db)),
+        max_connections: 5,
+    };
+    settings.http = HttpSettings {
+        bind_addr: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+        max_body_bytes: 64 * 1024,
+        max_queued_requests: 64,
+        queue_timeout: std::time::Duration::from_secs(2),
+        body_read_timeout: std::time::Duration::from_secs(10),
+    };
+    settings.rfmcube = RfmcubeSettings {
+        api_keys: SecretSet::parse(&format!("{API_KEY},{OLD_API_KEY}")),
+    };
+    settings.rfmcube_push = rfmcube_push_settings("http://127.0.0.1:9/v1");
+    settings.waymore = waymore_settings("http://127.0.0.1:9");
+    settings.delivery = delivery_settings();
+    settings.one = OneSettings {
+        credentials: BasicCredentials::parse(&format!(
+            "{}:{},{}:{}",
+            ONE_CREDENTIALS.0, ONE_CREDENTIALS.1, OLD_ONE_CREDENTIALS.0, OLD_ONE_CREDENTIALS.1
+        ))
+        .unwrap(),
+        retention: std::time::Duration::from_secs(30 * 86400),
+    };
+    settings.shopify = ShopifySettings {
+        secrets: SigningSecrets::parse(&format!("{SHOPIFY_SECRET},{OLD_SHOPIFY_SECRET}")),
+        store_url: None,
+        apply_concurrency: 2,
+        retention: std::time::Duration::from_secs(30 * 86400),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base: std::time::Duration::from_millis(10),
+            cap: std::time::Duration::from_secs(1),
         },
-        http: HttpSettings {
-            bind_addr: "127.0.0.1:0".parse().unwrap(),
-            tls: None,
-            max_body_bytes: 64 * 1024,
-            max_queued_requests: 64,
-            queue_timeout: std::time::Duration::from_secs(2),
-            body_read_timeout: std::time::Duration::from_secs(10),
-        },
-        rfmcube: RfmcubeSettings {
-            api_keys: SecretSet::parse(&format!("{API_KEY},{OLD_API_KEY}")),
-        },
-        rfmcube_push: rfmcube_push_settings("http://127.0.0.1:9/v1"),
-        waymore: waymore_settings("http://127.0.0.1:9"),
-        delivery: delivery_settings(),
-        one: OneSettings {
-            credentials: BasicCredentials::parse(&format!(
-                "{}:{},{}:{}",
-                ONE_CREDENTIALS.0, ONE_CREDENTIALS.1, OLD_ONE_CREDENTIALS.0, OLD_ONE_CREDENTIALS.1
-            ))
-            .unwrap(),
-            retention: std::time::Duration::from_secs(30 * 86400),
-        },
-        shopify: ShopifySettings {
-            secrets: SigningSecrets::parse(&format!("{SHOPIFY_SECRET},{OLD_SHOPIFY_SECRET}")),
-            store_url: None,
-            apply_concurrency: 2,
-            retention: std::time::Duration::from_secs(30 * 86400),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                base: std::time::Duration::from_millis(10),
-                cap: std::time::Duration::from_secs(1),
-            },
-            public_url: Some("https://bridge.example.com/".parse().unwrap()),
-            admin_timeout: std::time::Duration::from_secs(5),
-            import_attempts: 5,
-        },
-        // The partners the tests play run on loopback.
-        outbound: OutboundSettings {
-            allowlist: Allowlist::parse(LOOPBACK).unwrap(),
-            // The stand-in stores' certificate.
-            ca_file: Some(crate::shopify::standin::ca_file()),
-        },
-        admin_tokens: AdminTokens(SecretSet::parse(ADMIN_TOKEN)),
-        vault: VaultSettings {
-            key: Some(SecretKey::parse(SECRET_KEY).unwrap()),
-            key_file: "/nonexistent/secret.key".into(),
-            previous: None,
-        },
-        email: EmailSettings {
-            smtp_url: None,
-            from: None,
-            ca_file: None,
-            pool_size: 4,
-            timeout: std::time::Duration::from_secs(5),
-            templates_dir: None,
-        },
-        workflows: WorkflowSettings {
-            retry_budget: 3,
-            vapid_subject: "mailto:owner@shop.test".into(),
-            shop_name: "Test Shop".into(),
-            shop_url: "https://shop.test/".into(),
-        },
-    }
+        public_url: Some("https://bridge.example.com/".parse().unwrap()),
+        admin_timeout: std::time::Duration::from_secs(5),
+        import_attempts: 5,
+    };
+    // The partners the tests play run on loopback.
+    settings.outbound = OutboundSettings {
+        allowlist: Allowlist::parse(LOOPBACK).unwrap(),
+        // The stand-in stores' certificate.
+        ca_file: Some(crate::shopify::standin::ca_file()),
+    };
+    settings.admin_tokens = AdminTokens(SecretSet::parse(ADMIN_TOKEN));
+    settings.vault = VaultSettings {
+        key: Some(SecretKey::parse(SECRET_KEY).unwrap()),
+        key_file: "/nonexistent/secret.key".into(),
+        previous: None,
+    };
+    settings.email = EmailSettings {
+        smtp_url: None,
+        from: None,
+        ca_file: None,
+        pool_size: 4,
+        timeout: std::time::Duration::from_secs(5),
+        templates_dir: None,
+    };
+    settings.workflows = WorkflowSettings {
+        retry_budget: 3,
+        vapid_subject: "mailto:owner@shop.test".into(),
+        shop_name: "Test Shop".into(),
+        shop_url: "https://shop.test/".into(),
+    };
+    settings
 }
 
 /// The vault the test apps seal their secrets with.
