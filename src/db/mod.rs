@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgConnection;
 use sqlx::{ConnectOptions, PgPool};
 
 use crate::configuration::{DatabaseSettings, DatabaseSource};
@@ -25,6 +26,37 @@ const ROOT_FALLBACK_DIR: &str = "/var/lib/shopbridge";
 
 /// The database name used inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "shopbridge";
+
+/// The search path of every shopbridge session: its own schema (the event log, deliveries,
+/// destinations, jobs, integrations…) first, then the shop's tables.
+pub const SEARCH_PATH: &str = "shopbridge, public";
+
+/// `options` searching shopbridge's schema, then the shop's.
+pub fn with_search_path(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("search_path", SEARCH_PATH)])
+}
+
+/// Applies the migrations over `conn`. sqlx keeps its record of them in the first schema
+/// of the search path, so that record moves from `public`, where it stood before
+/// shopbridge had a schema of its own, under a lock two starting processes share.
+pub async fn migrate(conn: &mut PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::raw_sql(
+        "BEGIN;
+         SELECT pg_advisory_xact_lock(hashtext('shopbridge.schema'));
+         CREATE SCHEMA IF NOT EXISTS shopbridge;
+         DO $$ BEGIN
+             IF to_regclass('public._sqlx_migrations') IS NOT NULL
+                AND to_regclass('shopbridge._sqlx_migrations') IS NULL THEN
+                 ALTER TABLE public._sqlx_migrations SET SCHEMA shopbridge;
+             END IF;
+         END $$;
+         COMMIT;
+         SET search_path = shopbridge, public;",
+    )
+    .execute(&mut *conn)
+    .await?;
+    MIGRATOR.run(conn).await
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -76,7 +108,8 @@ impl Database {
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
-        MIGRATOR.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await.map_err(DbError::Connect)?;
+        migrate(&mut conn).await?;
         Ok(())
     }
 
@@ -119,13 +152,14 @@ fn hex_prefix(bytes: &[u8]) -> String {
     bytes[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every session reports timestamps in UTC, whatever the server's or role's TimeZone.
+/// Every session reports timestamps in UTC, whatever the server's or role's TimeZone, and
+/// searches shopbridge's schema first.
 pub async fn pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(
-            options
+            with_search_path(options)
                 .options([("TimeZone", "UTC")])
                 .application_name("shopbridge")
                 .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(5)),

@@ -31,7 +31,7 @@ pub async fn dump(pool: &PgPool, settings: &Settings) -> Result<String, SchemaEr
     };
     let mut command = pg_dump(pool, configured)?;
     command.args(["--schema-only", "--no-owner", "--no-privileges"]);
-    command.args(["--exclude-table", "_sqlx_migrations"]);
+    command.args(["--exclude-table", "*._sqlx_migrations"]);
     let output = command.output().await?;
     if !output.status.success() {
         return Err(SchemaError::Failed(

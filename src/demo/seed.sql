@@ -13,6 +13,10 @@ SET LOCAL maintenance_work_mem = '512MB';
 -- end (one sort per index, one set-based check per foreign key, instead of work per
 -- inserted row), user triggers off (seeded history carries its own timestamps and is not a
 -- stream of live shop changes). DDL is transactional: a failed seed rolls all of it back.
+-- All of it in the shop's schema, where `customers` is; shopbridge's own is left alone.
+CREATE TEMP TABLE seed_schema ON COMMIT DROP AS
+SELECT relnamespace AS namespace FROM pg_class WHERE oid = 'customers'::regclass;
+
 CREATE TEMP TABLE seed_ddl ON COMMIT DROP AS
 SELECT c.conrelid::regclass AS table_name, c.conname AS name,
        format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS drop_sql,
@@ -20,8 +24,10 @@ SELECT c.conrelid::regclass AS table_name, c.conname AS name,
               pg_get_constraintdef(c.oid)) AS create_sql,
        CASE c.contype WHEN 'f' THEN 1 ELSE 2 END AS drop_order
 FROM pg_constraint c
-WHERE c.contype IN ('f', 'p', 'u') AND c.connamespace = current_schema()::regnamespace
-  AND c.conrelid::regclass::text <> '_sqlx_migrations'
+WHERE (c.contype IN ('f', 'p', 'u') AND c.connamespace = (SELECT namespace FROM seed_schema))
+   -- shopbridge's keys into the shop's tables (a push subscription's customer)
+   OR (c.contype = 'f' AND c.confrelid IN (SELECT oid FROM pg_class
+                                           WHERE relnamespace = (SELECT namespace FROM seed_schema)))
 UNION ALL
 SELECT i.indrelid::regclass, ic.relname,
        format('DROP INDEX %I', ic.relname),
@@ -29,8 +35,7 @@ SELECT i.indrelid::regclass, ic.relname,
        3
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE ic.relnamespace = current_schema()::regnamespace
-  AND i.indrelid::regclass::text <> '_sqlx_migrations'
+WHERE ic.relnamespace = (SELECT namespace FROM seed_schema)
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid);
 
 DO $$
@@ -41,10 +46,10 @@ BEGIN
     FOR statement IN SELECT drop_sql FROM seed_ddl ORDER BY drop_order LOOP
         EXECUTE statement;
     END LOOP;
-    FOR t IN SELECT tablename FROM pg_tables
-             WHERE schemaname = current_schema() AND tablename <> '_sqlx_migrations'
+    FOR t IN SELECT c.oid::regclass::text FROM pg_class c
+             WHERE c.relnamespace = (SELECT namespace FROM seed_schema) AND c.relkind = 'r'
     LOOP
-        EXECUTE format('ALTER TABLE %I DISABLE TRIGGER USER', t);
+        EXECUTE format('ALTER TABLE %s DISABLE TRIGGER USER', t);
     END LOOP;
 END
 $$;
@@ -328,10 +333,10 @@ BEGIN
     FOR statement IN SELECT create_sql FROM seed_ddl ORDER BY drop_order DESC LOOP
         EXECUTE statement;
     END LOOP;
-    FOR t IN SELECT tablename FROM pg_tables
-             WHERE schemaname = current_schema() AND tablename <> '_sqlx_migrations'
+    FOR t IN SELECT c.oid::regclass::text FROM pg_class c
+             WHERE c.relnamespace = (SELECT namespace FROM seed_schema) AND c.relkind = 'r'
     LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE TRIGGER USER', t);
+        EXECUTE format('ALTER TABLE %s ENABLE TRIGGER USER', t);
     END LOOP;
 END
 $$;

@@ -40,8 +40,8 @@ pub const OLD_SHOPIFY_SECRET: &str = "shpss_test_previous";
 pub const SECRET_KEY: &str = "dGVzdC1zZWNyZXQta2V5LW9mLXRoaXJ0eS10d28hISE=";
 /// Where the tests' partners listen, opened to the webhook client.
 pub const LOOPBACK: &str = "127.0.0.1, localhost";
+use shopbridge::db;
 use shopbridge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
-use shopbridge::db::{self, MIGRATOR};
 use shopbridge::startup::Application;
 
 struct TestServer {
@@ -75,8 +75,7 @@ async fn server() -> &'static TestServer {
             let pool = db::pool(admin.clone().database(&template), 2)
                 .await
                 .unwrap();
-            MIGRATOR
-                .run(&pool)
+            db::migrate(&mut pool.acquire().await.unwrap())
                 .await
                 .expect("migrations apply to the template");
             pool.close().await;
@@ -193,7 +192,7 @@ pub async fn fresh_empty_database() -> PgConnectOptions {
     let name = format!("test_{}", Uuid::new_v4().simple());
     create_database(&server.admin, &name, None).await;
     drop_at_the_end_of_the_test(&server.admin, name.clone());
-    server.admin.clone().database(&name)
+    db::with_search_path(server.admin.clone().database(&name))
 }
 
 /// Connection options for a new database with every migration applied.
@@ -202,7 +201,7 @@ pub async fn fresh_database() -> PgConnectOptions {
     let name = format!("test_{}", Uuid::new_v4().simple());
     create_database(&server.admin, &name, Some(&server.template)).await;
     drop_at_the_end_of_the_test(&server.admin, name.clone());
-    server.admin.clone().database(&name)
+    db::with_search_path(server.admin.clone().database(&name))
 }
 
 pub struct TestApp {

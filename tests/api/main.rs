@@ -13,6 +13,7 @@ mod jobs;
 mod one;
 mod openapi;
 mod outage;
+mod own_schema;
 mod proxy;
 mod rate;
 mod rfmcube;

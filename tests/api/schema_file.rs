@@ -24,5 +24,5 @@ async fn the_committed_schema_is_what_the_migrations_produce() {
              target/schema.sql); rewrite it with `cargo run -- schema > docs/schema.sql`"
         );
     }
-    assert!(dumped.contains("CREATE FUNCTION public.record_event("));
+    assert!(dumped.contains("CREATE FUNCTION shopbridge.record_event("));
 }

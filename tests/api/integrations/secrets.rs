@@ -116,7 +116,7 @@ async fn no_secret_is_in_the_database_in_plain_text() {
     configure_everything(&app).await;
     let dump = dump(&app).await;
     assert!(
-        dump.contains("COPY public.secrets"),
+        dump.contains("COPY shopbridge.secrets"),
         "the dump holds the data"
     );
     let whsec_key = base64::engine::general_purpose::STANDARD
