@@ -145,20 +145,28 @@ async fn an_outage_is_probed_one_request_at_a_time_and_the_backlog_drains_when_i
     let (app, fake) = connected_app().await;
     fake.events.set_down(true);
     stock_changes(&app.pool).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let during = fake.events.received();
-    // Hammering would be every delivery at every retry; probes back off, one at a time.
-    // The first round (the limit starts at one request and grows only with good answers)
-    // fails, then probes: not 200 deliveries retrying.
+    eventually(Duration::from_secs(10), "the outage recorded", || async {
+        status(&app).await["events"]["lastError"]
+            .as_str()
+            .is_some_and(|error| error.contains("503"))
+    })
+    .await;
+    // Hammering would be every delivery at every retry. The first round (the limit starts
+    // at one request and grows only with good answers) fails, not the whole backlog of 200…
+    let noticed = fake.events.received();
     assert!(
-        (2..=40).contains(&during),
-        "{during} requests during the outage"
+        (1..100).contains(&noticed),
+        "{noticed} requests before the outage was recorded"
     );
-    let failing = status(&app).await;
-    assert!(failing["events"]["lastError"]
-        .as_str()
-        .unwrap()
-        .contains("503"));
+    // …then the destination is probed, one request at a time, backing off from 10 ms to
+    // the probe interval of a second: about ten in two seconds, where the backlog retried
+    // would be hundreds.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let probes = fake.events.received() - noticed;
+    assert!(
+        probes <= 30,
+        "{probes} requests in the 2 s after the outage was recorded"
+    );
     fake.events.set_down(false);
     let healed = Instant::now();
     eventually(Duration::from_secs(10), "the backlog delivered", || async {
