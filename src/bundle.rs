@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web::ServiceConfig;
+use actix_web::web::{self, ServiceConfig};
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -40,8 +40,7 @@ pub struct Backbone {
 }
 
 impl Backbone {
-    /// The provider `code` is configured neither at run time nor (so far as the caller
-    /// knows) by its environment.
+    /// The provider `code` is not configured at run time (through `/api/integrations`).
     pub fn unconfigured(&self, code: &str) -> bool {
         matches!(self.live.lookup(code), Standing::Unconfigured)
     }
@@ -95,6 +94,13 @@ impl Bundle {
     pub fn routes(mut self, routes: impl Fn(&mut ServiceConfig) + Send + Sync + 'static) -> Self {
         self.routes.push(Arc::new(routes));
         self
+    }
+
+    /// Data the handlers take (`web::Data<T>`), shared by every HTTP worker.
+    pub fn data<T: ?Sized + Send + Sync + 'static>(self, data: web::Data<T>) -> Self {
+        self.routes(move |cfg| {
+            cfg.app_data(data.clone());
+        })
     }
 
     /// A task given the stop signal.

@@ -289,36 +289,24 @@ fn services(
         settings.http.queue_timeout,
         database.clone(),
     );
-    let shared = (
-        web::Data::from(deliverer.clone()),
-        web::Data::from(database.clone()),
-        web::Data::from(admission),
-        web::Data::new(edge::BodyReadTimeout(settings.http.body_read_timeout)),
-        web::Data::new(kinds),
-        web::Data::new(catalog),
-        web::Data::new(guard),
-        web::Data::new(vault.clone()),
-        web::Data::from(live.clone()),
-        web::Data::new(events.clone()),
-        web::Data::new(vapid_key),
-        web::Data::new(settings.admin_tokens.clone()),
-    );
     let no_admin_token = settings.admin_tokens.0.is_empty();
-    let rotating = (vault, pool.clone());
+    let rotating = (vault.clone(), pool.clone());
     Bundle::default()
-        .routes(move |cfg| {
-            cfg.app_data(shared.0.clone())
-                .app_data(shared.1.clone())
-                .app_data(shared.2.clone())
-                .app_data(shared.3.clone())
-                .app_data(shared.4.clone())
-                .app_data(shared.5.clone())
-                .app_data(shared.6.clone())
-                .app_data(shared.7.clone())
-                .app_data(shared.8.clone())
-                .app_data(shared.9.clone())
-                .app_data(shared.10.clone())
-                .app_data(shared.11.clone());
+        .data(web::Data::from(deliverer.clone()))
+        .data(web::Data::from(database.clone()))
+        .data(web::Data::from(admission))
+        .data(web::Data::new(edge::BodyReadTimeout(
+            settings.http.body_read_timeout,
+        )))
+        .data(web::Data::new(kinds))
+        .data(web::Data::new(catalog))
+        .data(web::Data::new(guard))
+        .data(web::Data::new(vault))
+        .data(web::Data::from(live.clone()))
+        .data(web::Data::new(events.clone()))
+        .data(web::Data::new(vapid_key))
+        .data(web::Data::new(settings.admin_tokens.clone()))
+        .routes(|cfg| {
             probes::routes(cfg);
             control::routes(cfg);
         })

@@ -609,9 +609,6 @@ pub async fn remove(pool: &PgPool, kinds: &Kinds, name: &str) -> Result<(), Dest
     if kinds.get(&kind).is_none_or(|kind| kind.managed()) {
         return Err(DestinationError::Managed(name.into()));
     }
-    sqlx::query("DELETE FROM destinations WHERE name = $1")
-        .bind(name)
-        .execute(pool)
-        .await?;
+    forget(pool, name).await?;
     Ok(())
 }

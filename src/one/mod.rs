@@ -40,13 +40,10 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
     let unconfigured = backbone.unconfigured(provider::CODE);
     let (pool, retention) = (backbone.pool.clone(), settings.retention);
     let environment = !settings.credentials.is_empty();
-    let shared = web::Data::new(settings);
     Ok(Bundle::default()
         .provider(OneProvider { environment })
-        .routes(move |cfg| {
-            cfg.app_data(shared.clone());
-            routes(cfg);
-        })
+        .data(web::Data::new(settings))
+        .routes(routes)
         .task(move |stop| prune_until_stopped(pool, retention, stop))
         .warn_if(
             !environment && unconfigured,

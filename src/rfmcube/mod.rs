@@ -37,10 +37,7 @@ pub use orders::{Delivery, Order, OrderItem};
 pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
     let settings = &backbone.settings;
     let unconfigured = backbone.unconfigured(provider::CODE);
-    let keys = web::Data::new(CursorKeys::new(backbone.pool.clone()));
-    let pull = web::Data::new(settings.rfmcube.clone());
     let push = Push::new(backbone);
-    let operated = web::Data::new(push.clone());
     let (pool, push_settings) = (backbone.pool.clone(), settings.rfmcube_push.clone());
     Ok(Bundle::default()
         .kind(push.kind.clone())
@@ -50,10 +47,10 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
             environment: !settings.rfmcube.api_keys.is_empty()
                 || settings.rfmcube_push.api_key.is_some(),
         })
-        .routes(move |cfg| {
-            cfg.app_data(keys.clone())
-                .app_data(pull.clone())
-                .app_data(operated.clone());
+        .data(web::Data::new(CursorKeys::new(backbone.pool.clone())))
+        .data(web::Data::new(settings.rfmcube.clone()))
+        .data(web::Data::new(push.clone()))
+        .routes(|cfg| {
             routes(cfg);
             push::operator::routes(cfg);
         })

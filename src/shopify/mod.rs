@@ -59,12 +59,6 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
         Some(backbone.live.clone()),
     );
     let admin = Admin::new(backbone);
-    let data = (
-        web::Data::new(settings.clone()),
-        web::Data::new(ShopifyAnnouncer(announcer.clone())),
-        web::Data::from(applier.clone()),
-        web::Data::new(admin.clone()),
-    );
     let retention = settings.retention;
     Ok(Bundle::default()
         .kind(admin.tracking.clone())
@@ -72,11 +66,11 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
             admin: admin.clone(),
             environment,
         })
-        .routes(move |cfg| {
-            cfg.app_data(data.0.clone())
-                .app_data(data.1.clone())
-                .app_data(data.2.clone())
-                .app_data(data.3.clone());
+        .data(web::Data::new(settings.clone()))
+        .data(web::Data::new(ShopifyAnnouncer(announcer.clone())))
+        .data(web::Data::from(applier.clone()))
+        .data(web::Data::new(admin.clone()))
+        .routes(|cfg| {
             routes(cfg);
             operator::routes(cfg);
         })

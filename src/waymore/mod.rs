@@ -59,22 +59,19 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
         settings.export(),
         backbone.vault.clone(),
     );
-    let shared = web::Data::new(Waymore {
-        client: client.clone(),
-        vault: backbone.vault.clone(),
-        exporter: exporter.clone(),
-    });
     Ok(Bundle::default()
         .kind(Arc::new(WaymoreKind::new(client.clone())))
         .provider(WaymoreProvider {
-            client,
+            client: client.clone(),
             vault: backbone.vault.clone(),
             exporter: exporter.clone(),
         })
-        .routes(move |cfg| {
-            cfg.app_data(shared.clone());
-            routes(cfg);
-        })
+        .data(web::Data::new(Waymore {
+            client,
+            vault: backbone.vault.clone(),
+            exporter: exporter.clone(),
+        }))
+        .routes(routes)
         .job(exporter))
 }
 

@@ -44,13 +44,10 @@ pub fn engine(backbone: &Backbone) -> anyhow::Result<Arc<Engine>> {
 /// workflows API tests with, and the pruning of old executions.
 pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
     let engine = engine(backbone)?;
-    let shared = web::Data::from(engine.clone());
     let (pool, retention) = (backbone.pool.clone(), backbone.settings.delivery.retention);
     Ok(Bundle::default()
         .kind(Arc::new(WorkflowKind(engine.clone())))
-        .routes(move |cfg| {
-            cfg.app_data(shared.clone());
-        })
+        .data(web::Data::from(engine.clone()))
         .task(move |stop| executions::prune_until_stopped(pool, retention, stop))
         .warn_if(
             engine.mailer.is_none(),
