@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 
 use shopbridge::db::{self, MIGRATOR};
 
-use crate::events::{connected, count};
+use crate::events::{connected, count, exec};
 use crate::helpers::{fresh_database, fresh_empty_database};
 
 /// The reference shop's tables, which `migrate` makes for a shop that has none.
@@ -75,13 +75,13 @@ async fn a_change_the_shop_writes_searching_only_its_own_schema_is_captured() {
     connected(&pool).await;
     let mut shop = PgConnection::connect_with(&options).await.unwrap();
     // The shop's application knows nothing of shopbridge's schema.
-    exec_on(&mut shop, "SET search_path = public").await;
-    exec_on(
+    exec(&mut shop, "SET search_path = public").await;
+    exec(
         &mut shop,
         "INSERT INTO customers (id, email) VALUES (5, 'shop@own.test')",
     )
     .await;
-    exec_on(
+    exec(
         &mut shop,
         "UPDATE customers SET firstname = 'Own' WHERE id = 5",
     )
@@ -97,19 +97,9 @@ async fn a_change_the_shop_writes_searching_only_its_own_schema_is_captured() {
     );
 }
 
-async fn exec_on(conn: &mut PgConnection, sql: &str) {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(conn)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn a_database_migrated_before_the_move_keeps_what_it_held() {
-    let options = fresh_empty_database().await;
-    let mut conn = PgConnection::connect_with(&options).await.unwrap();
-    // As an earlier build migrated: everything in public.
-    exec_on(&mut conn, "SET search_path = public").await;
+/// The migrations before the move, as an earlier build ran them: everything in public.
+async fn migrated_before_the_move(conn: &mut PgConnection) {
+    exec(&mut *conn, "SET search_path = public").await;
     let before = Migrator {
         migrations: Cow::Owned(
             MIGRATOR
@@ -120,14 +110,34 @@ async fn a_database_migrated_before_the_move_keeps_what_it_held() {
         ),
         ..Migrator::DEFAULT
     };
-    before.run(&mut conn).await.unwrap();
+    before.run(conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn two_processes_starting_together_move_the_tables_once() {
+    let options = fresh_empty_database().await;
+    let mut conn = PgConnection::connect_with(&options).await.unwrap();
+    migrated_before_the_move(&mut conn).await;
+    let mut other = PgConnection::connect_with(&options).await.unwrap();
+    let (first, second) = tokio::join!(db::migrate(&mut conn), db::migrate(&mut other));
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(tables_in(&mut conn, "public").await, SHOP_TABLES);
+    assert!(db::migrations_applied(&mut conn).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_database_migrated_before_the_move_keeps_what_it_held() {
+    let options = fresh_empty_database().await;
+    let mut conn = PgConnection::connect_with(&options).await.unwrap();
+    migrated_before_the_move(&mut conn).await;
     // Waymore's destination on, so events are recorded.
-    exec_on(
+    exec(
         &mut conn,
         "UPDATE destinations SET enabled = true WHERE name = 'waymore'",
     )
     .await;
-    exec_on(
+    exec(
         &mut conn,
         "INSERT INTO customers (id, email) VALUES (7, 'kept@own.test');",
     )
@@ -152,8 +162,8 @@ async fn a_database_migrated_before_the_move_keeps_what_it_held() {
         "the event recorded before the move is there after it"
     );
     // And capture goes on for the shop's own sessions.
-    exec_on(&mut conn, "SET search_path = public").await;
-    exec_on(
+    exec(&mut conn, "SET search_path = public").await;
+    exec(
         &mut conn,
         "UPDATE customers SET firstname = 'Kept' WHERE id = 7",
     )

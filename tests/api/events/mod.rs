@@ -33,9 +33,9 @@ pub async fn connected(pool: &PgPool) {
     tx.commit().await.unwrap();
 }
 
-pub async fn exec(pool: &PgPool, sql: &str) {
+pub async fn exec<'e>(executor: impl sqlx::PgExecutor<'e>, sql: &str) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(pool)
+        .execute(executor)
         .await
         .unwrap();
 }
