@@ -480,8 +480,7 @@ pub async fn name_of<'c>(
 }
 
 /// A destination as the integration that owns it reads it: its stored config (the sealed
-/// part left sealed), whether it is on, why it is held, the last error, and how many
-/// deliveries wait.
+/// part left sealed), whether it is on, why it is held, and the last error.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Standing {
     pub id: i64,
@@ -490,13 +489,10 @@ pub struct Standing {
     pub held: bool,
     pub hold_reason: Option<String>,
     pub last_error: Option<String>,
-    pub pending: i64,
 }
 
-const STANDING: &str = "SELECT d.id, d.config, d.enabled, d.held, d.hold_reason, d.last_error,
-        (SELECT count(*) FROM deliveries x
-         WHERE x.destination_id = d.id AND x.state = 'pending') AS pending
- FROM destinations d";
+const STANDING: &str =
+    "SELECT d.id, d.config, d.enabled, d.held, d.hold_reason, d.last_error FROM destinations d";
 
 /// The destination `name`, as [`Standing`] says.
 pub async fn standing(pool: &PgPool, name: &str) -> Result<Option<Standing>, sqlx::Error> {
@@ -513,6 +509,16 @@ pub async fn standings(pool: &PgPool, ids: &[i64]) -> Result<Vec<Standing>, sqlx
     )))
     .bind(ids)
     .fetch_all(pool)
+    .await
+}
+
+/// How many deliveries of the destination `id` wait.
+pub async fn pending(pool: &PgPool, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM deliveries WHERE destination_id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .fetch_one(pool)
     .await
 }
 

@@ -247,14 +247,12 @@ pub async fn update(
     if updated.rows_affected() == 0 {
         return Err(StoreError::NotFound(guid));
     }
-    let name = destination_name(guid);
-    let name = name.as_str();
     let mut stored = workflow.stored;
     let mut made = None;
     destinations::reconfigure_in(
         &mut tx,
         vault,
-        name,
+        destination_name(guid).as_str(),
         kind,
         Some(&events(workflow.trigger)),
         |old| {

@@ -299,7 +299,7 @@ pub async fn status(pool: &PgPool) -> Result<PushStatus, sqlx::Error> {
         status.held = destination.held;
         status.hold_reason = destination.hold_reason;
         status.last_error = destination.last_error;
-        status.backlog = destination.pending;
+        status.backlog = destinations::pending(pool, destination.id).await?;
     }
     status.import = jobs::latest(pool, InitialSync::KIND).await?;
     status.check = jobs::latest(pool, ConsistencyCheck::KIND).await?;
