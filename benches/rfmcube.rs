@@ -111,7 +111,7 @@ impl Bench {
             entity: Entity::Orders,
             window,
             upper: window.to,
-            after: (ts, id),
+            after: (ts, id.to_string()),
             page,
         })
     }

@@ -191,10 +191,10 @@ END
 $$;
 
 --
--- Name: customer_snapshot(bigint); Type: FUNCTION; Schema: shopbridge; Owner: -
+-- Name: customer_snapshot(anyelement); Type: FUNCTION; Schema: shopbridge; Owner: -
 --
 
-CREATE FUNCTION shopbridge.customer_snapshot(p_id bigint) RETURNS jsonb
+CREATE FUNCTION shopbridge.customer_snapshot(p_id anyelement) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$BEGIN RETURN (
     SELECT jsonb_build_object(
@@ -467,10 +467,10 @@ END
 $$;
 
 --
--- Name: order_snapshot(bigint); Type: FUNCTION; Schema: shopbridge; Owner: -
+-- Name: order_snapshot(anyelement); Type: FUNCTION; Schema: shopbridge; Owner: -
 --
 
-CREATE FUNCTION shopbridge.order_snapshot(p_id bigint) RETURNS jsonb
+CREATE FUNCTION shopbridge.order_snapshot(p_id anyelement) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$BEGIN RETURN (
     SELECT jsonb_build_object(

@@ -7,7 +7,10 @@
 -- A database migrated before has everything in `public`; a fresh one ran the earlier
 -- migrations with shopbridge's search path, so everything is in `shopbridge`. Either way,
 -- what follows leaves the reference shop's tables, its `payment_state` type and its two
--- updated_at functions in `public`, and the rest in `shopbridge`.
+-- updated_at functions in `public`, and the rest in `shopbridge`. Over a shop mapped from
+-- tables of its own (`shopbridge.mapping` set by the migrating session), the fresh reference
+-- tables are dropped instead, and nothing moves into `public`. Only functions shopbridge
+-- made are moved: the shop's own stay where they are.
 DO $$
 DECLARE
     shop_tables text[] := ARRAY[
@@ -23,9 +26,27 @@ DECLARE
         'shopify_store', 'shopify_webhooks', 'waymore_connection', 'workflows',
         'workflow_executions'];
     own_types text[] := ARRAY['delivery_state', 'job_state', 'shopify_webhook_state'];
+    own_functions text[] := ARRAY[
+        'cart_updated', 'category_named', 'crawl_horizon', 'customer_created',
+        'customer_deleted', 'customer_snapshot', 'customer_updated', 'delivery_queued',
+        'destination_takes', 'discount_snapshot', 'event_recorded', 'event_time',
+        'event_wanted', 'forget_secrets', 'integrations_announce', 'newsletter_changed',
+        'one_receive', 'order_changed', 'order_created', 'order_snapshot', 'order_updated',
+        'pending_deliveries', 'product_changed', 'product_snapshot', 'product_stock_changed',
+        'record_event', 'record_event_unannounced', 'sealed_key_id', 'search_recorded',
+        'shipment_changed', 'shipment_snapshot', 'utc_iso8601', 'waymore_destination_sync',
+        'waymore_discount', 'waymore_product_json', 'wishlist_changed'];
     name text;
     f regprocedure;
 BEGIN
+    IF coalesce(current_setting('shopbridge.mapping', true), '') NOT IN ('', 'reference') THEN
+        FOREACH name IN ARRAY shop_tables LOOP
+            EXECUTE format('DROP TABLE IF EXISTS shopbridge.%I CASCADE', name);
+        END LOOP;
+        DROP TYPE IF EXISTS shopbridge.payment_state CASCADE;
+        shop_tables := '{}';
+        shop_functions := '{}';
+    END IF;
     FOREACH name IN ARRAY shop_tables LOOP
         IF to_regclass(format('shopbridge.%I', name)) IS NOT NULL THEN
             EXECUTE format('ALTER TABLE shopbridge.%I SET SCHEMA public', name);
@@ -50,10 +71,7 @@ BEGIN
         END IF;
     END LOOP;
     FOR f IN SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = 'public' AND NOT p.proname = ANY (shop_functions)
-               AND p.prokind = 'f'
-               AND NOT EXISTS (SELECT FROM pg_depend d
-                               WHERE d.objid = p.oid AND d.deptype = 'e') LOOP
+             WHERE n.nspname = 'public' AND p.proname = ANY (own_functions) LOOP
         EXECUTE format('ALTER FUNCTION %s SET SCHEMA shopbridge', f);
     END LOOP;
 

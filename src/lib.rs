@@ -43,6 +43,7 @@ pub mod probes;
 pub mod providers;
 pub mod retry;
 pub mod secrets;
+pub mod shop;
 pub mod startup;
 pub mod webpush;
 

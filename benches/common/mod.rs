@@ -50,6 +50,6 @@ pub async fn bench_database() -> anyhow::Result<(Settings, Database)> {
         max_connections: 10,
     };
     let db = Database::connect(&settings.database).await?;
-    db.migrate().await?;
+    db.migrate(&settings.mapping).await?;
     Ok((settings, db))
 }

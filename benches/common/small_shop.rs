@@ -18,7 +18,11 @@ pub async fn small_shop(db: &Database, size: DemoSize) -> anyhow::Result<sqlx::P
     }
     let options = (*db.pool.connect_options()).clone().database(&name);
     let pool = shopbridge::db::pool(options, 10).await?;
-    shopbridge::db::migrate(&mut *pool.acquire().await?).await?;
+    shopbridge::db::migrate(
+        &mut *pool.acquire().await?,
+        &shopbridge::shop::Mapping::Reference,
+    )
+    .await?;
     if demo::shop_counts(&pool).await? == (0, 0) {
         demo::seed(&pool, size).await?;
         sqlx::query("VACUUM ANALYZE").execute(&pool).await?;

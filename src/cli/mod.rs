@@ -4,6 +4,7 @@
 
 mod events;
 mod jobs;
+mod mapping;
 mod rfmcube;
 mod shopify;
 mod waymore;
@@ -17,6 +18,7 @@ use crate::demo::{self, DemoSize};
 use crate::jobs::Runner;
 use crate::openapi;
 use crate::secrets::SecretSet;
+use crate::shop;
 use crate::startup::{self, Application};
 use crate::waymore::client::WaymoreClient;
 use crate::waymore::export::MassExport;
@@ -92,6 +94,18 @@ enum DatabaseCommand {
         #[command(subcommand)]
         command: shopify::ShopifyCommand,
     },
+    /// The mapping from the shop's tables to what shopbridge reads (SHOP_MAPPING).
+    Mapping {
+        #[command(subcommand)]
+        command: mapping::MappingCommand,
+    },
+    /// Remove every object shopbridge made in the database (its schemas, its capture
+    /// triggers); the shop's tables and rows stay as they were.
+    Uninstall {
+        /// Confirms the removal.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,7 +130,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = Settings::from_env()?;
     let db = Database::connect(&settings.database).await?;
-    let result = match db.migrate().await {
+    // These two look at the database as it is: migrating first would install shopbridge.
+    let before_migrating = match &command {
+        DatabaseCommand::Mapping {
+            command: mapping::MappingCommand::Detect,
+        } => Some(mapping::detect(&db.pool).await),
+        DatabaseCommand::Uninstall { yes } => Some(mapping::uninstall(&db.pool, *yes).await),
+        _ => None,
+    };
+    if let Some(result) = before_migrating {
+        db.close().await;
+        return print_json(result?);
+    }
+    let result = match db.migrate(&settings.mapping).await {
         Ok(()) => on_database(&settings, &db, command).await,
         Err(error) => Err(error.into()),
     };
@@ -166,6 +192,10 @@ async fn on_database(
         DatabaseCommand::Shopify { command } => {
             print_json(shopify::run(settings, pool, command).await?)
         }
+        DatabaseCommand::Mapping { command } => {
+            mapping::run(pool, &settings.mapping, command).await
+        }
+        DatabaseCommand::Uninstall { .. } => unreachable!("uninstalled before migrating"),
     }
 }
 
@@ -194,6 +224,17 @@ async fn serve(settings: &Settings, db: &Database, demo: bool) -> anyhow::Result
     }
     if demo && demo::shop_counts(&db.pool).await? == (0, 0) {
         seed(db, demo::SMALL).await?;
+    }
+    let report = shop::check::check(&mut *db.pool.acquire().await?, &settings.mapping).await?;
+    if !report.problems.is_empty() {
+        anyhow::bail!(
+            "the mapping {} does not check (`shopbridge mapping check` says more): {}",
+            report.mapping,
+            report.problems.join("; ")
+        );
+    }
+    for statement in &report.create_indexes {
+        log::warn!("the window queries need an index the shop lacks: {statement}");
     }
     let mut settings = settings.clone();
     if demo && settings.rfmcube.api_keys.is_empty() {

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::retry::RetryPolicy;
 
+use crate::shop::Mapping;
 pub use backbone::{
     AdminTokens, DatabaseSettings, DatabaseSource, DeliverySettings, HttpSettings,
     OutboundSettings, TlsSettings, VaultSettings,
@@ -47,6 +48,9 @@ pub struct Settings {
     pub vault: VaultSettings,
     pub email: EmailSettings,
     pub workflows: WorkflowSettings,
+    /// `SHOP_MAPPING`: which tables the shop is read from: `reference` (shopbridge's own,
+    /// the default), a preset (`medusa-v2`), or the path of a mapping file.
+    pub mapping: Mapping,
 }
 
 impl Settings {
@@ -72,6 +76,7 @@ impl Settings {
             vault: VaultSettings::from_env(&env)?,
             email: EmailSettings::from_env(&env)?,
             workflows: WorkflowSettings::from_env(&env, &shop_url)?,
+            mapping: env.parse("SHOP_MAPPING", Mapping::Reference)?,
         })
     }
 }

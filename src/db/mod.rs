@@ -17,6 +17,7 @@ use sqlx::PgConnection;
 use sqlx::{ConnectOptions, PgPool};
 
 use crate::configuration::{DatabaseSettings, DatabaseSource};
+use crate::shop::{self, Mapping, MappingError};
 use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -27,19 +28,29 @@ const ROOT_FALLBACK_DIR: &str = "/var/lib/shopbridge";
 /// The database name used inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "shopbridge";
 
-/// The search path of every shopbridge session: its own schema (the event log, deliveries,
-/// destinations, jobs, integrations…) first, then the shop's tables.
-pub const SEARCH_PATH: &str = "shopbridge, public";
+/// The search path of every shopbridge session: the mapping's views of the shop (when the
+/// shop is mapped), shopbridge's own schema (the event log, deliveries, destinations, jobs,
+/// integrations…), then the shop's tables.
+pub const SEARCH_PATH: &str = "shopbridge_shop, shopbridge, public";
 
 /// `options` searching shopbridge's schema, then the shop's.
 pub fn with_search_path(options: PgConnectOptions) -> PgConnectOptions {
     options.options([("search_path", SEARCH_PATH)])
 }
 
-/// Applies the migrations over `conn`. sqlx keeps its record of them in the first schema
-/// of the search path, so that record moves from `public`, where it stood before
-/// shopbridge had a schema of its own, under a lock two starting processes share.
-pub async fn migrate(conn: &mut PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
+/// The checksum `20261208000002_shopbridge_schema.sql` had before it was corrected to move
+/// only shopbridge's functions (and to leave a mapped shop's schema alone): a database that
+/// applied it is in the state the corrected one leaves.
+const CORRECTED_MIGRATION: (i64, &str) = (
+    20261208000002,
+    "9b8f1fb2b9a15a50960f956913cd9c16770d0d8c9bd8a79ccb4582915f70284ab93355719657e47eacf6651358079802",
+);
+
+/// Applies the migrations over `conn`, then installs `mapping`. sqlx keeps its record of
+/// the migrations in shopbridge's schema, so that record moves from `public`, where it
+/// stood before shopbridge had a schema of its own, under a lock two starting processes
+/// share.
+pub async fn migrate(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), DbError> {
     sqlx::raw_sql(
         "BEGIN;
          SELECT pg_advisory_xact_lock(hashtext('shopbridge.schema'));
@@ -54,8 +65,45 @@ pub async fn migrate(conn: &mut PgConnection) -> Result<(), sqlx::migrate::Migra
          SET search_path = shopbridge, public;",
     )
     .execute(&mut *conn)
-    .await?;
-    MIGRATOR.run(conn).await
+    .await
+    .map_err(DbError::Connect)?;
+    let (version, old) = CORRECTED_MIGRATION;
+    let corrected = MIGRATOR
+        .iter()
+        .find(|m| m.version == version)
+        .map(|m| m.checksum.to_vec())
+        .unwrap_or_default();
+    sqlx::query("SELECT set_config('shopbridge.mapping', $1, false)")
+        .bind(mapping.name())
+        .execute(&mut *conn)
+        .await
+        .map_err(DbError::Connect)?;
+    let recorded: bool =
+        sqlx::query_scalar("SELECT to_regclass('shopbridge._sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(DbError::Connect)?;
+    if recorded {
+        sqlx::query(
+            "UPDATE _sqlx_migrations SET checksum = $3
+             WHERE version = $1 AND encode(checksum, 'hex') = $2",
+        )
+        .bind(version)
+        .bind(old)
+        .bind(corrected)
+        .execute(&mut *conn)
+        .await
+        .map_err(DbError::Connect)?;
+    }
+    MIGRATOR.run(&mut *conn).await?;
+    shop::install(conn, mapping).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET search_path = {SEARCH_PATH}"
+    )))
+    .execute(&mut *conn)
+    .await
+    .map_err(DbError::Connect)?;
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +114,8 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
 }
 
 /// The connected database; owns the embedded cluster when there is one, so the cluster
@@ -107,10 +157,9 @@ impl Database {
         Ok(Database { pool, embedded })
     }
 
-    pub async fn migrate(&self) -> Result<(), DbError> {
+    pub async fn migrate(&self, mapping: &Mapping) -> Result<(), DbError> {
         let mut conn = self.pool.acquire().await.map_err(DbError::Connect)?;
-        migrate(&mut conn).await?;
-        Ok(())
+        migrate(&mut conn, mapping).await
     }
 
     /// Closes the pool, then stops the embedded cluster (if any).

@@ -26,8 +26,18 @@ pub struct Cursor {
     /// Rows at or after this instant are left to the next crawl: capped at the database's
     /// clock when the crawl began, so rows updated during the crawl are not returned twice.
     pub upper: DateTime<Utc>,
-    pub after: (DateTime<Utc>, i64),
+    /// The last row's paging column and key (as text: shops key their rows by integers,
+    /// text or uuids).
+    pub after: (DateTime<Utc>, String),
     pub page: u32,
+}
+
+/// A row key in a cursor: cursors issued before keys were text carry an integer.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Key {
+    Integer(i64),
+    Text(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,7 +49,7 @@ struct Payload {
     to: i64,
     up: i64,
     ts: i64,
-    id: i64,
+    id: Key,
     p: u32,
 }
 
@@ -123,7 +133,7 @@ impl CursorKey {
             to: cursor.window.to.timestamp_micros(),
             up: cursor.upper.timestamp_micros(),
             ts: cursor.after.0.timestamp_micros(),
-            id: cursor.after.1,
+            id: Key::Text(cursor.after.1.clone()),
             p: cursor.page,
         })
         .expect("cursor payload serializes");
@@ -163,7 +173,13 @@ impl CursorKey {
                 field: p.f,
             },
             upper: instant(p.up)?,
-            after: (instant(p.ts)?, p.id),
+            after: (
+                instant(p.ts)?,
+                match p.id {
+                    Key::Integer(id) => id.to_string(),
+                    Key::Text(id) => id,
+                },
+            ),
             page: p.p,
         })
     }
@@ -183,7 +199,7 @@ mod tests {
                 field: DateField::UpdatedAt,
             },
             upper: at("2025-03-02T00:00:00Z"),
-            after: (at("2025-03-01T10:00:00.123456Z"), 42),
+            after: (at("2025-03-01T10:00:00.123456Z"), "42".into()),
             page: 3,
         }
     }
@@ -202,7 +218,7 @@ mod tests {
         let mut raw = URL_SAFE_NO_PAD.decode(payload).unwrap();
         let text = String::from_utf8(raw.clone())
             .unwrap()
-            .replace("\"id\":42", "\"id\":41");
+            .replace("\"id\":\"42\"", "\"id\":\"41\"");
         raw = text.into_bytes();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(raw));
         assert_eq!(key.decode(&forged), Err(CursorError::Invalid));

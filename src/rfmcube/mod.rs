@@ -22,6 +22,7 @@ use crate::bundle::{Backbone, Bundle};
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiQuery};
 use auth::RfmcubeClient;
+use crate::shop::Keys;
 use cursor::CursorKeys;
 use provider::RfmcubeProvider;
 use push::Push;
@@ -48,6 +49,7 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
                 || settings.rfmcube_push.api_key.is_some(),
         })
         .data(web::Data::new(CursorKeys::new(backbone.pool.clone())))
+        .data(web::Data::new(Keys::new(backbone.pool.clone())))
         .data(web::Data::new(settings.rfmcube.clone()))
         .data(web::Data::new(push.clone()))
         .routes(|cfg| {
@@ -122,13 +124,14 @@ pub const UPPER_HEADER: &str = "X-Crawl-Upper";
 
 async fn page(
     pool: &PgPool,
+    shop: &Keys,
     keys: &CursorKeys,
     entity: Entity,
     request: CrawlRequest,
 ) -> Result<(Box<RawValue>, Paging, String), ApiError> {
     let key = keys.get().await?;
     let request = request.parse(entity, key)?;
-    let page = page::fetch(pool, &request).await?;
+    let page = page::fetch(pool, shop, &request).await?;
     let paging = Paging {
         page: page.page,
         page_size: page.page_size,
@@ -159,10 +162,11 @@ fn crawl_upper(upper: DateTime<Utc>) -> String {
 
 async fn customers(
     pool: web::Data<PgPool>,
+    shop: web::Data<Keys>,
     keys: web::Data<CursorKeys>,
     request: CrawlRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (customers, paging, upper) = page(&pool, &keys, Entity::Customers, request).await?;
+    let (customers, paging, upper) = page(&pool, &shop, &keys, Entity::Customers, request).await?;
     Ok(HttpResponse::Ok()
         .insert_header((UPPER_HEADER, upper))
         .json(CustomersPage { customers, paging }))
@@ -170,10 +174,11 @@ async fn customers(
 
 async fn orders(
     pool: web::Data<PgPool>,
+    shop: web::Data<Keys>,
     keys: web::Data<CursorKeys>,
     request: CrawlRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (orders, paging, upper) = page(&pool, &keys, Entity::Orders, request).await?;
+    let (orders, paging, upper) = page(&pool, &shop, &keys, Entity::Orders, request).await?;
     Ok(HttpResponse::Ok()
         .insert_header((UPPER_HEADER, upper))
         .json(OrdersPage { orders, paging }))
@@ -195,10 +200,11 @@ async fn orders(
 pub async fn post_customers(
     _: RfmcubeClient,
     pool: web::Data<PgPool>,
+    shop: web::Data<Keys>,
     keys: web::Data<CursorKeys>,
     ApiJson(request): ApiJson<CrawlRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    customers(pool, keys, request).await
+    customers(pool, shop, keys, request).await
 }
 
 /// The same as `POST /rfmcube/customers`, with the fields as query parameters.
@@ -217,10 +223,11 @@ pub async fn post_customers(
 pub async fn get_customers(
     _: RfmcubeClient,
     pool: web::Data<PgPool>,
+    shop: web::Data<Keys>,
     keys: web::Data<CursorKeys>,
     ApiQuery(request): ApiQuery<CrawlRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    customers(pool, keys, request).await
+    customers(pool, shop, keys, request).await
 }
 
 /// Orders whose `dateField` falls in [`from`, `to`), with their items, ordered by
@@ -240,10 +247,11 @@ pub async fn get_customers(
 pub async fn post_orders(
     _: RfmcubeClient,
     pool: web::Data<PgPool>,
+    shop: web::Data<Keys>,
     keys: web::Data<CursorKeys>,
     ApiJson(request): ApiJson<CrawlRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    orders(pool, keys, request).await
+    orders(pool, shop, keys, request).await
 }
 
 /// The same as `POST /rfmcube/orders`, with the fields as query parameters.
@@ -262,8 +270,9 @@ pub async fn post_orders(
 pub async fn get_orders(
     _: RfmcubeClient,
     pool: web::Data<PgPool>,
+    shop: web::Data<Keys>,
     keys: web::Data<CursorKeys>,
     ApiQuery(request): ApiQuery<CrawlRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    orders(pool, keys, request).await
+    orders(pool, shop, keys, request).await
 }

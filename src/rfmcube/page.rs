@@ -13,6 +13,7 @@ use super::cursor::Cursor;
 use super::request::{PageRequest, Paging};
 use super::window::{DateField, Entity};
 use super::{customers, orders};
+use crate::shop::Keys;
 
 /// `base` is the page plus one row (to learn whether another page follows), in key order.
 /// Parameters: $1 from, $2 upper bound, $3 page size, then $4 offset (offset paging) or
@@ -33,7 +34,7 @@ kept AS (
 SELECT (SELECT count(*) FROM {table} WHERE {date_column} >= $1 AND {date_column} < $2) AS total,
        (SELECT count(*) FROM base) > $3 AS has_more,
        last.key AS last_key,
-       last.id AS last_id,
+       last.id::text AS last_id,
        coalesce((SELECT json_agg(obj ORDER BY key, id) FROM kept), '[]'::json)::text AS rows
 FROM (SELECT 1) one
 LEFT JOIN LATERAL (SELECT key, id FROM kept ORDER BY key DESC, id DESC LIMIT 1) last ON true
@@ -49,12 +50,12 @@ struct Variant {
 
 impl Variant {
     fn sql(self) -> String {
-        let (table, ctes, rows) = match self.entity {
-            Entity::Customers => ("customers", "", customers::ROWS_SQL),
-            Entity::Orders => ("orders", orders::CTES_SQL, orders::ROWS_SQL),
+        let (ctes, rows) = match self.entity {
+            Entity::Customers => ("", customers::ROWS_SQL),
+            Entity::Orders => (orders::CTES_SQL, orders::ROWS_SQL),
         };
         let (after, offset) = if self.keyset {
-            ("AND (t.{date_column}, t.id) > ($4, $5)", "")
+            ("AND (t.{date_column}, t.id) > ($4, CAST($5::text AS {key_type}))", "")
         } else {
             ("", "OFFSET $4")
         };
@@ -63,7 +64,7 @@ impl Variant {
             .replace("{rows}", rows)
             .replace("{after}", after)
             .replace("{offset}", offset)
-            .replace("{table}", table)
+            .replace("{table}", self.entity.relation())
             .replace("{date_column}", self.field.column())
     }
 
@@ -94,7 +95,7 @@ struct PageRow {
     total: i64,
     has_more: bool,
     last_key: Option<DateTime<Utc>>,
-    last_id: Option<i64>,
+    last_id: Option<String>,
     rows: String,
 }
 
@@ -115,7 +116,11 @@ pub struct Page {
 /// may still be joined by earlier-stamped ones to the next crawl. Taken in a statement of its
 /// own so the page statement is planned with a known bound; rows stamped before it were
 /// committed before it was taken, so the page sees them all.
-pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::Error> {
+pub async fn fetch(
+    pool: &PgPool,
+    keys: &Keys,
+    request: &PageRequest,
+) -> Result<Page, sqlx::Error> {
     let window = request.window;
     let horizon: DateTime<Utc> = sqlx::query_scalar("SELECT crawl_horizon()")
         .fetch_one(pool)
@@ -126,7 +131,10 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
         field: window.field,
         keyset: matches!(request.paging, Paging::After(_)),
     };
-    let query = sqlx::query_as::<_, PageRow>(variant.statement());
+    let statement = variant
+        .statement()
+        .replace("{key_type}", keys.of(variant.entity.relation()).await?);
+    let query = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(statement));
     let (upper, page) = match &request.paging {
         Paging::Offset { page } => (window.to.min(horizon), *page),
         Paging::After(cursor) => (cursor.upper.min(horizon), cursor.page),
@@ -134,7 +142,7 @@ pub async fn fetch(pool: &PgPool, request: &PageRequest) -> Result<Page, sqlx::E
     let query = query.bind(window.from).bind(upper).bind(size);
     let query = match &request.paging {
         Paging::Offset { page } => query.bind((i64::from(*page) - 1) * size),
-        Paging::After(cursor) => query.bind(cursor.after.0).bind(cursor.after.1),
+        Paging::After(cursor) => query.bind(cursor.after.0).bind(cursor.after.1.clone()),
     };
     let row = query.fetch_one(pool).await?;
     let next = match (row.has_more, row.last_key, row.last_id) {

@@ -198,7 +198,7 @@ mod tests {
                 entity: Entity::Orders,
                 window: first.window,
                 upper: first.window.to,
-                after: (first.window.from, 1),
+                after: (first.window.from, "1".into()),
                 page: 2,
             };
             let next = parse(CrawlRequest {

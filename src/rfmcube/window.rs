@@ -31,6 +31,14 @@ pub enum Entity {
 }
 
 impl Entity {
+    /// The reference relation the entity is read from.
+    pub fn relation(self) -> &'static str {
+        match self {
+            Entity::Customers => "customers",
+            Entity::Orders => "orders",
+        }
+    }
+
     pub fn path(self) -> &'static str {
         match self {
             Entity::Customers => "/rfmcube/customers",

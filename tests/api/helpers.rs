@@ -75,9 +75,12 @@ async fn server() -> &'static TestServer {
             let pool = db::pool(admin.clone().database(&template), 2)
                 .await
                 .unwrap();
-            db::migrate(&mut pool.acquire().await.unwrap())
-                .await
-                .expect("migrations apply to the template");
+            db::migrate(
+                &mut pool.acquire().await.unwrap(),
+                &shopbridge::shop::Mapping::Reference,
+            )
+            .await
+            .expect("migrations apply to the template");
             pool.close().await;
             TestServer { admin, template }
         })

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod integrations;
 mod jobs;
+mod mapping;
 mod one;
 mod openapi;
 mod outage;

@@ -109,7 +109,9 @@ async fn an_outcome_a_database_crash_lost_is_written_again_after_the_restart() {
     let cluster = EmbeddedPostgres::start(options.clone()).await.unwrap();
     cluster.ensure_database("shop").await.unwrap();
     let mut direct = cluster.connect_options("shop").connect().await.unwrap();
-    shopbridge::db::migrate(&mut direct).await.unwrap();
+    shopbridge::db::migrate(&mut direct, &shopbridge::shop::Mapping::Reference)
+        .await
+        .unwrap();
     let relay = Relay::start(cluster.port()).await;
     let app = spawn_app_on(cluster.connect_options("shop").port(relay.port()), |_| {}).await;
     let receiver = MockServer::start().await;

@@ -8,6 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection};
 
 use shopbridge::db::{self, MIGRATOR};
+use shopbridge::shop::Mapping;
 
 use crate::events::{connected, count, exec};
 use crate::helpers::{fresh_database, fresh_empty_database};
@@ -119,7 +120,10 @@ async fn two_processes_starting_together_move_the_tables_once() {
     let mut conn = PgConnection::connect_with(&options).await.unwrap();
     migrated_before_the_move(&mut conn).await;
     let mut other = PgConnection::connect_with(&options).await.unwrap();
-    let (first, second) = tokio::join!(db::migrate(&mut conn), db::migrate(&mut other));
+    let (first, second) = tokio::join!(
+        db::migrate(&mut conn, &Mapping::Reference),
+        db::migrate(&mut other, &Mapping::Reference)
+    );
     first.unwrap();
     second.unwrap();
     assert_eq!(tables_in(&mut conn, "public").await, SHOP_TABLES);
@@ -148,7 +152,7 @@ async fn a_database_migrated_before_the_move_keeps_what_it_held() {
         .unwrap();
     assert_eq!(events, 1);
 
-    db::migrate(&mut conn).await.unwrap();
+    db::migrate(&mut conn, &Mapping::Reference).await.unwrap();
     assert_eq!(tables_in(&mut conn, "public").await, SHOP_TABLES);
     assert!(db::migrations_applied(&mut conn).await.unwrap());
     let pool = sqlx::PgPool::connect_with(options).await.unwrap();
@@ -176,4 +180,44 @@ async fn a_database_migrated_before_the_move_keeps_what_it_held() {
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn a_function_of_the_shop_s_own_stays_in_its_schema() {
+    let options = fresh_empty_database().await;
+    let mut conn = PgConnection::connect_with(&options).await.unwrap();
+    exec(
+        &mut conn,
+        "CREATE FUNCTION public.gross(net numeric) RETURNS numeric
+         LANGUAGE sql IMMUTABLE AS 'SELECT net * 1.22'",
+    )
+    .await;
+    db::migrate(&mut conn, &Mapping::Reference).await.unwrap();
+    let schema: String = sqlx::query_scalar(
+        "SELECT n.nspname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE p.proname = 'gross'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(schema, "public");
+}
+
+#[tokio::test]
+async fn a_database_that_applied_the_move_before_its_correction_migrates_on() {
+    let options = fresh_database().await;
+    let mut conn = PgConnection::connect_with(&options).await.unwrap();
+    // The checksum the move had as first released.
+    exec(
+        &mut conn,
+        &format!(
+            "UPDATE shopbridge._sqlx_migrations SET checksum = decode('{}', 'hex')
+             WHERE version = {MOVED_AT}",
+            "9b8f1fb2b9a15a50960f956913cd9c16770d0d8c9bd8a79ccb4582915f70284a\
+             b93355719657e47eacf6651358079802"
+        ),
+    )
+    .await;
+    db::migrate(&mut conn, &Mapping::Reference).await.unwrap();
+    assert!(db::migrations_applied(&mut conn).await.unwrap());
 }
