@@ -15,6 +15,7 @@
 pub mod lease;
 pub mod pull;
 pub mod runner;
+pub mod walk;
 
 use std::future::Future;
 use std::sync::Arc;

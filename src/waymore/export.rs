@@ -14,17 +14,28 @@ use utoipa::ToSchema;
 use super::client::WaymoreClient;
 use super::mass_data::{self, MassEntity};
 use super::DESTINATION;
+use crate::jobs::walk::Walk;
 use crate::jobs::{self, Job, JobDefinition, JobState, JobStatus, PartError, StagePlan};
+use crate::shop::Keys;
 
 /// The export as the runner knows it.
 pub struct MassExport {
     pool: PgPool,
     client: WaymoreClient,
+    keys: Keys,
 }
 
 impl MassExport {
     pub fn new(pool: PgPool, client: WaymoreClient) -> Self {
-        MassExport { pool, client }
+        MassExport {
+            keys: Keys::new(pool.clone()),
+            pool,
+            client,
+        }
+    }
+
+    async fn walk(&self, entity: MassEntity) -> Result<Walk, sqlx::Error> {
+        Walk::of(&self.keys, Self::KIND, entity.name(), entity.relation()).await
     }
 }
 
@@ -47,16 +58,16 @@ impl Job for MassExport {
 
     /// One stage per entity: its history is the rows that exist now.
     async fn plan(&self, conn: &mut PgConnection) -> Result<Vec<StagePlan>, sqlx::Error> {
-        let bounds = mass_data::bounds(conn).await?;
-        Ok(MassEntity::ALL
-            .iter()
-            .zip(bounds)
-            .map(|(entity, (upper, total))| StagePlan {
+        let mut plan = Vec::new();
+        for entity in MassEntity::ALL {
+            let (upper, total) = self.walk(entity).await?.plan(conn).await?;
+            plan.push(StagePlan {
                 stage: entity.name(),
                 upper,
                 total,
-            })
-            .collect())
+            });
+        }
+        Ok(plan)
     }
 }
 
@@ -70,7 +81,10 @@ impl JobDefinition for MassExport {
         bound: i64,
         size: i64,
     ) -> Result<Option<i64>, sqlx::Error> {
-        mass_data::next_range(&self.pool, entity(stage), after, bound, size).await
+        self.walk(entity(stage))
+            .await?
+            .next_part_end(&self.pool, after, bound, size)
+            .await
     }
 
     async fn build(
@@ -80,7 +94,9 @@ impl JobDefinition for MassExport {
         last: i64,
         size: i64,
     ) -> Result<(Self::Part, i64), sqlx::Error> {
-        let part = mass_data::part(&self.pool, entity(stage), after, last, size).await?;
+        let entity = entity(stage);
+        let walk = self.walk(entity).await?;
+        let part = mass_data::part(&self.pool, entity, &walk, after, last, size).await?;
         Ok((part.objects, part.count))
     }
 

@@ -1,14 +1,17 @@
 //! The shop's history in Waymore's mass-data shapes (seed 000), one SQL statement per part.
 //!
-//! Every part statement takes $1 the last id before the part, $2 the part's last id, $3 the
-//! part size, and returns the part's objects as one JSON array. Ids,
+//! Every part statement takes $1 the last position before the part, $2 the part's last
+//! position, $3 the part size (positions as the stage's [`Walk`] numbers the rows), and
+//! returns the part's objects as one JSON array. Ids,
 //! quantities and totals are strings, as in Waymore's mass-data examples; a guest's
 //! customer_id is "0"; dates are ISO (`YYYY-MM-DD`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use utoipa::ToSchema;
+
+use crate::jobs::walk::Walk;
 
 /// The entities in the order Waymore wants them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -54,8 +57,8 @@ impl MassEntity {
         }
     }
 
-    /// The table whose ids the export walks.
-    pub fn table(self) -> &'static str {
+    /// The relation the export walks.
+    pub fn relation(self) -> &'static str {
         match self {
             MassEntity::Customers => "customers",
             MassEntity::Subscribers => "newsletter_subscriptions",
@@ -121,7 +124,7 @@ LEFT JOIN (
 const SUBSCRIBERS: &str = r#"
 SELECT s.id,
        json_build_object(
-           'customer_id', coalesce(s.customer_id, 0)::text,
+           'customer_id', coalesce(s.customer_id::text, '0'),
            'email', s.email,
            'subscription', s.subscribed) AS obj
 FROM part s
@@ -143,7 +146,7 @@ const ORDERS: &str = r#"
 SELECT o.id,
        json_build_object(
            'order_details', json_build_object(
-               'customer_id', coalesce(o.customer_id, 0)::text,
+               'customer_id', coalesce(o.customer_id::text, '0'),
                'order_id', o.id::text,
                'order_status', coalesce(s.label, o.status),
                'shipping_method', coalesce(o.shipping_method, ''),
@@ -164,31 +167,6 @@ LEFT JOIN (
 ) i ON i.order_id = o.id
 "#;
 
-/// Each entity's last id and row count now, in [`MassEntity::ALL`]'s order: the history an
-/// export sends.
-pub async fn bounds(conn: &mut PgConnection) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let selects: Vec<String> = MassEntity::ALL
-        .iter()
-        .enumerate()
-        .map(|(position, entity)| {
-            format!(
-                "SELECT {position} AS position, coalesce(max(id), 0) AS upper, count(*) AS total FROM {}",
-                entity.table()
-            )
-        })
-        .collect();
-    let rows: Vec<(i32, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{} ORDER BY position",
-        selects.join(" UNION ALL ")
-    )))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(_, upper, total)| (upper, total))
-        .collect())
-}
-
 /// One part: its objects (a JSON array) and how many.
 pub struct Part {
     pub objects: Box<RawValue>,
@@ -201,40 +179,22 @@ struct PartRow {
     count: i64,
 }
 
-/// The last id of the next part after `after` (ids up to `bound`, `size` rows at most), or
-/// `None` when no row is left there. An index-only walk: parts are cut one after the other,
-/// then built and sent in parallel.
-pub async fn next_range(
-    pool: &PgPool,
-    entity: MassEntity,
-    after: i64,
-    bound: i64,
-    size: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let keys = format!(
-        "SELECT id FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
-        table = entity.table(),
-    );
-    crate::jobs::next_part_end(pool, &keys, after, bound, size).await
-}
-
-/// The objects with ids in (`after`, `last`] (at most `size`).
+/// The objects at positions in (`after`, `last`] of `walk` (at most `size`).
 pub async fn part(
     pool: &PgPool,
     entity: MassEntity,
+    walk: &Walk,
     after: i64,
     last: i64,
     size: i64,
 ) -> Result<Part, sqlx::Error> {
     let sql = format!(
-        "WITH part AS (
-             SELECT * FROM {table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3
-         ),
+        "WITH part AS (SELECT * FROM {rows} walked),
          objects AS ({objects})
          SELECT coalesce(json_agg(obj ORDER BY id), '[]'::json)::text AS objects,
                 count(*) AS count
          FROM objects",
-        table = entity.table(),
+        rows = walk.rows(),
         objects = entity.objects_sql(),
     );
     let row: PartRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -8,10 +8,14 @@ use sqlx::{Connection, PgConnection};
 
 use shopbridge::shop::{self, check, Mapping};
 
-use super::{add_hook, catalog, hooks, mapped_app, receiver, shop_database, shop_writes};
+use super::{
+    add_hook, catalog, hooks, mapped_app, mapped_app_with, receiver, shop_database, shop_writes,
+};
 use crate::events::eventually;
+use crate::helpers::waymore_settings;
 use crate::helpers::TestApp;
 use crate::rfmcube::{crawl, post_ok, Mode};
+use crate::waymore::{connect, export_finished, FakeWaymore};
 
 const SCHEMA: &str = include_str!("medusa_v2.sql");
 
@@ -472,4 +476,92 @@ async fn a_mapping_that_leaves_out_a_column_does_not_check() {
             "customers: no column `birthday`"
         ]
     );
+}
+
+fn add_products(n: u32) -> String {
+    format!(
+        "INSERT INTO product_collection (id, title, handle)
+         VALUES ('pcol_01SUMMER', 'Summer', 'summer');
+         INSERT INTO product (id, title, handle, description, status, collection_id, thumbnail)
+         SELECT 'prod_01JD' || lpad(g::text, 4, '0'), 'Product ' || g, 'product-' || g,
+                'About product ' || g, 'published', 'pcol_01SUMMER', 'https://cdn.test/' || g
+         FROM generate_series(1, {n}) g;
+         INSERT INTO product_variant (id, title, sku, product_id)
+         SELECT 'variant_01JD' || lpad(g::text, 4, '0') || v, 'Size ' || v,
+                'SKU-' || g || '-' || v, 'prod_01JD' || lpad(g::text, 4, '0')
+         FROM generate_series(1, {n}) g, unnest(ARRAY['S', 'M']) v;"
+    )
+}
+
+#[tokio::test]
+async fn the_waymore_export_sends_a_medusa_store_s_history_once_in_parts() {
+    let store = medusa_store().await;
+    shop_writes(&store, &add_customers(23, "2026-03-01T08:00:00Z")).await;
+    shop_writes(&store, &add_products(9)).await;
+    for n in 1..=17 {
+        let customer = format!("cus_01JD{:04}", 1 + n % 23);
+        shop_writes(
+            &store,
+            &place_order(
+                n,
+                &customer,
+                "2026-03-01T09:00:00Z",
+                &[("MUG", "Mug", n, "8")],
+            ),
+        )
+        .await;
+    }
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = mapped_app_with(store, Mapping::MedusaV2, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.batch_size = 5;
+    })
+    .await;
+    connect(&app).await;
+    let status = export_finished(&app).await;
+    assert_eq!(status["export"]["state"], "completed", "{status}");
+
+    let mut sent: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    for part in fake.data.acknowledged() {
+        let data = &part["data"][0];
+        let objects = data["object"].as_array().unwrap();
+        assert!(objects.len() <= 5, "parts of the batch size");
+        sent.entry(data["name"].as_str().unwrap().to_owned())
+            .or_default()
+            .extend(objects.iter().cloned());
+    }
+    let ids = |entity: &str, id: fn(&Value) -> String| -> Vec<String> {
+        let mut ids: Vec<String> = sent
+            .get(entity)
+            .map_or(vec![], |o| o.iter().map(id).collect());
+        ids.sort();
+        ids
+    };
+    let customers = ids("customers", |o| {
+        o["customer"]["id"].as_str().unwrap().into()
+    });
+    assert_eq!(customers.len(), 23);
+    assert_eq!(customers[0], "cus_01JD0001");
+    let orders = ids("orders", |o| {
+        o["order_details"]["order_id"].as_str().unwrap().into()
+    });
+    let expected: Vec<String> = (1..=17).map(|n| format!("order_01JD{n:04}")).collect();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(orders, expected, "every order once");
+    let products = ids("products", |o| o["product_id"].as_str().unwrap().into());
+    assert_eq!(products.len(), 9);
+    let order_7 = sent["orders"]
+        .iter()
+        .find(|o| o["order_details"]["order_id"] == "order_01JD0007")
+        .unwrap();
+    assert_eq!(order_7["order_details"]["total_price"], "60.9");
+    assert_eq!(order_7["order_products"][0]["quantity"], "7");
+    let product = sent["products"]
+        .iter()
+        .find(|p| p["product_id"] == "prod_01JD0001")
+        .unwrap();
+    assert_eq!(product["product_options"].as_array().unwrap().len(), 2);
+    assert_eq!(product["image_link"], "https://cdn.test/1");
 }

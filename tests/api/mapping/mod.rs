@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
+use shopbridge::configuration::Settings;
 use shopbridge::db;
 use shopbridge::shop::Mapping;
 
@@ -33,11 +34,24 @@ pub async fn shop_database(schema: &str) -> PgConnectOptions {
 
 /// shopbridge installed over `options` with `mapping`, serving.
 pub async fn mapped_app(options: PgConnectOptions, mapping: Mapping) -> TestApp {
+    mapped_app_with(options, mapping, |_| {}).await
+}
+
+/// [`mapped_app`] with `customize` applied to the test settings.
+pub async fn mapped_app_with(
+    options: PgConnectOptions,
+    mapping: Mapping,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut conn = PgConnection::connect_with(&options).await.unwrap();
     db::migrate(&mut conn, &mapping)
         .await
         .expect("migrations and the mapping install");
-    spawn_app_on(options, |s| s.mapping = mapping).await
+    spawn_app_on(options, |s| {
+        s.mapping = mapping;
+        customize(s);
+    })
+    .await
 }
 
 /// The shop's schema, as a catalog listing: every table with its columns, every index,
