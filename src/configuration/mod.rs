@@ -49,7 +49,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub workflows: WorkflowSettings,
     /// `SHOP_MAPPING`: which tables the shop is read from: `reference` (shopbridge's own,
-    /// the default), a preset (`medusa-v2`), or the path of a mapping file.
+    /// the default), a preset (`medusa-v2`, `saleor`), or the path of a mapping file.
     pub mapping: Mapping,
 }
 

@@ -18,6 +18,7 @@ use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::{check_limit, ApiJson, ApiQuery};
 use crate::outbound::address::Guard;
 use crate::secrets::vault::Vault;
+use crate::shop;
 use crate::webhook::{check_secrets, check_url};
 use crate::workflows::conditions::Conditions;
 use crate::workflows::definition::{Action, ActionWire, Definition, StatusTarget, Stored};
@@ -342,6 +343,12 @@ async fn check_action(
                 invalid("action.secrets", problem.trim_start_matches("secret: "))
             })?;
             Ok(())
+        }
+        Action::Status { .. } if let Some(mapping) = shop::installed(pool).await? => {
+            Err(ApiError::Conflict(format!(
+                "update_status writes the shop's orders and shipments, and this shop is read \
+                 through the mapping {mapping}, which does not say how to write them."
+            )))
         }
         Action::Status {
             target: StatusTarget::Order,

@@ -101,7 +101,7 @@ pub async fn next_part_end(
     size: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT max(id) FROM ({keys}) part"
+        "SELECT max(id)::bigint FROM ({keys}) part"
     )))
     .bind(after)
     .bind(bound)

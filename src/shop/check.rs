@@ -47,7 +47,7 @@ pub async fn watches(conn: &mut PgConnection) -> Result<Vec<Watch>, sqlx::Error>
 
 /// Which preset fits the connected database, from the tables it has.
 pub async fn detect(conn: &mut PgConnection) -> Result<Option<Mapping>, sqlx::Error> {
-    const SIGNATURES: [(&str, &[&str]); 2] = [
+    const SIGNATURES: [(&str, &[&str]); 3] = [
         (
             "medusa-v2",
             &[
@@ -57,6 +57,16 @@ pub async fn detect(conn: &mut PgConnection) -> Result<Option<Mapping>, sqlx::Er
                 "order_summary",
                 "customer",
                 "product_variant",
+            ],
+        ),
+        (
+            "saleor",
+            &[
+                "account_user",
+                "order_order",
+                "order_orderline",
+                "product_product",
+                "product_productvariant",
             ],
         ),
         (

@@ -24,6 +24,7 @@ pub use relations::{Relation, Type, RELATIONS};
 pub const SCHEMA: &str = "shopbridge_shop";
 
 const MEDUSA_V2: &str = include_str!("presets/medusa_v2.sql");
+const SALEOR: &str = include_str!("presets/saleor.sql");
 
 /// Which tables shopbridge reads the shop from (`SHOP_MAPPING`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,18 +34,21 @@ pub enum Mapping {
     Reference,
     /// Medusa 2.x.
     MedusaV2,
+    /// Saleor 3.x.
+    Saleor,
     /// The owner's own mapping file.
     Custom { path: PathBuf, sql: String },
 }
 
 impl Mapping {
-    pub const PRESETS: [&'static str; 2] = ["reference", "medusa-v2"];
+    pub const PRESETS: [&'static str; 3] = ["reference", "medusa-v2", "saleor"];
 
     /// A preset's name, or the path of a mapping file (read now).
     pub fn parse(value: &str) -> Result<Mapping, String> {
         match value.trim() {
             "reference" => Ok(Mapping::Reference),
             "medusa-v2" => Ok(Mapping::MedusaV2),
+            "saleor" => Ok(Mapping::Saleor),
             path if path.ends_with(".sql") => {
                 let sql = std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read the mapping file {path}: {e}"))?;
@@ -64,6 +68,7 @@ impl Mapping {
         match self {
             Mapping::Reference => "reference".into(),
             Mapping::MedusaV2 => "medusa-v2".into(),
+            Mapping::Saleor => "saleor".into(),
             Mapping::Custom { path, .. } => path.display().to_string(),
         }
     }
@@ -73,12 +78,13 @@ impl Mapping {
         match self {
             Mapping::Reference => None,
             Mapping::MedusaV2 => Some(MEDUSA_V2),
+            Mapping::Saleor => Some(SALEOR),
             Mapping::Custom { sql, .. } => Some(sql),
         }
     }
 
-    /// What an installed mapping is recognised by: a change to it, or to what shopbridge
-    /// generates from it, installs it again.
+    /// What an installed mapping is recognised by (its schema's comment): its name, then a
+    /// digest of it and of what shopbridge generates from it; a change installs it again.
     fn fingerprint(&self) -> String {
         let mut hash = Sha256::new();
         hash.update(self.name());
@@ -87,7 +93,7 @@ impl Mapping {
             hash.update(template);
         }
         hash.update(SUPPORT_SQL);
-        format!("{:x}", hash.finalize())
+        format!("{}\n{:x}", self.name(), hash.finalize())
     }
 }
 
@@ -214,11 +220,25 @@ pub async fn install(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), M
         .await
         .map_err(|e| invalid(format!("capture: {e}")))?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "COMMENT ON SCHEMA {SCHEMA} IS '{fingerprint}'"
+        "COMMENT ON SCHEMA {SCHEMA} IS '{}'",
+        fingerprint.replace('\'', "''")
     )))
     .execute(&mut *tx)
     .await?;
     Ok(tx.commit().await?)
+}
+
+/// The name of the mapping installed over the connected database; `None` on the reference
+/// schema, whose tables shopbridge also writes (the Shopify intake, `update_status`).
+pub async fn installed(pool: &PgPool) -> Result<Option<String>, sqlx::Error> {
+    let comment: Option<String> = sqlx::query_scalar(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1",
+    )
+    .bind(SCHEMA)
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(comment.and_then(|c| c.split_once('\n').map(|(name, _)| name.to_owned())))
 }
 
 /// Drops the mapping's schema: its views, and with its functions the capture triggers on

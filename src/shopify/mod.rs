@@ -38,6 +38,7 @@ use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::RawBody;
 use crate::providers::live::Live;
 use crate::secrets::SigningSecrets;
+use crate::shop::Mapping;
 use admin::Admin;
 use provider::ShopifyProvider;
 use topic::{Endpoint, Topic};
@@ -51,6 +52,10 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
     let pool = backbone.pool.clone();
     let environment = !settings.secrets.is_empty();
     let unconfigured = backbone.unconfigured(provider::CODE);
+    let mapped = match &backbone.settings.mapping {
+        Mapping::Reference => None,
+        other => Some(other.name()),
+    };
     let announcer = Announcer::new(inbox::CHANNEL);
     let applier = Applier::new(
         pool.clone(),
@@ -65,6 +70,7 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
         .provider(ShopifyProvider {
             admin: admin.clone(),
             environment,
+            mapped: mapped.clone(),
         })
         .data(web::Data::new(settings.clone()))
         .data(web::Data::new(ShopifyAnnouncer(announcer.clone())))
@@ -82,6 +88,11 @@ pub fn bundle(backbone: &Backbone) -> anyhow::Result<Bundle> {
         .job(admin.orders)
         .job(admin.products)
         .task(move |stop| prune_until_stopped(pool, retention, stop))
+        .warn_if(
+            environment && mapped.is_some(),
+            "SHOPIFY_WEBHOOK_SECRETS is set, but the shop is read through a mapping: Shopify's \
+             intake writes shopbridge's reference tables, which a mapped shop does not have",
+        )
         .warn_if(
             !environment && unconfigured,
             "SHOPIFY_WEBHOOK_SECRETS is empty and Shopify is not configured \

@@ -89,6 +89,9 @@ pub struct ShopifyProvider {
     pub admin: Admin,
     /// `SHOPIFY_WEBHOOK_SECRETS` is set.
     pub environment: bool,
+    /// The mapping the shop is read through, when it is not the reference schema the
+    /// intake writes.
+    pub mapped: Option<String>,
 }
 
 /// `importOrdersSince`: a date (midnight UTC) or an RFC 3339 time.
@@ -127,6 +130,16 @@ impl Provider for ShopifyProvider {
     }
 
     fn check(&self, configuration: &Configuration) -> Result<(), FieldError> {
+        if let Some(mapping) = &self.mapped {
+            return Err(FieldError::new(
+                "provider",
+                format!(
+                    "Shopify's intake writes orders, customers and products into shopbridge's \
+                     reference tables, and this shop is read through the mapping {mapping}, \
+                     which does not say how to write them"
+                ),
+            ));
+        }
         let secret = configuration.text("apiSecret").unwrap_or_default();
         if !(8..=256).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(FieldError::new(

@@ -12,10 +12,12 @@ use super::{
     add_hook, catalog, hooks, mapped_app, mapped_app_with, receiver, shop_database, shop_writes,
 };
 use crate::events::eventually;
-use crate::helpers::waymore_settings;
 use crate::helpers::TestApp;
+use crate::helpers::{assert_error, waymore_settings};
+use crate::integrations::{configure, SHOPIFY};
 use crate::rfmcube::{crawl, post_ok, Mode};
 use crate::waymore::{connect, export_finished, FakeWaymore};
+use crate::workflows::{self, trigger_id};
 
 const SCHEMA: &str = include_str!("medusa_v2.sql");
 
@@ -564,4 +566,31 @@ async fn the_waymore_export_sends_a_medusa_store_s_history_once_in_parts() {
         .unwrap();
     assert_eq!(product["product_options"].as_array().unwrap().len(), 2);
     assert_eq!(product["image_link"], "https://cdn.test/1");
+}
+
+#[tokio::test]
+async fn what_would_write_a_mapped_shop_is_refused_naming_the_mapping() {
+    let app = mapped_app(medusa_store().await, Mapping::MedusaV2).await;
+    let shopify = configure(
+        &app,
+        &json!({
+            "providerId": SHOPIFY,
+            "credentials": {"apiSecret": "0123456789abcdef", "storeUrl": "https://demo.myshopify.com"},
+            "settings": {}
+        }),
+    )
+    .await;
+    let message = assert_error(shopify, 400, "CONFIGURATION_ERROR").await;
+    assert!(message.contains("mapping medusa-v2"), "{message}");
+
+    let trigger = trigger_id(&app, "Order", "order_status_changed").await;
+    let status = workflows::post(
+        &app,
+        "/api/workflows/configure",
+        &json!({"name": "ship it", "entityType": "Order", "triggerId": trigger,
+                "action": {"type": "update_status", "status": "completed"}, "conditions": {}}),
+    )
+    .await;
+    let message = assert_error(status, 409, "CONFLICT").await;
+    assert!(message.contains("mapping medusa-v2"), "{message}");
 }

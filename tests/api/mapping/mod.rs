@@ -4,6 +4,7 @@
 
 mod custom;
 mod medusa;
+mod saleor;
 
 use reqwest::Method;
 use serde_json::{json, Value};
