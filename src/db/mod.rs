@@ -51,6 +51,16 @@ const CORRECTED_MIGRATION: (i64, &str) = (
 /// stood before shopbridge had a schema of its own, under a lock two starting processes
 /// share.
 pub async fn migrate(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), DbError> {
+    let fresh: bool = sqlx::query_scalar(
+        "SELECT to_regclass('shopbridge._sqlx_migrations') IS NULL
+                AND to_regclass('public._sqlx_migrations') IS NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(DbError::Connect)?;
+    if fresh && *mapping == Mapping::Reference {
+        refuse_a_platform_unmapped(conn).await?;
+    }
     sqlx::raw_sql(
         "BEGIN;
          SELECT pg_advisory_xact_lock(hashtext('shopbridge.schema'));
@@ -104,6 +114,23 @@ pub async fn migrate(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), D
     .await
     .map_err(DbError::Connect)?;
     Ok(())
+}
+
+/// A first install with the reference mapping over a database that holds a platform's
+/// tables would add shopbridge's reference tables beside them: refused, naming the preset.
+async fn refuse_a_platform_unmapped(conn: &mut PgConnection) -> Result<(), DbError> {
+    match shop::check::detect(conn).await.map_err(DbError::Connect)? {
+        Some(preset) if preset != Mapping::Reference => Err(MappingError::Invalid {
+            mapping: Mapping::Reference.name(),
+            problem: format!(
+                "this database holds a {0} store's tables: set SHOP_MAPPING={0} \
+                 (docs/mapping.md) so shopbridge reads them instead of creating its own",
+                preset.name()
+            ),
+        }
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,15 +8,12 @@ use sqlx::{Connection, PgConnection};
 
 use shopbridge::shop::{self, check, Mapping};
 
-use super::{
-    add_hook, catalog, hooks, mapped_app, mapped_app_with, receiver, shop_database, shop_writes,
-};
+use super::{add_hook, catalog, exported, hooks, mapped_app, receiver, shop_database, shop_writes};
 use crate::events::eventually;
+use crate::helpers::assert_error;
 use crate::helpers::TestApp;
-use crate::helpers::{assert_error, waymore_settings};
 use crate::integrations::{configure, SHOPIFY};
 use crate::rfmcube::{crawl, post_ok, Mode};
-use crate::waymore::{connect, export_finished, FakeWaymore};
 use crate::workflows::{self, trigger_id};
 
 const SCHEMA: &str = include_str!("medusa_v2.sql");
@@ -513,26 +510,7 @@ async fn the_waymore_export_sends_a_medusa_store_s_history_once_in_parts() {
         )
         .await;
     }
-    let fake = FakeWaymore::start().await;
-    let uri = fake.server.uri();
-    let app = mapped_app_with(store, Mapping::MedusaV2, |s| {
-        s.waymore = waymore_settings(&uri);
-        s.waymore.batch_size = 5;
-    })
-    .await;
-    connect(&app).await;
-    let status = export_finished(&app).await;
-    assert_eq!(status["export"]["state"], "completed", "{status}");
-
-    let mut sent: std::collections::HashMap<String, Vec<Value>> = Default::default();
-    for part in fake.data.acknowledged() {
-        let data = &part["data"][0];
-        let objects = data["object"].as_array().unwrap();
-        assert!(objects.len() <= 5, "parts of the batch size");
-        sent.entry(data["name"].as_str().unwrap().to_owned())
-            .or_default()
-            .extend(objects.iter().cloned());
-    }
+    let sent = exported(store, Mapping::MedusaV2, 5).await;
     let ids = |entity: &str, id: fn(&Value) -> String| -> Vec<String> {
         let mut ids: Vec<String> = sent
             .get(entity)
@@ -593,4 +571,19 @@ async fn what_would_write_a_mapped_shop_is_refused_naming_the_mapping() {
     .await;
     let message = assert_error(status, 409, "CONFLICT").await;
     assert!(message.contains("mapping medusa-v2"), "{message}");
+}
+
+#[tokio::test]
+async fn a_medusa_store_is_not_given_the_reference_tables_by_mistake() {
+    let store = medusa_store().await;
+    let mut conn = PgConnection::connect_with(&store).await.unwrap();
+    let before = catalog(&mut conn).await;
+    let refused = shopbridge::db::migrate(&mut conn, &Mapping::Reference)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("SHOP_MAPPING=medusa-v2"),
+        "{refused}"
+    );
+    assert_eq!(catalog(&mut conn).await, before, "nothing installed");
 }

@@ -6,6 +6,8 @@ mod custom;
 mod medusa;
 mod saleor;
 
+use std::collections::HashMap;
+
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
@@ -19,8 +21,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::events::exec;
-use crate::helpers::{fresh_empty_database, spawn_app_on, TestApp};
-use crate::waymore::admin;
+use crate::helpers::{fresh_empty_database, spawn_app_on, waymore_settings, TestApp};
+use crate::waymore::{admin, connect, export_finished, FakeWaymore};
 
 /// A new database holding `schema` (the shop's own tables), not yet migrated.
 pub async fn shop_database(schema: &str) -> PgConnectOptions {
@@ -127,4 +129,33 @@ pub async fn receiver() -> MockServer {
         .mount(&receiver)
         .await;
     receiver
+}
+
+/// shopbridge over `options` with `mapping`, connected to a stand-in Waymore taking parts of
+/// `batch` objects: the export's objects per entity, once it completed.
+pub async fn exported(
+    options: PgConnectOptions,
+    mapping: Mapping,
+    batch: u32,
+) -> HashMap<String, Vec<Value>> {
+    let fake = FakeWaymore::start().await;
+    let uri = fake.server.uri();
+    let app = mapped_app_with(options, mapping, |s| {
+        s.waymore = waymore_settings(&uri);
+        s.waymore.batch_size = batch;
+    })
+    .await;
+    connect(&app).await;
+    let status = export_finished(&app).await;
+    assert_eq!(status["export"]["state"], "completed", "{status}");
+    let mut sent: HashMap<String, Vec<Value>> = HashMap::new();
+    for part in fake.data.acknowledged() {
+        let data = &part["data"][0];
+        let objects = data["object"].as_array().unwrap();
+        assert!(objects.len() <= batch as usize, "parts of the batch size");
+        sent.entry(data["name"].as_str().unwrap().to_owned())
+            .or_default()
+            .extend(objects.iter().cloned());
+    }
+    sent
 }

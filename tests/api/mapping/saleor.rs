@@ -7,13 +7,9 @@ use sqlx::{Connection, PgConnection};
 
 use shopbridge::shop::{self, check, Mapping};
 
-use super::{
-    add_hook, catalog, hooks, mapped_app, mapped_app_with, receiver, shop_database, shop_writes,
-};
+use super::{add_hook, catalog, exported, hooks, mapped_app, receiver, shop_database, shop_writes};
 use crate::events::eventually;
-use crate::helpers::waymore_settings;
 use crate::rfmcube::{crawl, post_ok, Mode};
-use crate::waymore::{connect, export_finished, FakeWaymore};
 
 const SCHEMA: &str = include_str!("saleor.sql");
 
@@ -294,23 +290,7 @@ async fn the_waymore_export_sends_saleor_s_integer_and_uuid_keyed_history() {
         )
         .await;
     }
-    let fake = FakeWaymore::start().await;
-    let uri = fake.server.uri();
-    let app = mapped_app_with(store, Mapping::Saleor, |s| {
-        s.waymore = waymore_settings(&uri);
-        s.waymore.batch_size = 4;
-    })
-    .await;
-    connect(&app).await;
-    let status = export_finished(&app).await;
-    assert_eq!(status["export"]["state"], "completed", "{status}");
-    let mut sent: std::collections::HashMap<String, Vec<Value>> = Default::default();
-    for part in fake.data.acknowledged() {
-        let data = &part["data"][0];
-        sent.entry(data["name"].as_str().unwrap().to_owned())
-            .or_default()
-            .extend(data["object"].as_array().unwrap().iter().cloned());
-    }
+    let sent = exported(store, Mapping::Saleor, 4).await;
     let mut orders: Vec<String> = sent["orders"]
         .iter()
         .map(|o| o["order_details"]["order_id"].as_str().unwrap().to_owned())
