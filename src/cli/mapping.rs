@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
+use crate::db::Database;
 use crate::shop::{self, check, Mapping};
 
 #[derive(Subcommand)]
@@ -19,8 +20,32 @@ pub enum MappingCommand {
     Show,
 }
 
-/// `detect`, before anything is installed.
-pub async fn detect(pool: &PgPool) -> anyhow::Result<Value> {
+/// `detect` looks at the database as it is; `check` and `show` at the installed mapping,
+/// migrating first.
+pub async fn run(db: &Database, mapping: &Mapping, command: MappingCommand) -> anyhow::Result<()> {
+    match command {
+        MappingCommand::Detect => super::print_json(detect(&db.pool).await?),
+        MappingCommand::Check => {
+            db.migrate(mapping).await?;
+            let report = check::check(&mut *db.pool.acquire().await?, mapping).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.problems.is_empty() {
+                bail!("the mapping {} does not check", mapping.name());
+            }
+            Ok(())
+        }
+        MappingCommand::Show => {
+            db.migrate(mapping).await?;
+            print!(
+                "{}",
+                check::show(&mut *db.pool.acquire().await?, mapping).await?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn detect(pool: &PgPool) -> anyhow::Result<Value> {
     let found = check::detect(&mut *pool.acquire().await?).await?;
     Ok(match found {
         Some(mapping) => {
@@ -33,25 +58,8 @@ pub async fn detect(pool: &PgPool) -> anyhow::Result<Value> {
     })
 }
 
-/// `check` and `show`, over the installed mapping.
-pub async fn run(pool: &PgPool, mapping: &Mapping, command: MappingCommand) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await?;
-    match command {
-        MappingCommand::Detect => unreachable!("detected before migrating"),
-        MappingCommand::Check => {
-            let report = check::check(&mut conn, mapping).await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            if !report.problems.is_empty() {
-                bail!("the mapping {} does not check", mapping.name());
-            }
-        }
-        MappingCommand::Show => print!("{}", check::show(&mut conn, mapping).await?),
-    }
-    Ok(())
-}
-
 /// Removes every object shopbridge made; the shop's tables and rows stay.
-pub async fn uninstall(pool: &PgPool, confirmed: bool) -> anyhow::Result<Value> {
+pub async fn uninstall(pool: &PgPool, confirmed: bool) -> anyhow::Result<()> {
     if !confirmed {
         bail!(
             "uninstall drops shopbridge's schemas (its event log, deliveries, integrations, \
@@ -59,5 +67,5 @@ pub async fn uninstall(pool: &PgPool, confirmed: bool) -> anyhow::Result<Value> 
         );
     }
     shop::uninstall(&mut *pool.acquire().await?).await?;
-    Ok(json!({"uninstalled": true}))
+    super::print_json(json!({"uninstalled": true}))
 }

@@ -45,6 +45,18 @@ pub struct Cli {
 enum Command {
     /// Print the OpenAPI spec (the content of openapi/openapi.json).
     Openapi,
+    /// The mapping from the shop's tables to what shopbridge reads (SHOP_MAPPING).
+    Mapping {
+        #[command(subcommand)]
+        command: mapping::MappingCommand,
+    },
+    /// Remove every object shopbridge made in the database (its schemas, its capture
+    /// triggers); the shop's tables and rows stay as they were.
+    Uninstall {
+        /// Confirms the removal.
+        #[arg(long)]
+        yes: bool,
+    },
     #[command(flatten)]
     Database(DatabaseCommand),
 }
@@ -94,18 +106,6 @@ enum DatabaseCommand {
         #[command(subcommand)]
         command: shopify::ShopifyCommand,
     },
-    /// The mapping from the shop's tables to what shopbridge reads (SHOP_MAPPING).
-    Mapping {
-        #[command(subcommand)]
-        command: mapping::MappingCommand,
-    },
-    /// Remove every object shopbridge made in the database (its schemas, its capture
-    /// triggers); the shop's tables and rows stay as they were.
-    Uninstall {
-        /// Confirms the removal.
-        #[arg(long)]
-        yes: bool,
-    },
 }
 
 #[derive(Subcommand)]
@@ -121,33 +121,30 @@ enum DemoCommand {
 
 /// Runs one command to its end.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = match cli.command {
-        Command::Openapi => {
-            print!("{}", openapi::spec_json());
-            return Ok(());
-        }
-        Command::Database(command) => command,
-    };
+    if let Command::Openapi = cli.command {
+        print!("{}", openapi::spec_json());
+        return Ok(());
+    }
     let settings = Settings::from_env()?;
     let db = Database::connect(&settings.database).await?;
-    // These two look at the database as it is: migrating first would install shopbridge.
-    let before_migrating = match &command {
-        DatabaseCommand::Mapping {
-            command: mapping::MappingCommand::Detect,
-        } => Some(mapping::detect(&db.pool).await),
-        DatabaseCommand::Uninstall { yes } => Some(mapping::uninstall(&db.pool, *yes).await),
-        _ => None,
-    };
-    if let Some(result) = before_migrating {
-        db.close().await;
-        return print_json(result?);
-    }
-    let result = match db.migrate(&settings.mapping).await {
-        Ok(()) => on_database(&settings, &db, command).await,
-        Err(error) => Err(error.into()),
+    let result = match cli.command {
+        Command::Openapi => Ok(()),
+        Command::Mapping { command } => mapping::run(&db, &settings.mapping, command).await,
+        Command::Uninstall { yes } => mapping::uninstall(&db.pool, yes).await,
+        Command::Database(command) => migrated(&settings, &db, command).await,
     };
     db.close().await;
     result
+}
+
+/// Runs `command` once the database is migrated.
+async fn migrated(
+    settings: &Settings,
+    db: &Database,
+    command: DatabaseCommand,
+) -> anyhow::Result<()> {
+    db.migrate(&settings.mapping).await?;
+    on_database(settings, db, command).await
 }
 
 /// Runs a command on the migrated database.
@@ -192,10 +189,6 @@ async fn on_database(
         DatabaseCommand::Shopify { command } => {
             print_json(shopify::run(settings, pool, command).await?)
         }
-        DatabaseCommand::Mapping { command } => {
-            mapping::run(pool, &settings.mapping, command).await
-        }
-        DatabaseCommand::Uninstall { .. } => unreachable!("uninstalled before migrating"),
     }
 }
 

@@ -61,7 +61,13 @@ pub async fn migrate(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), D
     if fresh && *mapping == Mapping::Reference {
         refuse_a_platform_unmapped(conn).await?;
     }
-    sqlx::raw_sql(
+    let (version, old) = CORRECTED_MIGRATION;
+    let corrected: String = MIGRATOR
+        .iter()
+        .find(|m| m.version == version)
+        .map(|m| m.checksum.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "BEGIN;
          SELECT pg_advisory_xact_lock(hashtext('shopbridge.schema'));
          CREATE SCHEMA IF NOT EXISTS shopbridge;
@@ -70,41 +76,22 @@ pub async fn migrate(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), D
                 AND to_regclass('shopbridge._sqlx_migrations') IS NULL THEN
                  ALTER TABLE public._sqlx_migrations SET SCHEMA shopbridge;
              END IF;
+             IF to_regclass('shopbridge._sqlx_migrations') IS NOT NULL THEN
+                 UPDATE shopbridge._sqlx_migrations SET checksum = decode('{corrected}', 'hex')
+                 WHERE version = {version} AND checksum = decode('{old}', 'hex');
+             END IF;
          END $$;
          COMMIT;
-         SET search_path = shopbridge, public;",
-    )
+         SET search_path = shopbridge, public;"
+    )))
     .execute(&mut *conn)
     .await
     .map_err(DbError::Connect)?;
-    let (version, old) = CORRECTED_MIGRATION;
-    let corrected = MIGRATOR
-        .iter()
-        .find(|m| m.version == version)
-        .map(|m| m.checksum.to_vec())
-        .unwrap_or_default();
     sqlx::query("SELECT set_config('shopbridge.mapping', $1, false)")
         .bind(mapping.name())
         .execute(&mut *conn)
         .await
         .map_err(DbError::Connect)?;
-    let recorded: bool =
-        sqlx::query_scalar("SELECT to_regclass('shopbridge._sqlx_migrations') IS NOT NULL")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(DbError::Connect)?;
-    if recorded {
-        sqlx::query(
-            "UPDATE _sqlx_migrations SET checksum = $3
-             WHERE version = $1 AND encode(checksum, 'hex') = $2",
-        )
-        .bind(version)
-        .bind(old)
-        .bind(corrected)
-        .execute(&mut *conn)
-        .await
-        .map_err(DbError::Connect)?;
-    }
     MIGRATOR.run(&mut *conn).await?;
     shop::install(conn, mapping).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

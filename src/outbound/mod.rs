@@ -149,9 +149,15 @@ impl Client {
     }
 }
 
+/// How long an idle connection is kept for reuse: less than the 5 s after which common
+/// partner servers (Node.js, actix-web) close one, so a request is not sent down a
+/// connection the partner is closing ("connection closed before message completed").
+const IDLE_CONNECTION: Duration = Duration::from_secs(4);
+
 fn builder(timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .timeout(timeout)
+        .pool_idle_timeout(IDLE_CONNECTION)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("shopbridge/", env!("CARGO_PKG_VERSION")))

@@ -23,14 +23,15 @@ pub async fn key_types(conn: &mut PgConnection) -> Result<HashMap<String, String
     Ok(rows.into_iter().collect())
 }
 
-/// Whether the mapping defined `relation` (a relation without an `id`, such as
-/// `order_statuses`, has no key type).
-pub async fn defined(conn: &mut PgConnection, relation: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL")
-        .bind(SCHEMA)
-        .bind(relation)
-        .fetch_one(conn)
-        .await
+/// The relations the mapping defined (with or without an `id`).
+pub async fn defined(conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind = 'v'",
+    )
+    .bind(SCHEMA)
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn watches(conn: &mut PgConnection) -> Result<Vec<Watch>, sqlx::Error> {

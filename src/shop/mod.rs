@@ -187,11 +187,12 @@ pub async fn install(conn: &mut PgConnection, mapping: &Mapping) -> Result<(), M
             .cloned()
             .unwrap_or_else(|| "bigint".into())
     };
+    let defined = check::defined(&mut tx).await?;
     let mut empty = String::new();
-    for relation in RELATIONS.iter().filter(|r| !keys.contains_key(r.name)) {
-        if check::defined(&mut tx, relation.name).await? {
-            continue;
-        }
+    for relation in RELATIONS
+        .iter()
+        .filter(|r| !defined.iter().any(|d| d == r.name))
+    {
         let columns: Vec<String> = relation
             .columns
             .iter()
