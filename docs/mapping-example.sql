@@ -68,6 +68,7 @@ FROM shop.articles a;
 SELECT watch('customer', 'shop.clients', 'r.client_no', creates => true);
 SELECT watch('order', 'shop.purchases', 'r.purchase_uuid', creates => true);
 SELECT watch('order', 'shop.purchase_lines', 'r.purchase_uuid');
+SELECT watch('product', 'shop.articles', 'r.code', creates => true);
 
 SELECT needs_index('shop.clients', 'changed, client_no');
 SELECT needs_index('shop.clients', 'joined, client_no');

@@ -1,6 +1,8 @@
 //! What the benchmarks share: the benchmark shop, seeded once and reused.
 
-use shopbridge::configuration::{DatabaseSettings, DatabaseSource, Settings};
+mod cluster;
+
+use shopbridge::configuration::Settings;
 use shopbridge::db::Database;
 use shopbridge::demo::{self, DemoSize};
 
@@ -28,28 +30,7 @@ pub async fn bench_shop() -> anyhow::Result<(Settings, Database)> {
 
 /// [`bench_shop`]'s settings and database, not seeded.
 pub async fn bench_database() -> anyhow::Result<(Settings, Database)> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).init();
-    let dir: std::path::PathBuf = std::env::var_os("BENCH_PG_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| std::env::temp_dir().join("shopbridge-bench-pg"));
-    let source = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => DatabaseSource::Url(Box::new(url.parse()?)),
-        None => DatabaseSource::Embedded {
-            dir: Some(dir.clone()),
-            bin_dir: None,
-        },
-    };
-    // The benchmarks' partners are sinks on loopback.
-    let mut settings = Settings::from_lookup(|name| {
-        (name == "OUTBOUND_ALLOWLIST").then(|| "127.0.0.1".to_owned())
-    })?;
-    // Beside the benchmark cluster, as `serve` keeps its key beside its data.
-    settings.vault.key_file = dir.with_extension("key");
-    settings.database = DatabaseSettings {
-        source,
-        max_connections: 10,
-    };
-    let db = Database::connect(&settings.database).await?;
+    let (settings, db) = cluster::bench_connection("shopbridge-bench-pg").await?;
     db.migrate(&settings.mapping).await?;
     Ok((settings, db))
 }

@@ -29,6 +29,12 @@ pub const ENTITIES: &[Entity] = &[
         snapshot: "order_snapshot",
         deletes: false,
     },
+    Entity {
+        name: "product",
+        relation: "products",
+        snapshot: "product_snapshot",
+        deletes: false,
+    },
 ];
 
 /// One `watch()` of the mapping.

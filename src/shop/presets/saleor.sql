@@ -100,6 +100,8 @@ SELECT watch('customer', 'public.account_address',
                WHERE ua.address_id = r.id LIMIT 1)');
 SELECT watch('order', 'public.order_order', 'r.id', creates => true);
 SELECT watch('order', 'public.order_orderline', 'r.order_id');
+SELECT watch('product', 'public.product_product', 'r.id', creates => true);
+SELECT watch('product', 'public.product_productvariant', 'r.product_id');
 
 SELECT needs_index('public.account_user', 'updated_at, id');
 SELECT needs_index('public.account_user', 'date_joined, id');

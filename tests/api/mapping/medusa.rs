@@ -587,3 +587,41 @@ async fn a_medusa_store_is_not_given_the_reference_tables_by_mistake() {
     );
     assert_eq!(catalog(&mut conn).await, before, "nothing installed");
 }
+
+#[tokio::test]
+async fn a_product_created_with_its_variants_is_one_product_created() {
+    let store = medusa_store().await;
+    let app = mapped_app(store.clone(), Mapping::MedusaV2).await;
+    let receiver = receiver().await;
+    add_hook(&app, &receiver, json!(["product.*"])).await;
+
+    shop_writes(&store, &add_products(1)).await;
+    shop_writes(
+        &store,
+        "UPDATE product_variant SET sku = 'SKU-1-L', updated_at = now()
+         WHERE id = 'variant_01JD0001M'",
+    )
+    .await;
+    eventually(Duration::from_secs(10), "both events delivered", || async {
+        hooks(&receiver).await.len() >= 2
+    })
+    .await;
+    let received = hooks(&receiver).await;
+    assert_eq!(received[0]["name"], "product.created");
+    let product = &received[0]["payload"];
+    assert_eq!(product["product"]["id"], "prod_01JD0001");
+    assert_eq!(product["product"]["brand"], "Summer");
+    let skus: Vec<&str> = product["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus.len(), 2, "both variants, read at commit");
+    assert_eq!(received[1]["name"], "product.updated");
+    assert!(received[1]["payload"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["sku"] == "SKU-1-L"));
+}
